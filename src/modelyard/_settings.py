@@ -1,0 +1,61 @@
+"""One typed settings object, read from ``MODELYARD_*`` environment variables and ``.env``."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+def _default_author() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return os.environ.get("USER", "unknown")
+
+
+class Settings(BaseSettings):
+    """Where a yard keeps its things. Every field can be set as ``MODELYARD_<FIELD>``.
+
+    Relative paths are taken from ``root`` (the project folder, the current directory by default).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MODELYARD_", env_file=".env", extra="ignore")
+
+    root: Path = Field(default_factory=Path.cwd, description="The project folder that holds usecases/.")
+    home: Path = Field(
+        default=Path(".modelyard"), description="Folder for the SQLite store and local artifacts."
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the registry database; a SQLite file under home/ when unset.",
+    )
+    artifacts: str | None = Field(
+        default=None,
+        description="Artifact store location: a folder or an fsspec URL; home/artifacts when unset.",
+    )
+    usecases: Path = Field(default=Path("usecases"), description="Folder of use-case YAML specs.")
+    author: str = Field(default_factory=_default_author, description="Who registers and promotes.")
+
+    def resolved_home(self) -> Path:
+        return self.home if self.home.is_absolute() else self.root / self.home
+
+    def resolved_usecases(self) -> Path:
+        return self.usecases if self.usecases.is_absolute() else self.root / self.usecases
+
+    def resolved_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.resolved_home() / 'registry.db'}"
+
+    def resolved_artifacts(self) -> str:
+        if self.artifacts:
+            if "://" in self.artifacts or Path(self.artifacts).is_absolute():
+                return self.artifacts
+            return str(self.root / self.artifacts)
+        return str(self.resolved_home() / "artifacts")

@@ -1,0 +1,145 @@
+"""The yard: a project's use cases, registry and artifacts behind one object (the Python API)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from modelyard._settings import Settings
+from modelyard.artifacts import ArtifactStore, open_artifact_store
+from modelyard.flavors import LoadedModel
+from modelyard.registry import Registry
+from modelyard.spec import UseCase, find_use_case, load_use_case
+from modelyard.store import ModelVersion, Stage, StageChange, Store
+
+__all__ = ["UseCaseSummary", "Yard", "open_yard"]
+
+
+@dataclass(frozen=True)
+class UseCaseSummary:
+    """A use case at a glance: its spec and where its versions stand."""
+
+    name: str
+    task: str | None
+    description: str | None
+    spec_path: str | None
+    versions: int
+    production: int | None
+    canary: int | None
+    shadows: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["shadows"] = list(self.shadows)
+        return data
+
+
+class Yard:
+    """A modelyard project, for notebooks and scripts::
+
+        yard = modelyard.open_yard()
+        mv = yard.register("churn", model, training_data=X_train)
+        yard.promote("churn", mv.version, reason="beats v1 on expected cost")
+
+    Specs come from ``usecases/``; versions and the audit trail from the registry database
+    (``MODELYARD_DATABASE_URL``, a SQLite file under ``.modelyard/`` by default).
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.store = Store(self.settings.resolved_database_url())
+        self.artifacts: ArtifactStore = open_artifact_store(self.settings.resolved_artifacts())
+        self.registry = Registry(self.store, self.artifacts, actor=self.settings.author)
+
+    def __enter__(self) -> Yard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __repr__(self) -> str:
+        return f"Yard(root={str(self.settings.root)!r}, store={self.store.url!r})"
+
+    # -- use cases -------------------------------------------------------------------------
+
+    @property
+    def usecases_folder(self) -> Path:
+        return self.settings.resolved_usecases()
+
+    def use_case(self, name: str | UseCase) -> UseCase:
+        """The validated spec ``usecases/<name>.yaml``."""
+        if not isinstance(name, str):
+            return name
+        return load_use_case(find_use_case(self.usecases_folder, name))
+
+    def use_cases(self) -> list[UseCaseSummary]:
+        """Every use case with a spec file or registered versions, and where its versions stand."""
+        specs: dict[str, UseCase | None] = {}
+        folder = self.usecases_folder
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.y*ml")):
+                specs[path.stem] = load_use_case(path)
+        versions = self.registry.versions()
+        for mv in versions:
+            specs.setdefault(mv.use_case, None)
+        summaries = []
+        for name, spec in sorted(specs.items()):
+            mine = [v for v in versions if v.use_case == name]
+            summaries.append(
+                UseCaseSummary(
+                    name=name,
+                    task=spec.task if spec else None,
+                    description=spec.description if spec else None,
+                    spec_path=str(spec.source_path) if spec and spec.source_path else None,
+                    versions=len(mine),
+                    production=next((v.version for v in mine if v.stage == Stage.PRODUCTION), None),
+                    canary=next((v.version for v in mine if v.stage == Stage.CANARY), None),
+                    shadows=tuple(v.version for v in mine if v.stage == Stage.SHADOW),
+                )
+            )
+        return summaries
+
+    # -- the registry ----------------------------------------------------------------------
+
+    def register(self, use_case: str | UseCase, model: Any, **lineage: Any) -> ModelVersion:
+        """Register ``model`` as the next candidate of ``use_case``; see :meth:`Registry.register`."""
+        return self.registry.register(self.use_case(use_case), model, **lineage)
+
+    def models(self, use_case: str | None = None, stage: Stage | str | None = None) -> list[ModelVersion]:
+        """Registered versions, optionally of one use case or stage."""
+        return self.registry.versions(use_case, stage)
+
+    def model(self, use_case: str, ref: int | str = "latest") -> ModelVersion:
+        """One version: a number (3, "v3"), a stage ("production") or "latest"."""
+        return self.registry.version(use_case, ref)
+
+    def load(self, use_case: str, ref: int | str = "production", *, trust: bool = False) -> LoadedModel:
+        """A version's model, checksum-verified and ready to ``score(frame)``."""
+        return self.registry.load(use_case, ref, trust=trust)
+
+    def transition(self, use_case: str, ref: int | str, stage: Stage | str, *, reason: str, **kw: Any) -> list[StageChange]:
+        """Move a version to another stage (audited)."""
+        return self.registry.transition(use_case, ref, stage, reason=reason, **kw)
+
+    def promote(self, use_case: str, ref: int | str, *, reason: str, **kw: Any) -> list[StageChange]:
+        """Make a version the production version; the current one is archived in the same step."""
+        return self.registry.promote(use_case, ref, reason=reason, **kw)
+
+    def rollback(self, use_case: str, *, reason: str, **kw: Any) -> list[StageChange]:
+        """Bring back the production version the current one replaced."""
+        return self.registry.rollback(use_case, reason=reason, **kw)
+
+    def history(self, use_case: str, ref: int | str | None = None) -> list[StageChange]:
+        """The audit trail, oldest first."""
+        return self.registry.history(use_case, ref)
+
+
+def open_yard(root: str | Path | None = None, **settings: Any) -> Yard:
+    """Open the yard in ``root`` (the current directory by default); settings override ``MODELYARD_*``."""
+    if root is not None:
+        settings["root"] = Path(root).resolve()
+    return Yard(Settings(**settings))

@@ -1,0 +1,131 @@
+"""How the CLI shows things: Rich tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from modelyard._yard import UseCaseSummary
+from modelyard.store import ModelVersion, Stage, StageChange
+
+__all__ = [
+    "STAGE_STYLE",
+    "console",
+    "err_console",
+    "print_json",
+    "stage_text",
+    "stage_changes_table",
+    "use_cases_table",
+    "version_details",
+    "versions_table",
+]
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+STAGE_STYLE: dict[Stage, str] = {
+    Stage.CANDIDATE: "cyan",
+    Stage.SHADOW: "magenta",
+    Stage.CANARY: "yellow",
+    Stage.PRODUCTION: "bold green",
+    Stage.ARCHIVED: "dim",
+    Stage.RETIRED: "red",
+}
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output on stdout, nothing else."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def stage_text(stage: Stage | None) -> str:
+    if stage is None:
+        return "—"
+    return f"[{STAGE_STYLE[stage]}]{stage.value}[/]"
+
+
+def use_cases_table(summaries: Iterable[UseCaseSummary]) -> Table:
+    table = Table(title="Use cases", title_justify="left")
+    for col in ("use case", "task", "versions", "production", "canary", "shadow", "description"):
+        table.add_column(col, justify="right" if col in {"versions", "production", "canary"} else "left")
+    for s in summaries:
+        table.add_row(
+            s.name,
+            s.task or "[red]spec missing[/]",
+            str(s.versions),
+            f"v{s.production}" if s.production else "—",
+            f"v{s.canary}" if s.canary else "—",
+            ", ".join(f"v{v}" for v in s.shadows) or "—",
+            s.description or "",
+        )
+    return table
+
+
+def versions_table(versions: Iterable[ModelVersion], title: str = "Model versions") -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("use case", "version", "stage", "flavor", "threshold", "author", "research", "created (UTC)", "sha256"):
+        table.add_column(col, justify="right" if col in {"version", "threshold"} else "left")
+    for v in versions:
+        table.add_row(
+            v.use_case,
+            f"v{v.version}",
+            stage_text(v.stage),
+            f"{v.flavor} ({v.format})",
+            f"{v.threshold:.3f}",
+            v.author,
+            v.research_item or "—",
+            v.created_at.strftime("%Y-%m-%d %H:%M"),
+            v.artifact_sha256[:12],
+        )
+    return table
+
+
+def version_details(v: ModelVersion) -> Table:
+    table = Table(show_header=False, box=None, padding=(0, 2), title=f"{v.ref}", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    inputs = v.signature.get("inputs", [])
+    rows: list[tuple[str, str]] = [
+        ("stage", stage_text(v.stage)),
+        ("flavor", f"{v.flavor} ({v.format})"),
+        ("threshold", f"{v.threshold:g}"),
+        ("artifact", f"{v.artifact_uri}  ({v.artifact_size:,} bytes)"),
+        ("sha256", v.artifact_sha256),
+        ("author", v.author),
+        ("created", v.created_at.isoformat(timespec="seconds")),
+        ("git commit", f"{v.git_commit}{' (uncommitted changes)' if v.git_dirty else ''}" if v.git_commit else "—"),
+        ("training data", v.training_data_hash or "—"),
+        ("snapshot", v.snapshot_id or "—"),
+        ("research item", v.research_item or "—"),
+        ("spec sha256", v.spec_sha256[:12]),
+        ("inputs", ", ".join(f"{c['name']}:{c['dtype']}" for c in inputs) or "—"),
+        ("params", ", ".join(f"{k}={val}" for k, val in sorted(v.params.items())) or "—"),
+        ("tags", ", ".join(f"{k}={val}" for k, val in sorted(v.tags.items())) or "—"),
+    ]
+    if v.description:
+        rows.append(("description", v.description))
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def stage_changes_table(changes: Iterable[StageChange], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("when (UTC)", "version", "from", "to", "who", "why"):
+        table.add_column(col)
+    for c in changes:
+        table.add_row(
+            c.at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"v{c.version}",
+            stage_text(c.from_stage),
+            stage_text(c.to_stage),
+            c.actor,
+            c.reason,
+        )
+    return table

@@ -1,0 +1,182 @@
+"""``modelyard demo``: a complete yard on real churn data, built in a fresh folder."""
+
+from __future__ import annotations
+
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from modelyard._exceptions import UsageError
+from modelyard._settings import Settings
+from modelyard._yard import Yard
+from modelyard.demo._data import load_raw_churn
+from modelyard.demo.features import CATEGORICAL, FLAGS, NUMERIC, churn_features
+
+__all__ = ["build_baseline", "build_challenger", "run_demo"]
+
+USE_CASE = "churn"
+_HOLDOUT_SHARE = 0.2
+
+
+def build_baseline() -> Pipeline:
+    """The champion a team starts with: a logistic regression on a handful of obvious signals."""
+    columns = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), ["tenure", "monthly_charges"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["contract"]),
+        ]
+    )
+    return Pipeline([("columns", columns), ("model", LogisticRegression(max_iter=1000))])
+
+
+def build_challenger() -> Pipeline:
+    """The research team's challenger: gradient-boosted trees on every input."""
+    columns = ColumnTransformer(
+        [
+            ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), CATEGORICAL),
+            ("rest", "passthrough", FLAGS + NUMERIC),
+        ],
+        verbose_feature_names_out=False,
+    )
+    model = HistGradientBoostingClassifier(
+        max_iter=200,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        l2_regularization=1.0,
+        categorical_features=list(range(len(CATEGORICAL))),
+        random_state=0,
+    )
+    return Pipeline([("columns", columns), ("model", model)])
+
+
+def run_demo(folder: Path, *, force: bool = False, console: Console | None = None) -> Yard:
+    """Build the demo yard in ``folder``: spec, production data, a champion in production and a
+    challenger in shadow, both with full lineage. Returns the open yard."""
+    console = console or Console()
+    folder = folder.resolve()
+    _prepare(folder, force)
+    console.print(Panel.fit(f"Building a modelyard demo in [bold]{folder}[/]", border_style="cyan"))
+
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    )
+    with progress:
+        steps = progress.add_task("setting up", total=6)
+
+        progress.update(steps, description="writing the use-case spec usecases/churn.yaml")
+        (folder / "usecases").mkdir(parents=True, exist_ok=True)
+        spec_text = resources.files("modelyard.demo").joinpath("assets/churn.yaml").read_text(encoding="utf-8")
+        (folder / "usecases" / f"{USE_CASE}.yaml").write_text(spec_text, encoding="utf-8")
+        progress.advance(steps)
+
+        progress.update(steps, description="writing production data (IBM telco churn, 7,043 customers)")
+        raw = load_raw_churn()
+        data_dir = folder / "data"
+        data_dir.mkdir(exist_ok=True)
+        raw.to_parquet(data_dir / "customers.parquet", index=False)
+        cut = int(len(raw) * (1 - _HOLDOUT_SHARE))
+        train_raw, recent_raw = raw.iloc[:cut], raw.iloc[cut:]
+        recent_raw.to_parquet(data_dir / "recent.parquet", index=False)
+        x_train, y_train = churn_features(train_raw), train_raw["churned"].to_numpy()
+        x_recent, y_recent = churn_features(recent_raw), recent_raw["churned"].to_numpy()
+        progress.advance(steps)
+
+        yard = Yard(Settings(root=folder, database_url=None, artifacts=None, home=Path(".modelyard")))
+
+        progress.update(steps, description="training and registering the baseline champion")
+        baseline = build_baseline().fit(x_train, y_train)
+        v1 = yard.register(
+            USE_CASE,
+            baseline,
+            training_data=x_train,
+            description="Logistic regression on tenure, monthly charges and contract",
+            tags={"team": "retention", "kind": "baseline"},
+            author="alice@retention",
+            code_folder=folder,
+        )
+        progress.advance(steps)
+
+        progress.update(steps, description="promoting the baseline to production")
+        yard.promote(USE_CASE, v1.version, reason="first production model: simple, explainable baseline",
+                     actor="bob@platform")
+        progress.advance(steps)
+
+        progress.update(steps, description="training and registering the research challenger")
+        challenger = build_challenger().fit(x_train, y_train)
+        v2 = yard.register(
+            USE_CASE,
+            challenger,
+            training_data=x_train,
+            research_item="RI-1",
+            description="Gradient-boosted trees on every input (research item RI-1)",
+            tags={"team": "research", "kind": "challenger"},
+            author="carol@research",
+            code_folder=folder,
+        )
+        progress.advance(steps)
+
+        progress.update(steps, description="sending the challenger to shadow traffic")
+        yard.transition(USE_CASE, v2.version, "shadow", reason="score live traffic beside v1 before any decision",
+                        actor="bob@platform")
+        progress.advance(steps)
+
+    _summary(console, yard, x_recent, y_recent)
+    return yard
+
+
+def _prepare(folder: Path, force: bool) -> None:
+    if (folder / ".modelyard").exists():
+        if not force:
+            raise UsageError(
+                f"{folder} already holds a yard; pass --force to rebuild it, or name a new folder"
+            )
+        for part in (".modelyard", "data", "usecases"):
+            shutil.rmtree(folder / part, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _summary(console: Console, yard: Yard, x_recent: pd.DataFrame, y_recent: np.ndarray) -> None:
+    from modelyard.cli._render import stage_changes_table, versions_table
+
+    console.print(versions_table(yard.models(USE_CASE), title="Registered versions of churn"))
+    scores = Table(title="A first look on the newest 20% of customers (held out by sign-up date)", title_justify="left")
+    for col in ("version", "stage", "ROC AUC", "rows"):
+        scores.add_column(col, justify="right" if col != "stage" else "left")
+    for mv in yard.models(USE_CASE):
+        loaded = yard.load(USE_CASE, mv.version)  # through the registry: checksum-verified
+        auc = roc_auc_score(y_recent, loaded.score(x_recent))
+        scores.add_row(f"v{mv.version}", mv.stage.value, f"{auc:.3f}", f"{len(x_recent):,}")
+    console.print(scores)
+    console.print(stage_changes_table(yard.history(USE_CASE), title="Audit trail"))
+    root = yard.settings.root
+    console.print(
+        Panel(
+            "\n".join(
+                [
+                    f"cd {root}",
+                    "modelyard usecase list                    # use cases and what is live",
+                    "modelyard usecase validate usecases/churn.yaml",
+                    "modelyard models show churn 2             # lineage of the challenger",
+                    "modelyard promote churn 2 --reason '...'  # v1 becomes archived",
+                    "modelyard rollback churn --reason '...'   # and back again",
+                    "modelyard history churn                   # the audit trail",
+                ]
+            ),
+            title="What next",
+            border_style="green",
+        )
+    )

@@ -1,0 +1,380 @@
+"""Registering model versions and moving them through stages, every change audited."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pandas as pd
+import sqlalchemy as sa
+
+from modelyard._exceptions import (
+    DuplicateRegistrationError,
+    IllegalStageChangeError,
+    NotFoundError,
+    UsageError,
+)
+from modelyard.artifacts import ArtifactStore, sha256_hex
+from modelyard.flavors import LoadedModel, SavedModel, infer_signature, load_model, save_model
+from modelyard.registry._lineage import data_hash, git_state, jsonable, model_params
+from modelyard.registry._stages import check_move, parse_stage
+from modelyard.store import ModelVersion, Stage, StageChange, Store, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from modelyard.spec import UseCase
+
+__all__ = ["Registry"]
+
+T = TypeVar("T")
+_RETRIES = 8
+_SIGNATURE_SAMPLE_ROWS = 1000
+
+
+class Registry:
+    """Model versions of every use case, in a SQL store plus a content-addressed artifact store.
+
+    A version's row is written only after its artifact is stored in full, in one transaction
+    with its first audit entry; stage changes lock the use case, so concurrent promotions queue
+    and the database's own unique index keeps one production version per use case.
+    """
+
+    def __init__(self, store: Store, artifacts: ArtifactStore, *, actor: str) -> None:
+        self.store = store
+        self.artifacts = artifacts
+        self.actor = actor
+
+    # -- registering -----------------------------------------------------------------------
+
+    def register(
+        self,
+        use_case: UseCase,
+        model: Any,
+        *,
+        flavor: str | None = None,
+        serialization: str | None = None,
+        trust: bool = False,
+        training_data: pd.DataFrame | None = None,
+        training_data_hash: str | None = None,
+        snapshot_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        author: str | None = None,
+        research_item: str | None = None,
+        description: str | None = None,
+        threshold: float = 0.5,
+        code_folder: Path | None = None,
+    ) -> ModelVersion:
+        """Store ``model`` as the next version of ``use_case``, stage ``candidate``.
+
+        Lineage is gathered for you: the training data's hash (when ``training_data`` is given),
+        the git commit of ``code_folder`` (the current directory by default), the model's params.
+        """
+        _check_threshold(threshold)
+        saved = save_model(model, flavor=flavor, serialization=serialization, trust=trust)
+        sample = training_data.head(_SIGNATURE_SAMPLE_ROWS) if training_data is not None else None
+        signature = infer_signature(model, sample)
+        if training_data is not None and training_data_hash is None:
+            training_data_hash = data_hash(training_data)
+        git = git_state(code_folder)
+        return self.register_saved(
+            use_case,
+            saved,
+            signature=signature.to_dict(),
+            params=jsonable(dict(params)) if params is not None else model_params(model),
+            tags={str(k): str(v) for k, v in (tags or {}).items()},
+            training_data_hash=training_data_hash,
+            snapshot_id=snapshot_id,
+            git_commit=git.commit if git else None,
+            git_dirty=git.dirty if git else None,
+            author=author or self.actor,
+            research_item=research_item,
+            description=description,
+            threshold=threshold,
+        )
+
+    def register_saved(
+        self,
+        use_case: UseCase,
+        saved: SavedModel,
+        *,
+        signature: dict[str, Any],
+        author: str,
+        threshold: float = 0.5,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        **lineage: Any,
+    ) -> ModelVersion:
+        """Register an already-serialised model. The artifact is stored before any row is written."""
+        _check_threshold(threshold)
+        name = use_case.name
+        with self.store.reading() as conn:
+            self._refuse_duplicate(conn, name, saved.payload)
+        # The artifact is complete on disk before any row points at it: a crash from here to the
+        # commit leaves at most an unreferenced blob, never a version without its model.
+        digest = self.artifacts.put(saved.payload)
+
+        def write(conn: Connection) -> ModelVersion:
+            now = utcnow()
+            Store.save_use_case(conn, name, use_case.sha256, _spec_text(use_case), now)
+            Store.lock_use_case(conn, name)
+            self._refuse_duplicate(conn, name, saved.payload, digest)
+            version = Store.next_version(conn, name)
+            row = Store.insert_version(
+                conn,
+                {
+                    "use_case": name,
+                    "version": version,
+                    "stage": Stage.CANDIDATE.value,
+                    "flavor": saved.flavor,
+                    "format": saved.format,
+                    "artifact_uri": self.artifacts.uri(digest),
+                    "artifact_sha256": digest,
+                    "artifact_size": len(saved.payload),
+                    "flavor_metadata": jsonable(saved.metadata),
+                    "signature": signature,
+                    "params": params or {},
+                    "tags": tags or {},
+                    "spec_sha256": use_case.sha256,
+                    "author": author,
+                    "threshold": float(threshold),
+                    "created_at": now,
+                    **lineage,
+                },
+            )
+            Store.append_stage_change(
+                conn,
+                {
+                    "use_case": name,
+                    "version": version,
+                    "from_stage": None,
+                    "to_stage": Stage.CANDIDATE.value,
+                    "actor": author,
+                    "reason": "registered",
+                    "at": now,
+                },
+            )
+            return row
+
+        return self._write_with_retry(write)
+
+    def _refuse_duplicate(self, conn: Connection, name: str, payload: bytes, digest: str | None = None) -> None:
+        digest = digest or sha256_hex(payload)
+        existing = Store.find_by_sha256(conn, name, digest)
+        if existing is not None:
+            raise DuplicateRegistrationError(
+                f"This model is already registered as {existing.ref} (artifact sha256 {digest[:12]}…); "
+                f"nothing was added. Use {existing.ref}, or change the model to register a new version"
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def versions(self, use_case: str | None = None, stage: Stage | str | None = None) -> list[ModelVersion]:
+        """Every version, optionally of one use case and/or in one stage."""
+        wanted = parse_stage(stage) if stage is not None else None
+        with self.store.reading() as conn:
+            return Store.list_versions(conn, use_case, wanted)
+
+    def version(self, use_case: str, ref: int | str) -> ModelVersion:
+        """One version by number (``3``, ``"v3"``) or by stage (``"production"``, ``"canary"``, ``"latest"``)."""
+        with self.store.reading() as conn:
+            return _resolve(conn, use_case, ref)
+
+    def load(self, use_case: str, ref: int | str, *, trust: bool = False) -> LoadedModel:
+        """The version's model, ready to score; its artifact's checksum is verified first."""
+        mv = self.version(use_case, ref)
+        payload = self.artifacts.get(mv.artifact_sha256)
+        saved = SavedModel(flavor=mv.flavor, format=mv.format, payload=payload, metadata=mv.flavor_metadata)
+        return load_model(saved, trust=trust)
+
+    def history(self, use_case: str, version: int | str | None = None) -> list[StageChange]:
+        """The audit trail of a use case (or of one of its versions), oldest first."""
+        with self.store.reading() as conn:
+            if Store.get_use_case(conn, use_case) is None:
+                raise _unknown_use_case(conn, use_case)
+            number = _resolve(conn, use_case, version).version if version is not None else None
+            return Store.list_stage_changes(conn, use_case, number)
+
+    # -- stage changes ---------------------------------------------------------------------
+
+    def transition(
+        self,
+        use_case: str,
+        ref: int | str,
+        stage: Stage | str,
+        *,
+        reason: str,
+        actor: str | None = None,
+        evaluation_id: str | None = None,
+    ) -> list[StageChange]:
+        """Move a version to ``stage``. Promoting to production archives the current one in the same
+        transaction. Returns the audit entries written."""
+        target = parse_stage(stage)
+        reason = _check_reason(reason)
+        who = actor or self.actor
+
+        def write(conn: Connection) -> list[StageChange]:
+            if not Store.lock_use_case(conn, use_case):
+                raise _unknown_use_case(conn, use_case)
+            mv = _resolve(conn, use_case, ref)
+            check_move(mv.ref, mv.stage, target)
+            start = len(Store.list_stage_changes(conn, use_case))
+            now = utcnow()
+            replaced: int | None = None
+            if target == Stage.PRODUCTION:
+                for current in Store.list_versions(conn, use_case, Stage.PRODUCTION):
+                    replaced = current.version
+                    _move(conn, current, Stage.ARCHIVED, who, f"replaced by v{mv.version}: {reason}", now)
+            elif target == Stage.CANARY:
+                for current in Store.list_versions(conn, use_case, Stage.CANARY):
+                    raise IllegalStageChangeError(
+                        f"{current.ref} is already the canary of {use_case}; move it to shadow or "
+                        f"candidate first (modelyard stage {use_case} {current.version} candidate)"
+                    )
+            _move(conn, mv, target, who, reason, now, evaluation_id=evaluation_id, replaced=replaced)
+            return Store.list_stage_changes(conn, use_case)[start:]
+
+        return self._write_with_retry(write)
+
+    def promote(self, use_case: str, ref: int | str, *, reason: str, actor: str | None = None) -> list[StageChange]:
+        """Make a version the production version (the old one becomes archived)."""
+        return self.transition(use_case, ref, Stage.PRODUCTION, reason=reason, actor=actor)
+
+    def rollback(
+        self, use_case: str, *, reason: str, actor: str | None = None, retire: bool = False
+    ) -> list[StageChange]:
+        """Bring back the version the current production version replaced.
+
+        The current one becomes archived, or retired (final) with ``retire=True``.
+        """
+        reason = _check_reason(reason)
+        who = actor or self.actor
+
+        def write(conn: Connection) -> list[StageChange]:
+            if not Store.lock_use_case(conn, use_case):
+                raise _unknown_use_case(conn, use_case)
+            current = Store.list_versions(conn, use_case, Stage.PRODUCTION)
+            if not current:
+                raise IllegalStageChangeError(f"{use_case} has no production version; nothing to roll back")
+            prod = current[0]
+            trail = Store.list_stage_changes(conn, use_case, prod.version)
+            arrival = next(c for c in reversed(trail) if c.to_stage == Stage.PRODUCTION)
+            if arrival.replaced_version is None:
+                raise IllegalStageChangeError(
+                    f"{prod.ref} replaced no earlier production version, so there is nothing to roll back "
+                    f"to; promote a version instead (modelyard promote {use_case} VERSION)"
+                )
+            previous = Store.get_version(conn, use_case, arrival.replaced_version)
+            assert previous is not None  # versions are never deleted
+            if previous.stage != Stage.ARCHIVED:
+                raise IllegalStageChangeError(
+                    f"{previous.ref}, which {prod.ref} replaced, is now {previous.stage.value} and cannot "
+                    f"come back; promote a version instead (modelyard promote {use_case} VERSION)"
+                )
+            start = len(Store.list_stage_changes(conn, use_case))
+            now = utcnow()
+            leaving = Stage.RETIRED if retire else Stage.ARCHIVED
+            _move(conn, prod, leaving, who, f"rolled back: {reason}", now)
+            _move(conn, previous, Stage.PRODUCTION, who, f"rollback: {reason}", now, replaced=prod.version)
+            return Store.list_stage_changes(conn, use_case)[start:]
+
+        return self._write_with_retry(write)
+
+    def _write_with_retry(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a write transaction; retry when a concurrent writer won a race."""
+        for attempt in range(_RETRIES):
+            try:
+                with self.store.writing() as conn:
+                    return work(conn)
+            except sa.exc.IntegrityError:
+                if attempt == _RETRIES - 1:
+                    raise
+            except sa.exc.DBAPIError as exc:  # serialization failure or deadlock on PostgreSQL
+                code = getattr(exc.orig, "sqlstate", None)
+                if code not in ("40001", "40P01") or attempt == _RETRIES - 1:
+                    raise
+            time.sleep(0.02 * (2**attempt))
+        raise AssertionError("unreachable")
+
+
+def _move(
+    conn: Connection,
+    mv: ModelVersion,
+    target: Stage,
+    actor: str,
+    reason: str,
+    now: Any,
+    *,
+    evaluation_id: str | None = None,
+    replaced: int | None = None,
+) -> None:
+    Store.set_stage(conn, mv.use_case, mv.version, target)
+    Store.append_stage_change(
+        conn,
+        {
+            "use_case": mv.use_case,
+            "version": mv.version,
+            "from_stage": mv.stage.value,
+            "to_stage": target.value,
+            "actor": actor,
+            "reason": reason,
+            "at": now,
+            "evaluation_id": evaluation_id,
+            "replaced_version": replaced,
+        },
+    )
+
+
+def _resolve(conn: Connection, use_case: str, ref: int | str) -> ModelVersion:
+    versions = Store.list_versions(conn, use_case)
+    if not versions:
+        if Store.get_use_case(conn, use_case) is None:
+            raise _unknown_use_case(conn, use_case)
+        raise NotFoundError(f"{use_case} has no registered versions yet; register one with 'modelyard register'")
+    text = str(ref).strip().lower()
+    if text == "latest":
+        return versions[-1]
+    if text in {s.value for s in Stage}:
+        found = [v for v in versions if v.stage.value == text]
+        if not found:
+            raise NotFoundError(f"{use_case} has no version in stage {text}")
+        return found[-1]
+    number = text.removeprefix("v")
+    if not number.isdigit():
+        raise UsageError(
+            f"'{ref}' is not a version; use a number (3 or v3), a stage name (production) or latest"
+        )
+    for v in versions:
+        if v.version == int(number):
+            return v
+    known = ", ".join(f"v{v.version}" for v in versions)
+    raise NotFoundError(f"{use_case} has no version {ref}; it has {known}")
+
+
+def _unknown_use_case(conn: Connection, name: str) -> NotFoundError:
+    known = [u.name for u in Store.list_use_cases(conn)]
+    hint = f"known: {', '.join(known)}" if known else "no model has been registered yet"
+    return NotFoundError(f"No use case '{name}' in the registry ({hint})")
+
+
+def _check_reason(reason: str) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise UsageError("A stage change needs a reason (--reason \"...\"); the audit trail records it")
+    return reason.strip()
+
+
+def _check_threshold(threshold: float) -> None:
+    if not isinstance(threshold, int | float) or not 0.0 <= float(threshold) <= 1.0:
+        raise UsageError(f"The 'threshold' parameter must be in [0, 1]. Got {threshold!r} instead.")
+
+
+def _spec_text(use_case: UseCase) -> str:
+    path = getattr(use_case, "source_path", None)
+    if path is not None and Path(path).exists():
+        return Path(path).read_text(encoding="utf-8")
+    import json
+
+    return json.dumps(use_case.to_yaml_dict(), sort_keys=True)

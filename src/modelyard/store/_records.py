@@ -1,0 +1,94 @@
+"""The registry's records as immutable Python objects, with their JSON forms."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["ModelVersion", "Stage", "StageChange", "UseCaseRecord"]
+
+
+class Stage(StrEnum):
+    """Where a model version stands on its way to production and out of it."""
+
+    CANDIDATE = "candidate"
+    SHADOW = "shadow"
+    CANARY = "canary"
+    PRODUCTION = "production"
+    ARCHIVED = "archived"
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True)
+class UseCaseRecord:
+    """A use case as the registry knows it: the spec it last saw."""
+
+    name: str
+    spec_sha256: str
+    spec_yaml: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered model: its artifact, its lineage and where it stands."""
+
+    use_case: str
+    version: int
+    stage: Stage
+    flavor: str
+    format: str
+    artifact_uri: str
+    artifact_sha256: str
+    artifact_size: int
+    signature: dict[str, Any]
+    params: dict[str, Any]
+    tags: dict[str, str]
+    spec_sha256: str
+    author: str
+    threshold: float
+    created_at: datetime
+    training_data_hash: str | None = None
+    snapshot_id: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    research_item: str | None = None
+    description: str | None = None
+    flavor_metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """``use_case/vN``, how people name a version."""
+        return f"{self.use_case}/v{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["stage"] = self.stage.value
+        data["created_at"] = self.created_at.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """One entry of the append-only audit trail."""
+
+    id: int
+    use_case: str
+    version: int
+    from_stage: Stage | None
+    to_stage: Stage
+    actor: str
+    reason: str
+    at: datetime
+    evaluation_id: str | None = None
+    replaced_version: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["from_stage"] = self.from_stage.value if self.from_stage else None
+        data["to_stage"] = self.to_stage.value
+        data["at"] = self.at.isoformat()
+        return data

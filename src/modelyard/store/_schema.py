@@ -1,0 +1,109 @@
+"""The registry's tables (SQLAlchemy Core). Migrations in ``migrations/`` create them.
+
+Change a table here and add a migration in the same commit; ``tests/store/test_migrations.py``
+checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from modelyard.store._types import UTCDateTime
+
+__all__ = ["metadata", "model_versions", "stage_changes", "use_cases"]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+use_cases = Table(
+    "use_cases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("spec_sha256", String(64), nullable=False),
+    Column("spec_yaml", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("use_case", String(64), ForeignKey("use_cases.name"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("flavor", String(32), nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("artifact_uri", Text, nullable=False),
+    Column("artifact_sha256", String(64), nullable=False),
+    Column("artifact_size", BigInteger, nullable=False),
+    Column("flavor_metadata", JSON, nullable=False),
+    Column("signature", JSON, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("spec_sha256", String(64), nullable=False),
+    Column("training_data_hash", String(64)),
+    Column("snapshot_id", String(80)),
+    Column("git_commit", String(40)),
+    Column("git_dirty", Boolean),
+    Column("author", String(128), nullable=False),
+    Column("research_item", String(64)),
+    Column("description", Text),
+    Column("threshold", Float, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("use_case", "version"),
+    UniqueConstraint("use_case", "artifact_sha256"),
+    # The database itself guarantees at most one production and one canary per use case,
+    # whatever any process does concurrently.
+    Index(
+        "uq_model_versions_one_production",
+        "use_case",
+        unique=True,
+        sqlite_where=text("stage = 'production'"),
+        postgresql_where=text("stage = 'production'"),
+    ),
+    Index(
+        "uq_model_versions_one_canary",
+        "use_case",
+        unique=True,
+        sqlite_where=text("stage = 'canary'"),
+        postgresql_where=text("stage = 'canary'"),
+    ),
+)
+
+stage_changes = Table(
+    "stage_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("use_case", String(64), ForeignKey("use_cases.name"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("from_stage", String(16)),
+    Column("to_stage", String(16), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("evaluation_id", String(80)),
+    Column("replaced_version", Integer),
+    Index("ix_stage_changes_use_case_version", "use_case", "version"),
+)

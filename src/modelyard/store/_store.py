@@ -1,0 +1,200 @@
+"""The registry database behind named functions. Every read and write goes through here."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from modelyard._exceptions import StoreUnavailableError
+from modelyard.store._engine import create_store_engine, describe_url, migrate, write_transaction
+from modelyard.store._records import ModelVersion, Stage, StageChange, UseCaseRecord
+from modelyard.store._schema import model_versions, stage_changes, use_cases
+
+__all__ = ["Store"]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class Store:
+    """The registry database: SQLite by default, PostgreSQL for teams.
+
+    Opening a store connects, and migrates the schema to the newest revision.
+    Reads run in :meth:`reading`, writes in :meth:`writing` (one transaction each).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = describe_url(url)
+        self.engine: Engine = create_store_engine(url)
+        try:
+            migrate(self.engine)
+        except sa.exc.OperationalError as exc:
+            self.engine.dispose()
+            raise StoreUnavailableError(
+                f"Cannot open the registry database {self.url}: {_first_line(exc)}; "
+                "check MODELYARD_DATABASE_URL and that the database server is running"
+            ) from exc
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction."""
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailableError(
+                f"Lost the registry database {self.url}: {_first_line(exc)}"
+            ) from exc
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A write transaction: all of it commits, or none of it."""
+        try:
+            with write_transaction(self.engine) as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailableError(
+                f"Lost the registry database {self.url}: {_first_line(exc)}"
+            ) from exc
+
+    # -- use cases -------------------------------------------------------------------------
+
+    @staticmethod
+    def save_use_case(conn: Connection, name: str, spec_sha256: str, spec_yaml: str, now: datetime) -> None:
+        """Record the spec a use case has now (insert, or update when it changed)."""
+        row = conn.execute(sa.select(use_cases.c.spec_sha256).where(use_cases.c.name == name)).first()
+        if row is None:
+            conn.execute(
+                use_cases.insert().values(
+                    name=name, spec_sha256=spec_sha256, spec_yaml=spec_yaml, created_at=now, updated_at=now
+                )
+            )
+        elif row.spec_sha256 != spec_sha256:
+            conn.execute(
+                use_cases.update()
+                .where(use_cases.c.name == name)
+                .values(spec_sha256=spec_sha256, spec_yaml=spec_yaml, updated_at=now)
+            )
+
+    @staticmethod
+    def lock_use_case(conn: Connection, name: str) -> bool:
+        """Serialise writers of one use case (row lock on PostgreSQL; SQLite holds its write lock)."""
+        stmt = sa.select(use_cases.c.name).where(use_cases.c.name == name)
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        return conn.execute(stmt).first() is not None
+
+    @staticmethod
+    def get_use_case(conn: Connection, name: str) -> UseCaseRecord | None:
+        row = conn.execute(sa.select(use_cases).where(use_cases.c.name == name)).first()
+        return UseCaseRecord(**row._mapping) if row else None
+
+    @staticmethod
+    def list_use_cases(conn: Connection) -> list[UseCaseRecord]:
+        rows = conn.execute(sa.select(use_cases).order_by(use_cases.c.name))
+        return [UseCaseRecord(**row._mapping) for row in rows]
+
+    # -- model versions --------------------------------------------------------------------
+
+    @staticmethod
+    def next_version(conn: Connection, use_case: str) -> int:
+        top = conn.execute(
+            sa.select(sa.func.max(model_versions.c.version)).where(model_versions.c.use_case == use_case)
+        ).scalar()
+        return int(top or 0) + 1
+
+    @staticmethod
+    def insert_version(conn: Connection, values: Mapping[str, Any]) -> ModelVersion:
+        conn.execute(model_versions.insert().values(**values))
+        found = Store.get_version(conn, values["use_case"], values["version"])
+        assert found is not None  # we just inserted it inside this transaction
+        return found
+
+    @staticmethod
+    def get_version(conn: Connection, use_case: str, version: int) -> ModelVersion | None:
+        row = conn.execute(
+            sa.select(model_versions).where(
+                model_versions.c.use_case == use_case, model_versions.c.version == version
+            )
+        ).first()
+        return _version(row._mapping) if row else None
+
+    @staticmethod
+    def find_by_sha256(conn: Connection, use_case: str, sha256: str) -> ModelVersion | None:
+        row = conn.execute(
+            sa.select(model_versions).where(
+                model_versions.c.use_case == use_case, model_versions.c.artifact_sha256 == sha256
+            )
+        ).first()
+        return _version(row._mapping) if row else None
+
+    @staticmethod
+    def list_versions(
+        conn: Connection, use_case: str | None = None, stage: Stage | None = None
+    ) -> list[ModelVersion]:
+        stmt = sa.select(model_versions).order_by(model_versions.c.use_case, model_versions.c.version)
+        if use_case is not None:
+            stmt = stmt.where(model_versions.c.use_case == use_case)
+        if stage is not None:
+            stmt = stmt.where(model_versions.c.stage == stage.value)
+        return [_version(row._mapping) for row in conn.execute(stmt)]
+
+    @staticmethod
+    def set_stage(conn: Connection, use_case: str, version: int, stage: Stage) -> None:
+        conn.execute(
+            model_versions.update()
+            .where(model_versions.c.use_case == use_case, model_versions.c.version == version)
+            .values(stage=stage.value)
+        )
+
+    @staticmethod
+    def set_threshold(conn: Connection, use_case: str, version: int, threshold: float) -> None:
+        conn.execute(
+            model_versions.update()
+            .where(model_versions.c.use_case == use_case, model_versions.c.version == version)
+            .values(threshold=threshold)
+        )
+
+    # -- the audit trail -------------------------------------------------------------------
+
+    @staticmethod
+    def append_stage_change(conn: Connection, values: Mapping[str, Any]) -> None:
+        conn.execute(stage_changes.insert().values(**values))
+
+    @staticmethod
+    def list_stage_changes(
+        conn: Connection, use_case: str, version: int | None = None
+    ) -> list[StageChange]:
+        stmt = sa.select(stage_changes).where(stage_changes.c.use_case == use_case)
+        if version is not None:
+            stmt = stmt.where(stage_changes.c.version == version)
+        rows = conn.execute(stmt.order_by(stage_changes.c.id))
+        return [_stage_change(row._mapping) for row in rows]
+
+
+def _version(row: Mapping[str, Any]) -> ModelVersion:
+    data = dict(row)
+    data.pop("id", None)
+    data["stage"] = Stage(data["stage"])
+    return ModelVersion(**data)
+
+
+def _stage_change(row: Mapping[str, Any]) -> StageChange:
+    data = dict(row)
+    data["from_stage"] = Stage(data["from_stage"]) if data["from_stage"] else None
+    data["to_stage"] = Stage(data["to_stage"])
+    return StageChange(**data)

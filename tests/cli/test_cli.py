@@ -1,0 +1,156 @@
+"""The CLI end to end with Typer's runner: tables for people, JSON for scripts, one line per mistake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import skops.io
+from typer.testing import CliRunner
+
+from modelyard.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(yard_root: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MODELYARD_DATABASE_URL", store_url)
+    monkeypatch.setenv("MODELYARD_AUTHOR", "cli-tester")
+    monkeypatch.chdir(yard_root)
+    return yard_root
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _model_file(tmp_path: Path, model: object, name: str = "model.skops") -> Path:
+    path = tmp_path / name
+    skops.io.dump(model, path)
+    return path
+
+
+def test_register_list_show_promote_rollback_history(cli_env: Path, tmp_path: Path, make_model, churn_frame) -> None:
+    x, _ = churn_frame
+    x.to_parquet(tmp_path / "train.parquet")
+    m1, m2 = _model_file(tmp_path, make_model(1.0), "a.skops"), _model_file(tmp_path, make_model(0.5), "b.skops")
+
+    code, out, err = run("register", "churn", str(m1), "--training-data", str(tmp_path / "train.parquet"),
+                         "--tag", "team=retention", "--research-item", "RI-3", "--json")
+    assert code == 0, err
+    registered = json.loads(out)
+    assert registered["version"] == 1 and registered["stage"] == "candidate" and registered["tags"] == {"team": "retention"}
+    assert registered["training_data_hash"] and registered["author"] == "cli-tester"
+
+    assert run("register", "churn", str(m2))[0] == 0
+    code, out, _ = run("promote", "churn", "1", "--reason", "first")
+    assert code == 0 and "candidate → production" in out
+    code, out, _ = run("promote", "churn", "2", "--reason", "better")
+    assert code == 0 and "production → archived" in out
+
+    code, out, _ = run("models", "list", "churn", "--json")
+    assert {v["version"]: v["stage"] for v in json.loads(out)} == {1: "archived", 2: "production"}
+    code, out, _ = run("models", "list")
+    assert code == 0 and "production" in out and "churn" in out
+    code, out, _ = run("models", "show", "churn", "production", "--json")
+    shown = json.loads(out)
+    assert shown["version"] == 2 and [h["to_stage"] for h in shown["history"]] == ["candidate", "production"]
+    code, out, _ = run("models", "show", "churn", "1")
+    assert code == 0 and "RI-3" in out and "retention" in out
+
+    code, out, _ = run("rollback", "churn", "--reason", "v2 misbehaves")
+    assert code == 0 and "rollback: v2 misbehaves" in out
+    code, out, _ = run("history", "churn", "--json")
+    assert [(h["version"], h["to_stage"]) for h in json.loads(out)][-2:] == [(2, "archived"), (1, "production")]
+
+    code, out, _ = run("usecase", "list", "--json")
+    assert json.loads(out)[0] | {"spec_path": None} == {
+        "name": "churn", "task": "binary_classification", "description": json.loads(out)[0]["description"],
+        "spec_path": None, "versions": 2, "production": 1, "canary": None, "shadows": [],
+    }
+
+
+def test_stage_moves_and_their_errors(cli_env: Path, tmp_path: Path, make_model) -> None:
+    assert run("register", "churn", str(_model_file(tmp_path, make_model(1.0))))[0] == 0
+    code, out, _ = run("stage", "churn", "1", "shadow", "--reason", "watch live traffic")
+    assert code == 0 and "candidate → shadow" in out
+    code, out, err = run("stage", "churn", "1", "retired", "--reason", "leak")
+    assert code == 0
+    code, out, err = run("promote", "churn", "1", "--reason", "again")
+    assert code == 2
+    assert err.strip() == (
+        "error: churn/v1 is retired, which is final; register the model again as a new version if it should come back"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["promote", "churn", "1"], "needs a reason"),
+        (["models", "show", "nosuch", "1"], "No use case 'nosuch' in the registry"),
+        (["register", "churn", "missing.skops"], "Model file missing.skops does not exist"),
+        (["register", "nosuch", "modelyard.demo.features:churn_features"], "nosuch"),
+        (["register", "churn", "model.bin"], "has suffix '.bin', which modelyard cannot read"),
+        (["register", "churn", "model.pkl"], "loading a pickle runs code from the file; pass --trust"),
+        (["register", "churn", "model.skops", "--flavor", "tensorflow"], "tensorflow"),
+        (["register", "churn", "model.skops", "--param", "oops"], "--param 'oops' is not KEY=VALUE"),
+        (["stage", "churn", "1", "live", "--reason", "x"], "'live' is not a stage"),
+    ],
+)
+def test_user_mistakes_get_one_line_and_exit_code_2(cli_env: Path, make_model, args: list[str], message: str) -> None:
+    (cli_env / "model.bin").write_bytes(b"?")
+    (cli_env / "model.pkl").write_bytes(b"?")
+    skops.io.dump(make_model(1.0), cli_env / "model.skops")
+    run("register", "churn", "model.skops")
+    code, _, err = run(*args)
+    assert code == 2, err
+    assert message in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_tampered_artifact_is_one_line_too(cli_env: Path, tmp_path: Path, make_model) -> None:
+    code, out, _ = run("register", "churn", str(_model_file(tmp_path, make_model(1.0))), "--json")
+    Path(json.loads(out)["artifact_uri"]).write_bytes(b"tampered")
+    from modelyard import open_yard
+
+    with open_yard(cli_env) as yard, pytest.raises(Exception, match="tampered"):
+        yard.load("churn", 1)
+
+
+def test_an_unreachable_database_is_one_line(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELYARD_DATABASE_URL", "postgresql://me@127.0.0.1:1/nowhere")
+    code, _, err = run("models", "list")
+    assert code == 2
+    assert err.startswith("error: Cannot open the registry database postgresql+psycopg://me@127.0.0.1:1/nowhere")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_usecase_validate_good_and_bad(cli_env: Path) -> None:
+    code, out, _ = run("usecase", "validate", "usecases/churn.yaml")
+    assert code == 0 and "valid" in out
+    bad = cli_env / "usecases" / "broken.yaml"
+    bad.write_text("name: broken\ntask: binary_classification\ninputs:\n  - name: x\n    type: flaot\n")
+    code, out, err = run("usecase", "validate", str(bad))
+    assert code == 2
+    assert f"{bad}:5" in err and "flaot" in err and "Traceback" not in err
+    code, out, _ = run("usecase", "validate", str(bad), "--json")
+    assert code == 2 and json.loads(out)[str(bad)][0]["line"] == 5
+
+
+def test_usecase_show_and_schema(cli_env: Path, tmp_path: Path) -> None:
+    code, out, _ = run("usecase", "show", "churn", "--json")
+    assert code == 0 and json.loads(out)["name"] == "churn"
+    code, out, _ = run("usecase", "schema")
+    assert code == 0 and "properties" in json.loads(out)
+    code, _, _ = run("usecase", "schema", "--out", str(tmp_path / "s.json"))
+    assert code == 0 and json.loads((tmp_path / "s.json").read_text())["title"]
+
+
+def test_a_function_registers_by_import_path(cli_env: Path) -> None:
+    code, out, err = run("register", "churn", "tests_support_models:tenure_score", "--json")
+    assert code == 0, err
+    assert json.loads(out)["flavor"] == "python_function"

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelyard import Stage, UsageError
+from modelyard.demo import run_demo
+
+
+@pytest.fixture(scope="module")
+def demo_yard(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    folder = tmp_path_factory.mktemp("demo") / "yard"
+    yard = run_demo(folder, console=Console(file=open(os.devnull, "w"), width=120))  # noqa: SIM115
+    yield yard
+    yard.close()
+
+
+def test_the_demo_builds_a_champion_in_production_and_a_challenger_in_shadow(demo_yard) -> None:
+    stages = {v.version: v.stage for v in demo_yard.models("churn")}
+    assert stages == {1: Stage.PRODUCTION, 2: Stage.SHADOW}
+    challenger = demo_yard.model("churn", 2)
+    assert challenger.research_item == "RI-1"
+    assert challenger.training_data_hash and challenger.author == "carol@research"
+    assert {"max_iter", "learning_rate"} <= set(challenger.params) or "steps" in challenger.params
+
+
+def test_the_challenger_beats_the_baseline_on_newer_customers(demo_yard) -> None:
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
+    from modelyard.demo.features import churn_features
+
+    recent = pd.read_parquet(demo_yard.settings.root / "data" / "recent.parquet")
+    x, y = churn_features(recent), recent["churned"]
+    auc = {v: roc_auc_score(y, demo_yard.load("churn", v).score(x)) for v in (1, 2)}
+    assert 0.70 < auc[1] < auc[2] < 0.95
+
+
+def test_the_demo_refuses_to_overwrite_a_yard_without_force(demo_yard) -> None:
+    with pytest.raises(UsageError, match="already holds a yard; pass --force"):
+        run_demo(demo_yard.settings.root)
+
+
+@pytest.mark.slow
+def test_the_demo_command_runs_end_to_end(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "modelyard", "demo", str(tmp_path / "yard")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "160"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "What next" in proc.stdout and "production" in proc.stdout

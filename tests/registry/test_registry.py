@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+import pickle
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelyard import (
+    ArtifactIntegrityError,
+    DuplicateRegistrationError,
+    IllegalStageChangeError,
+    NotFoundError,
+    Stage,
+    UntrustedArtifactError,
+    UsageError,
+    Yard,
+)
+from modelyard.registry import data_hash
+
+
+def _stages(yard: Yard) -> dict[int, str]:
+    return {v.version: v.stage.value for v in yard.models("churn")}
+
+
+def test_register_records_full_lineage(yard: Yard, baseline_model: object, churn_frame: tuple, tmp_path: Path) -> None:
+    x, _ = churn_frame
+    subprocess.run(["git", "init", "-q", str(tmp_path / "code")], check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "init"],
+        cwd=tmp_path / "code",
+        check=True,
+    )
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path / "code", capture_output=True, text=True).stdout.strip()
+    mv = yard.register(
+        "churn",
+        baseline_model,
+        training_data=x,
+        research_item="RI-7",
+        tags={"team": "retention"},
+        author="alice",
+        description="baseline",
+        code_folder=tmp_path / "code",
+    )
+    assert (mv.use_case, mv.version, mv.stage) == ("churn", 1, Stage.CANDIDATE)
+    assert mv.flavor == "sklearn" and mv.format == "skops"
+    assert mv.training_data_hash == data_hash(x)
+    assert mv.git_commit == commit and mv.git_dirty is False
+    assert mv.author == "alice" and mv.research_item == "RI-7" and mv.tags == {"team": "retention"}
+    assert mv.params["memory"] is None and "steps" in mv.params
+    assert [c["name"] for c in mv.signature["inputs"]] == list(x.columns)
+    assert mv.spec_sha256 == yard.use_case("churn").sha256
+    assert yard.history("churn")[0].reason == "registered"
+
+
+def test_a_loaded_version_scores_like_the_original(yard: Yard, baseline_model, churn_frame) -> None:
+    x, _ = churn_frame
+    yard.register("churn", baseline_model)
+    loaded = yard.load("churn", 1)
+    np.testing.assert_array_equal(loaded.score(x), baseline_model.predict_proba(x)[:, 1])
+
+
+def test_registering_the_same_model_twice_is_refused_and_changes_nothing(yard: Yard, baseline_model) -> None:
+    yard.register("churn", baseline_model)
+    with pytest.raises(DuplicateRegistrationError, match=r"already registered as churn/v1 .*nothing was added"):
+        yard.register("churn", baseline_model)
+    assert _stages(yard) == {1: "candidate"}
+
+
+def test_an_unknown_use_case_lists_the_known_ones(yard: Yard, baseline_model) -> None:
+    with pytest.raises(NotFoundError, match="churn"):
+        yard.register("chrun", baseline_model)
+
+
+def test_promotion_archives_the_old_production_in_the_same_step(yard: Yard, make_model) -> None:
+    for c in (1.0, 0.5, 0.1):
+        yard.register("churn", make_model(c))
+    yard.promote("churn", 1, reason="first")
+    changes = yard.promote("churn", 2, reason="cheaper")
+    assert [(c.version, c.from_stage, c.to_stage) for c in changes] == [
+        (1, Stage.PRODUCTION, Stage.ARCHIVED),
+        (2, Stage.CANDIDATE, Stage.PRODUCTION),
+    ]
+    assert changes[1].replaced_version == 1
+    assert _stages(yard) == {1: "archived", 2: "production", 3: "candidate"}
+    assert yard.model("churn", "production").version == 2
+
+
+def test_rollback_brings_back_the_replaced_version(yard: Yard, make_model) -> None:
+    for c in (1.0, 0.5):
+        yard.register("churn", make_model(c))
+    yard.promote("churn", 1, reason="first")
+    yard.promote("churn", 2, reason="second")
+    changes = yard.rollback("churn", reason="v2 over-contacts loyal customers")
+    assert [(c.version, c.to_stage) for c in changes] == [(2, Stage.ARCHIVED), (1, Stage.PRODUCTION)]
+    assert _stages(yard) == {1: "production", 2: "archived"}
+
+
+def test_rollback_can_retire_the_bad_version_for_good(yard: Yard, make_model) -> None:
+    for c in (1.0, 0.5):
+        yard.register("churn", make_model(c))
+    yard.promote("churn", 1, reason="first")
+    yard.promote("churn", 2, reason="second")
+    yard.rollback("churn", reason="leaks a feature", retire=True)
+    assert _stages(yard) == {1: "production", 2: "retired"}
+    with pytest.raises(IllegalStageChangeError, match=r"churn/v2 is retired, which is final"):
+        yard.promote("churn", 2, reason="try again")
+
+
+def test_rollback_without_an_earlier_production_says_what_to_do(yard: Yard, make_model) -> None:
+    yard.register("churn", make_model(1.0))
+    with pytest.raises(IllegalStageChangeError, match="has no production version; nothing to roll back"):
+        yard.rollback("churn", reason="oops")
+    yard.promote("churn", 1, reason="first")
+    with pytest.raises(IllegalStageChangeError, match=r"replaced no earlier production version.*modelyard promote"):
+        yard.rollback("churn", reason="oops")
+
+
+@pytest.mark.parametrize(
+    ("setup", "target", "message"),
+    [
+        ([], "archived", "cannot be archived from candidate"),
+        ([("production", "p")], "candidate", "is in production and leaves it only when replaced"),
+        ([("retired", "r")], "production", "is retired, which is final"),
+        ([("shadow", "s")], "shadow", "is already in stage shadow"),
+        ([], "live", "'live' is not a stage; use one of candidate, shadow, canary, production, archived, retired"),
+    ],
+)
+def test_illegal_stage_changes_are_refused_and_change_nothing(yard: Yard, make_model, setup, target, message) -> None:
+    yard.register("churn", make_model(1.0))
+    for stage, reason in setup:
+        yard.transition("churn", 1, stage, reason=reason)
+    before = (_stages(yard), len(yard.history("churn")))
+    with pytest.raises(UsageError, match=message):
+        yard.transition("churn", 1, target, reason="try")
+    assert (_stages(yard), len(yard.history("churn"))) == before
+
+
+def test_only_one_canary_at_a_time(yard: Yard, make_model) -> None:
+    for c in (1.0, 0.5):
+        yard.register("churn", make_model(c))
+    yard.transition("churn", 1, "canary", reason="10% of traffic")
+    with pytest.raises(IllegalStageChangeError, match=r"churn/v1 is already the canary of churn; move it to shadow or candidate first"):
+        yard.transition("churn", 2, "canary", reason="also")
+
+
+def test_a_stage_change_needs_a_reason(yard: Yard, make_model) -> None:
+    yard.register("churn", make_model(1.0))
+    with pytest.raises(UsageError, match="needs a reason"):
+        yard.promote("churn", 1, reason="  ")
+
+
+def test_history_is_the_whole_trail_with_who_and_why(yard: Yard, make_model) -> None:
+    for c in (1.0, 0.5):
+        yard.register("churn", make_model(c))
+    yard.promote("churn", 1, reason="first", actor="bob")
+    yard.promote("churn", 2, reason="better", actor="carol")
+    trail = yard.history("churn")
+    assert [(c.version, c.from_stage and c.from_stage.value, c.to_stage.value, c.actor) for c in trail] == [
+        (1, None, "candidate", "tester"),
+        (2, None, "candidate", "tester"),
+        (1, "candidate", "production", "bob"),
+        (1, "production", "archived", "carol"),
+        (2, "candidate", "production", "carol"),
+    ]
+    assert trail[3].reason == "replaced by v2: better"
+    assert [c.version for c in yard.history("churn", 2)] == [2, 2]
+
+
+def test_version_references(yard: Yard, make_model) -> None:
+    for c in (1.0, 0.5):
+        yard.register("churn", make_model(c))
+    yard.promote("churn", "v1", reason="first")
+    assert yard.model("churn", "latest").version == 2
+    assert yard.model("churn", "production").version == 1
+    assert yard.model("churn", "2").version == 2
+    with pytest.raises(NotFoundError, match="churn has no version 9; it has v1, v2"):
+        yard.model("churn", 9)
+    with pytest.raises(NotFoundError, match="no version in stage canary"):
+        yard.model("churn", "canary")
+    with pytest.raises(UsageError, match="'best' is not a version"):
+        yard.model("churn", "best")
+
+
+def test_a_tampered_artifact_is_refused_at_load(yard: Yard, baseline_model) -> None:
+    mv = yard.register("churn", baseline_model)
+    Path(mv.artifact_uri).write_bytes(b"PK-not-the-model")
+    with pytest.raises(ArtifactIntegrityError, match="tampered"):
+        yard.load("churn", mv.version)
+
+
+def test_a_pickle_needs_trust_at_save_and_at_load(yard: Yard, baseline_model) -> None:
+    with pytest.raises(UntrustedArtifactError):
+        yard.register("churn", baseline_model, serialization="pickle")
+    assert yard.models("churn") == []
+    mv = yard.register("churn", baseline_model, serialization="pickle", trust=True)
+    assert mv.format == "pickle"
+    with pytest.raises(UntrustedArtifactError, match="trust"):
+        yard.load("churn", mv.version)
+    assert yard.load("churn", mv.version, trust=True).score(pd.DataFrame(
+        {"tenure": [3], "monthly_charges": [70.0], "contract": ["Month-to-month"]}
+    )).shape == (1,)
+    assert pickle.loads(Path(mv.artifact_uri).read_bytes()) is not None
+
+
+def test_the_threshold_must_be_a_probability(yard: Yard, baseline_model) -> None:
+    with pytest.raises(UsageError, match=r"The 'threshold' parameter must be in \[0, 1\]. Got 1.7 instead."):
+        yard.register("churn", baseline_model, threshold=1.7)
+
+
+def test_use_case_summaries(yard: Yard, make_model) -> None:
+    for c in (1.0, 0.5, 0.1):
+        yard.register("churn", make_model(c))
+    yard.promote("churn", 1, reason="first")
+    yard.transition("churn", 2, "canary", reason="try")
+    yard.transition("churn", 3, "shadow", reason="watch")
+    (summary,) = yard.use_cases()
+    assert (summary.name, summary.versions, summary.production, summary.canary, summary.shadows) == (
+        "churn", 3, 1, 2, (3,)
+    )
