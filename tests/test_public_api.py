@@ -8,8 +8,16 @@ import pytest
 
 import modelyard
 
-PACKAGES = ["modelyard", "modelyard.spec", "modelyard.flavors", "modelyard.store", "modelyard.registry",
-            "modelyard.artifacts", "modelyard.cli", "modelyard.demo"]
+PACKAGES = [
+    "modelyard",
+    "modelyard.spec",
+    "modelyard.flavors",
+    "modelyard.store",
+    "modelyard.registry",
+    "modelyard.artifacts",
+    "modelyard.cli",
+    "modelyard.demo",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -24,7 +32,13 @@ def test_every_exported_name_exists_and_has_a_docstring(name: str) -> None:
 
 def test_top_level_exports_are_the_documented_set() -> None:
     public = {n for n in dir(modelyard) if not n.startswith("_")} - {
-        "artifacts", "flavors", "registry", "spec", "store", "cli", "demo"
+        "artifacts",
+        "flavors",
+        "registry",
+        "spec",
+        "store",
+        "cli",
+        "demo",
     }
     assert public == set(modelyard.__all__) - {"__version__"}
 

@@ -121,7 +121,9 @@ class Yard:
         """A version's model, checksum-verified and ready to ``score(frame)``."""
         return self.registry.load(use_case, ref, trust=trust)
 
-    def transition(self, use_case: str, ref: int | str, stage: Stage | str, *, reason: str, **kw: Any) -> list[StageChange]:
+    def transition(
+        self, use_case: str, ref: int | str, stage: Stage | str, *, reason: str, **kw: Any
+    ) -> list[StageChange]:
         """Move a version to another stage (audited)."""
         return self.registry.transition(use_case, ref, stage, reason=reason, **kw)
 

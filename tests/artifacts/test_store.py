@@ -27,7 +27,9 @@ def test_a_tampered_artifact_is_refused(tmp_path: Path) -> None:
     store = ArtifactStore(str(tmp_path))
     digest = store.put(b"the real model")
     Path(store.uri(digest)).write_bytes(b"the evil model")
-    with pytest.raises(ArtifactIntegrityError, match=r"corrupt or was tampered with: its sha256 is .* refusing to load"):
+    with pytest.raises(
+        ArtifactIntegrityError, match=r"corrupt or was tampered with: its sha256 is .* refusing to load"
+    ):
         store.get(digest)
 
 
@@ -39,7 +41,7 @@ def test_a_missing_artifact_names_the_file(tmp_path: Path) -> None:
 
 
 def test_a_digest_must_look_like_one(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="'../../etc/passwd' is not a sha256 digest"):
+    with pytest.raises(UsageError, match=r"'\.\./\.\./etc/passwd' is not a sha256 digest"):
         ArtifactStore(str(tmp_path)).get("../../etc/passwd")
 
 
@@ -60,7 +62,8 @@ def test_an_interrupted_write_leaves_no_artifact(tmp_path: Path, monkeypatch: py
 def test_fsspec_urls_work_the_same(tmp_path: Path) -> None:
     store = ArtifactStore("memory://modelyard-test/artifacts")
     digest = store.put(b"remote model")
-    assert store.uri(digest) == f"memory://modelyard-test/artifacts/{digest[:2]}/{digest}"
+    assert store.uri(digest).startswith("memory://")
+    assert store.uri(digest).endswith(f"/modelyard-test/artifacts/{digest[:2]}/{digest}")
     assert store.get(digest) == b"remote model"
     import fsspec
 

@@ -23,7 +23,7 @@ def cli_env(yard_root: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -33,16 +33,35 @@ def _model_file(tmp_path: Path, model: object, name: str = "model.skops") -> Pat
     return path
 
 
-def test_register_list_show_promote_rollback_history(cli_env: Path, tmp_path: Path, make_model, churn_frame) -> None:
+def test_register_list_show_promote_rollback_history(
+    cli_env: Path, tmp_path: Path, make_model, churn_frame
+) -> None:
     x, _ = churn_frame
     x.to_parquet(tmp_path / "train.parquet")
-    m1, m2 = _model_file(tmp_path, make_model(1.0), "a.skops"), _model_file(tmp_path, make_model(0.5), "b.skops")
+    m1, m2 = (
+        _model_file(tmp_path, make_model(1.0), "a.skops"),
+        _model_file(tmp_path, make_model(0.5), "b.skops"),
+    )
 
-    code, out, err = run("register", "churn", str(m1), "--training-data", str(tmp_path / "train.parquet"),
-                         "--tag", "team=retention", "--research-item", "RI-3", "--json")
+    code, out, err = run(
+        "register",
+        "churn",
+        str(m1),
+        "--training-data",
+        str(tmp_path / "train.parquet"),
+        "--tag",
+        "team=retention",
+        "--research-item",
+        "RI-3",
+        "--json",
+    )
     assert code == 0, err
     registered = json.loads(out)
-    assert registered["version"] == 1 and registered["stage"] == "candidate" and registered["tags"] == {"team": "retention"}
+    assert (
+        registered["version"] == 1
+        and registered["stage"] == "candidate"
+        and registered["tags"] == {"team": "retention"}
+    )
     assert registered["training_data_hash"] and registered["author"] == "cli-tester"
 
     assert run("register", "churn", str(m2))[0] == 0
@@ -64,12 +83,21 @@ def test_register_list_show_promote_rollback_history(cli_env: Path, tmp_path: Pa
     code, out, _ = run("rollback", "churn", "--reason", "v2 misbehaves")
     assert code == 0 and "rollback: v2 misbehaves" in out
     code, out, _ = run("history", "churn", "--json")
-    assert [(h["version"], h["to_stage"]) for h in json.loads(out)][-2:] == [(2, "archived"), (1, "production")]
+    assert [(h["version"], h["to_stage"]) for h in json.loads(out)][-2:] == [
+        (2, "archived"),
+        (1, "production"),
+    ]
 
     code, out, _ = run("usecase", "list", "--json")
     assert json.loads(out)[0] | {"spec_path": None} == {
-        "name": "churn", "task": "binary_classification", "description": json.loads(out)[0]["description"],
-        "spec_path": None, "versions": 2, "production": 1, "canary": None, "shadows": [],
+        "name": "churn",
+        "task": "binary_classification",
+        "description": json.loads(out)[0]["description"],
+        "spec_path": None,
+        "versions": 2,
+        "production": 1,
+        "canary": None,
+        "shadows": [],
     }
 
 
@@ -100,7 +128,9 @@ def test_stage_moves_and_their_errors(cli_env: Path, tmp_path: Path, make_model)
         (["stage", "churn", "1", "live", "--reason", "x"], "'live' is not a stage"),
     ],
 )
-def test_user_mistakes_get_one_line_and_exit_code_2(cli_env: Path, make_model, args: list[str], message: str) -> None:
+def test_user_mistakes_get_one_line_and_exit_code_2(
+    cli_env: Path, make_model, args: list[str], message: str
+) -> None:
     (cli_env / "model.bin").write_bytes(b"?")
     (cli_env / "model.pkl").write_bytes(b"?")
     skops.io.dump(make_model(1.0), cli_env / "model.skops")
@@ -113,7 +143,7 @@ def test_user_mistakes_get_one_line_and_exit_code_2(cli_env: Path, make_model, a
 
 
 def test_a_tampered_artifact_is_one_line_too(cli_env: Path, tmp_path: Path, make_model) -> None:
-    code, out, _ = run("register", "churn", str(_model_file(tmp_path, make_model(1.0))), "--json")
+    _, out, _ = run("register", "churn", str(_model_file(tmp_path, make_model(1.0))), "--json")
     Path(json.loads(out)["artifact_uri"]).write_bytes(b"tampered")
     from modelyard import open_yard
 
@@ -125,7 +155,7 @@ def test_an_unreachable_database_is_one_line(cli_env: Path, monkeypatch: pytest.
     monkeypatch.setenv("MODELYARD_DATABASE_URL", "postgresql://me@127.0.0.1:1/nowhere")
     code, _, err = run("models", "list")
     assert code == 2
-    assert err.startswith("error: Cannot open the registry database postgresql+psycopg://me@127.0.0.1:1/nowhere")
+    assert err.startswith("error: Cannot open the registry database postgresql://me@127.0.0.1:1/nowhere")
     assert len(err.strip().splitlines()) == 1
 
 
@@ -138,7 +168,11 @@ def test_usecase_validate_good_and_bad(cli_env: Path) -> None:
     assert code == 2
     assert f"{bad}:5" in err and "flaot" in err and "Traceback" not in err
     code, out, _ = run("usecase", "validate", str(bad), "--json")
-    assert code == 2 and json.loads(out)[str(bad)][0]["line"] == 5
+    issues = {i["key"]: i for i in json.loads(out)[str(bad)]}
+    assert (
+        code == 2 and issues["inputs[0].type"]["line"] == 5 and issues["inputs[0].type"]["value"] == "flaot"
+    )
+    assert {"costs", "data"} <= set(issues)  # every problem at once, not just the first
 
 
 def test_usecase_show_and_schema(cli_env: Path, tmp_path: Path) -> None:
@@ -151,6 +185,6 @@ def test_usecase_show_and_schema(cli_env: Path, tmp_path: Path) -> None:
 
 
 def test_a_function_registers_by_import_path(cli_env: Path) -> None:
-    code, out, err = run("register", "churn", "tests_support_models:tenure_score", "--json")
+    code, out, err = run("register", "churn", "support_code:tenure_score", "--json")
     assert code == 0, err
     assert json.loads(out)["flavor"] == "python_function"

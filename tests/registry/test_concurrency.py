@@ -5,17 +5,8 @@ from __future__ import annotations
 import multiprocessing as mp
 from pathlib import Path
 
-from modelyard import Settings, Stage, Yard
-
-
-def _promote(root: str, url: str, version: int, barrier: object, results: object) -> None:
-    with Yard(Settings(root=Path(root), database_url=url, author=f"proc-{version}")) as yard:
-        barrier.wait()  # type: ignore[attr-defined]
-        try:
-            yard.promote("churn", version, reason=f"race for v{version}")
-            results.put((version, "ok"))  # type: ignore[attr-defined]
-        except Exception as exc:  # reported to the parent, which fails the test with it
-            results.put((version, f"{type(exc).__name__}: {exc}"))  # type: ignore[attr-defined]
+from modelyard import Stage, Yard
+from support_code import promote_in_process
 
 
 def test_two_processes_promoting_at_once_leave_exactly_one_production(
@@ -26,7 +17,10 @@ def test_two_processes_promoting_at_once_leave_exactly_one_production(
     for r in range(rounds):
         a, b = (yard.register("churn", make_model(0.01 + r * 0.1 + k * 0.05)).version for k in range(2))
         barrier, results = ctx.Barrier(2), ctx.Queue()
-        procs = [ctx.Process(target=_promote, args=(str(yard_root), store_url, v, barrier, results)) for v in (a, b)]
+        procs = [
+            ctx.Process(target=promote_in_process, args=(str(yard_root), store_url, v, barrier, results))
+            for v in (a, b)
+        ]
         for p in procs:
             p.start()
         for p in procs:
@@ -37,7 +31,9 @@ def test_two_processes_promoting_at_once_leave_exactly_one_production(
 
         versions = yard.models("churn")
         assert sum(v.stage == Stage.PRODUCTION for v in versions) == 1
-        promoted = [c for c in yard.history("churn") if c.to_stage == Stage.PRODUCTION and c.version in (a, b)]
+        promoted = [
+            c for c in yard.history("churn") if c.to_stage == Stage.PRODUCTION and c.version in (a, b)
+        ]
         assert sorted(c.version for c in promoted) == [a, b]
         # The later of the two replaced the earlier one, which is archived in the same trail.
         winner = max(promoted, key=lambda c: c.id)

@@ -21,16 +21,35 @@ def _seed(store: Store) -> None:
         for version, stage in ((1, "production"), (2, "candidate")):
             conn.execute(
                 model_versions.insert().values(
-                    use_case="churn", version=version, stage=stage, flavor="sklearn", format="skops",
-                    artifact_uri="x", artifact_sha256=str(version) * 64, artifact_size=1, flavor_metadata={},
-                    signature={}, params={}, tags={}, spec_sha256="a" * 64, author="t", threshold=0.5,
+                    use_case="churn",
+                    version=version,
+                    stage=stage,
+                    flavor="sklearn",
+                    format="skops",
+                    artifact_uri="x",
+                    artifact_sha256=str(version) * 64,
+                    artifact_size=1,
+                    flavor_metadata={},
+                    signature={},
+                    params={},
+                    tags={},
+                    spec_sha256="a" * 64,
+                    author="t",
+                    threshold=0.5,
                     created_at=NOW,
                 )
             )
         Store.append_stage_change(
             conn,
-            {"use_case": "churn", "version": 1, "from_stage": None, "to_stage": "candidate",
-             "actor": "t", "reason": "registered", "at": NOW},
+            {
+                "use_case": "churn",
+                "version": 1,
+                "from_stage": None,
+                "to_stage": "candidate",
+                "actor": "t",
+                "reason": "registered",
+                "at": NOW,
+            },
         )
 
 
@@ -73,7 +92,9 @@ def test_the_database_refuses_a_second_production_version(store_url: str) -> Non
     assert stages == {1: "production", 2: "candidate"}
 
 
-@pytest.mark.parametrize("statement", ["UPDATE stage_changes SET reason = 'edited'", "DELETE FROM stage_changes"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE stage_changes SET reason = 'edited'", "DELETE FROM stage_changes"]
+)
 def test_the_audit_trail_is_append_only(store_url: str, statement: str) -> None:
     store = Store(store_url)
     _seed(store)
@@ -85,7 +106,13 @@ def test_the_audit_trail_is_append_only(store_url: str, statement: str) -> None:
 
 
 def test_an_unreachable_database_is_one_clear_error() -> None:
-    with pytest.raises(StoreUnavailableError, match=r"Cannot open the registry database postgresql\+psycopg://nobody@127\.0\.0\.1:1/x.*check MODELYARD_DATABASE_URL"):
+    with pytest.raises(
+        StoreUnavailableError,
+        match=(
+            r"Cannot open the registry database postgresql://nobody:\*\*\*@127\.0\.0\.1:1/x: "
+            r".*Connection refused; check MODELYARD_DATABASE_URL"
+        ),
+    ):
         Store("postgresql://nobody:secret@127.0.0.1:1/x")
 
 

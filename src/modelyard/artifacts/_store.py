@@ -42,14 +42,13 @@ class ArtifactStore:
             import fsspec
 
             self._fs, self._base = fsspec.core.url_to_fs(location)
-            self._protocol = location.split("://", 1)[0]
 
     def uri(self, sha256: str) -> str:
         """Where the artifact with this digest lives."""
         _check_digest(sha256)
         if self._local:
             return str(self._root / sha256[:2] / sha256)
-        return f"{self._protocol}://{self._base.rstrip('/')}/{sha256[:2]}/{sha256}"
+        return str(self._fs.unstrip_protocol(f"{self._base.rstrip('/')}/{sha256[:2]}/{sha256}"))
 
     def exists(self, sha256: str) -> bool:
         if self._local:

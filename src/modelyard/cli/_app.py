@@ -73,7 +73,9 @@ def _yard() -> Yard:
 def _root(
     root: Annotated[
         Path | None,
-        typer.Option("--root", envvar="MODELYARD_ROOT", help="Project folder (holds usecases/ and .modelyard/)."),
+        typer.Option(
+            "--root", envvar="MODELYARD_ROOT", help="Project folder (holds usecases/ and .modelyard/)."
+        ),
     ] = None,
 ) -> None:
     _state["root"] = root
@@ -106,7 +108,14 @@ def usecase_validate(
         print_json(
             {
                 name: [
-                    {"file": i.file, "line": i.line, "key": i.key, "value": i.value, "message": i.message, "fix": i.fix}
+                    {
+                        "file": i.file,
+                        "line": i.line,
+                        "key": i.key,
+                        "value": i.value,
+                        "message": i.message,
+                        "fix": i.fix,
+                    }
                     for i in issues
                 ]
                 for name, issues in results.items()
@@ -155,7 +164,9 @@ def usecase_show(name: str, as_json: JsonFlag = False) -> None:
 @usecase_app.command("schema")
 @friendly
 def usecase_schema(
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
+    ] = None,
 ) -> None:
     """The JSON Schema of use-case specs, for editors (YAML language server) and CI."""
     from modelyard.spec import json_schema, write_json_schema
@@ -181,17 +192,28 @@ def register(
             "or a function's import path module:function."
         ),
     ],
-    flavor: Annotated[str | None, typer.Option(help="Force a flavor (sklearn, lightgbm, onnx, python_function).")] = None,
-    serialization: Annotated[str | None, typer.Option(help="sklearn: skops (default) or pickle (needs --trust).")] = None,
-    trust: Annotated[bool, typer.Option("--trust", help="Allow pickle files, which run code when loaded.")] = False,
+    flavor: Annotated[
+        str | None, typer.Option(help="Force a flavor (sklearn, lightgbm, onnx, python_function).")
+    ] = None,
+    serialization: Annotated[
+        str | None, typer.Option(help="sklearn: skops (default) or pickle (needs --trust).")
+    ] = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Allow pickle files, which run code when loaded.")
+    ] = False,
     training_data: Annotated[
-        Path | None, typer.Option("--training-data", help="Parquet/CSV the model was trained on (hashed for lineage).")
+        Path | None,
+        typer.Option("--training-data", help="Parquet/CSV the model was trained on (hashed for lineage)."),
     ] = None,
     snapshot: Annotated[str | None, typer.Option(help="Snapshot id the model was trained on.")] = None,
     param: Annotated[list[str], typer.Option("--param", help="KEY=VALUE hyper-parameter (repeatable).")] = [],  # noqa: B006
     tag: Annotated[list[str], typer.Option("--tag", help="KEY=VALUE tag (repeatable).")] = [],  # noqa: B006
-    research_item: Annotated[str | None, typer.Option("--research-item", help="Research item this model came from.")] = None,
-    author: Annotated[str | None, typer.Option(help="Who made it (default: MODELYARD_AUTHOR or your login).")] = None,
+    research_item: Annotated[
+        str | None, typer.Option("--research-item", help="Research item this model came from.")
+    ] = None,
+    author: Annotated[
+        str | None, typer.Option(help="Who made it (default: MODELYARD_AUTHOR or your login).")
+    ] = None,
     description: Annotated[str | None, typer.Option(help="One line on what this version is.")] = None,
     threshold: Annotated[float, typer.Option(help="Decision threshold on the score, in [0, 1].")] = 0.5,
     as_json: JsonFlag = False,
@@ -220,7 +242,9 @@ def register(
     if as_json:
         print_json(mv.to_dict())
     else:
-        console.print(f"[green]registered[/] {mv.ref} as {stage_text(mv.stage)} ({mv.flavor}, sha256 {mv.artifact_sha256[:12]})")
+        console.print(
+            f"[green]registered[/] {mv.ref} as {stage_text(mv.stage)} ({mv.flavor}, sha256 {mv.artifact_sha256[:12]})"
+        )
 
 
 # -- reading the registry ----------------------------------------------------------------------
@@ -248,7 +272,9 @@ def models_list(
 @friendly
 def models_show(
     use_case: str,
-    version: Annotated[str, typer.Argument(help="A number (3, v3), a stage (production) or latest.")] = "latest",
+    version: Annotated[
+        str, typer.Argument(help="A number (3, v3), a stage (production) or latest.")
+    ] = "latest",
     as_json: JsonFlag = False,
 ) -> None:
     """One version in full: artifact, lineage, signature, and its audit trail."""
@@ -286,7 +312,9 @@ def _report_changes(changes: list[Any], as_json: bool) -> None:
         print_json([c.to_dict() for c in changes])
         return
     for c in changes:
-        console.print(f"{c.use_case}/v{c.version}: {stage_text(c.from_stage)} → {stage_text(c.to_stage)}  ({c.reason})")
+        console.print(
+            f"{c.use_case}/v{c.version}: {stage_text(c.from_stage)} → {stage_text(c.to_stage)}  ({c.reason})"
+        )
 
 
 @app.command("stage")
@@ -316,7 +344,9 @@ def promote(use_case: str, version: str, reason: Reason = "", as_json: JsonFlag 
 def rollback(
     use_case: str,
     reason: Reason = "",
-    retire: Annotated[bool, typer.Option("--retire", help="Retire (not archive) the version rolled back.")] = False,
+    retire: Annotated[
+        bool, typer.Option("--retire", help="Retire (not archive) the version rolled back.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Bring back the production version the current one replaced."""
@@ -330,8 +360,12 @@ def rollback(
 @app.command("demo")
 @friendly
 def demo(
-    folder: Annotated[Path, typer.Argument(help="Where to build the demo yard (created fresh).")] = Path("modelyard-demo"),
-    force: Annotated[bool, typer.Option("--force", help="Rebuild even if the folder already holds a yard.")] = False,
+    folder: Annotated[Path, typer.Argument(help="Where to build the demo yard (created fresh).")] = Path(
+        "modelyard-demo"
+    ),
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even if the folder already holds a yard.")
+    ] = False,
 ) -> None:
     """Build a complete yard on the IBM telco churn data: spec, champion, challenger, lineage."""
     from modelyard.demo import run_demo
@@ -342,4 +376,3 @@ def demo(
 def main() -> None:
     """Entry point of the ``modelyard`` command."""
     app(prog_name="modelyard")
-

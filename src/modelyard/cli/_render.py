@@ -18,8 +18,8 @@ __all__ = [
     "console",
     "err_console",
     "print_json",
-    "stage_text",
     "stage_changes_table",
+    "stage_text",
     "use_cases_table",
     "version_details",
     "versions_table",
@@ -69,8 +69,18 @@ def use_cases_table(summaries: Iterable[UseCaseSummary]) -> Table:
 
 def versions_table(versions: Iterable[ModelVersion], title: str = "Model versions") -> Table:
     table = Table(title=title, title_justify="left")
-    for col in ("use case", "version", "stage", "flavor", "threshold", "author", "research", "created (UTC)", "sha256"):
-        table.add_column(col, justify="right" if col in {"version", "threshold"} else "left")
+    for col in (
+        "use case",
+        "version",
+        "stage",
+        "flavor",
+        "threshold",
+        "author",
+        "research",
+        "created (UTC)",
+        "sha256",
+    ):
+        table.add_column(col, justify="right" if col in {"version", "threshold"} else "left", overflow="fold")
     for v in versions:
         table.add_row(
             v.use_case,
@@ -99,7 +109,10 @@ def version_details(v: ModelVersion) -> Table:
         ("sha256", v.artifact_sha256),
         ("author", v.author),
         ("created", v.created_at.isoformat(timespec="seconds")),
-        ("git commit", f"{v.git_commit}{' (uncommitted changes)' if v.git_dirty else ''}" if v.git_commit else "—"),
+        (
+            "git commit",
+            f"{v.git_commit}{' (uncommitted changes)' if v.git_dirty else ''}" if v.git_commit else "—",
+        ),
         ("training data", v.training_data_hash or "—"),
         ("snapshot", v.snapshot_id or "—"),
         ("research item", v.research_item or "—"),

@@ -36,7 +36,11 @@ def build_baseline() -> Pipeline:
     """The champion a team starts with: a logistic regression on a handful of obvious signals."""
     columns = ColumnTransformer(
         [
-            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), ["tenure", "monthly_charges"]),
+            (
+                "num",
+                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                ["tenure", "monthly_charges"],
+            ),
             ("cat", OneHotEncoder(handle_unknown="ignore"), ["contract"]),
         ]
     )
@@ -79,7 +83,9 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
 
         progress.update(steps, description="writing the use-case spec usecases/churn.yaml")
         (folder / "usecases").mkdir(parents=True, exist_ok=True)
-        spec_text = resources.files("modelyard.demo").joinpath("assets/churn.yaml").read_text(encoding="utf-8")
+        spec_text = (
+            resources.files("modelyard.demo").joinpath("assets/churn.yaml").read_text(encoding="utf-8")
+        )
         (folder / "usecases" / f"{USE_CASE}.yaml").write_text(spec_text, encoding="utf-8")
         progress.advance(steps)
 
@@ -111,8 +117,12 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
         progress.advance(steps)
 
         progress.update(steps, description="promoting the baseline to production")
-        yard.promote(USE_CASE, v1.version, reason="first production model: simple, explainable baseline",
-                     actor="bob@platform")
+        yard.promote(
+            USE_CASE,
+            v1.version,
+            reason="first production model: simple, explainable baseline",
+            actor="bob@platform",
+        )
         progress.advance(steps)
 
         progress.update(steps, description="training and registering the research challenger")
@@ -130,8 +140,13 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
         progress.advance(steps)
 
         progress.update(steps, description="sending the challenger to shadow traffic")
-        yard.transition(USE_CASE, v2.version, "shadow", reason="score live traffic beside v1 before any decision",
-                        actor="bob@platform")
+        yard.transition(
+            USE_CASE,
+            v2.version,
+            "shadow",
+            reason="score live traffic beside v1 before any decision",
+            actor="bob@platform",
+        )
         progress.advance(steps)
 
     _summary(console, yard, x_recent, y_recent)
@@ -153,7 +168,9 @@ def _summary(console: Console, yard: Yard, x_recent: pd.DataFrame, y_recent: np.
     from modelyard.cli._render import stage_changes_table, versions_table
 
     console.print(versions_table(yard.models(USE_CASE), title="Registered versions of churn"))
-    scores = Table(title="A first look on the newest 20% of customers (held out by sign-up date)", title_justify="left")
+    scores = Table(
+        title="A first look on the newest 20% of customers (held out by sign-up date)", title_justify="left"
+    )
     for col in ("version", "stage", "ROC AUC", "rows"):
         scores.add_column(col, justify="right" if col != "stage" else "left")
     for mv in yard.models(USE_CASE):

@@ -23,14 +23,14 @@ CATEGORICAL = [
 
 
 def churn_features(raw: pd.DataFrame) -> pd.DataFrame:
-    """Model inputs from raw customer rows: flags as bool, numbers as float/int, categories as str.
+    """Model inputs from raw customer rows: 0/1 flags and counts as int, money as float, categories as str.
 
     ``total_charges`` is empty for customers in their first month (nothing billed yet); it stays
     null, as the spec allows, and the models impute it.
     """
     out = pd.DataFrame(index=raw.index)
     for col in FLAGS:
-        out[col] = raw[col].astype(bool)
+        out[col] = raw[col].astype("int64")
     out["tenure"] = raw["tenure"].astype("int64")
     out["monthly_charges"] = raw["monthly_charges"].astype("float64")
     out["total_charges"] = pd.to_numeric(raw["total_charges"], errors="coerce").astype("float64")

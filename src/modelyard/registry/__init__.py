@@ -6,7 +6,13 @@ from modelyard.registry._registry import Registry
 from modelyard.registry._stages import ALLOWED_MOVES, check_move, parse_stage
 
 __all__ = [
-    "ALLOWED_MOVES", "GitState", "Registry", "check_move", "data_hash", "git_state", "parse_stage",
+    "ALLOWED_MOVES",
+    "GitState",
+    "Registry",
+    "check_move",
+    "data_hash",
+    "git_state",
+    "parse_stage",
     "read_model_file",
     "read_table",
 ]

@@ -17,7 +17,15 @@ from modelyard._exceptions import (
     UsageError,
 )
 from modelyard.artifacts import ArtifactStore, sha256_hex
-from modelyard.flavors import LoadedModel, SavedModel, infer_signature, load_model, save_model
+from modelyard.flavors import (
+    ColumnSpec,
+    LoadedModel,
+    SavedModel,
+    Signature,
+    infer_signature,
+    load_model,
+    save_model,
+)
 from modelyard.registry._lineage import data_hash, git_state, jsonable, model_params
 from modelyard.registry._stages import check_move, parse_stage
 from modelyard.store import ModelVersion, Stage, StageChange, Store, utcnow
@@ -76,14 +84,14 @@ class Registry:
         _check_threshold(threshold)
         saved = save_model(model, flavor=flavor, serialization=serialization, trust=trust)
         sample = training_data.head(_SIGNATURE_SAMPLE_ROWS) if training_data is not None else None
-        signature = infer_signature(model, sample)
+        signature = _signature(model, sample, use_case)
         if training_data is not None and training_data_hash is None:
             training_data_hash = data_hash(training_data)
         git = git_state(code_folder)
         return self.register_saved(
             use_case,
             saved,
-            signature=signature.to_dict(),
+            signature=signature,
             params=jsonable(dict(params)) if params is not None else model_params(model),
             tags={str(k): str(v) for k, v in (tags or {}).items()},
             training_data_hash=training_data_hash,
@@ -161,7 +169,9 @@ class Registry:
 
         return self._write_with_retry(write)
 
-    def _refuse_duplicate(self, conn: Connection, name: str, payload: bytes, digest: str | None = None) -> None:
+    def _refuse_duplicate(
+        self, conn: Connection, name: str, payload: bytes, digest: str | None = None
+    ) -> None:
         digest = digest or sha256_hex(payload)
         existing = Store.find_by_sha256(conn, name, digest)
         if existing is not None:
@@ -239,7 +249,9 @@ class Registry:
 
         return self._write_with_retry(write)
 
-    def promote(self, use_case: str, ref: int | str, *, reason: str, actor: str | None = None) -> list[StageChange]:
+    def promote(
+        self, use_case: str, ref: int | str, *, reason: str, actor: str | None = None
+    ) -> list[StageChange]:
         """Make a version the production version (the old one becomes archived)."""
         return self.transition(use_case, ref, Stage.PRODUCTION, reason=reason, actor=actor)
 
@@ -300,6 +312,19 @@ class Registry:
         raise AssertionError("unreachable")
 
 
+def _signature(model: Any, sample: pd.DataFrame | None, use_case: UseCase) -> dict[str, Any]:
+    """The model's own signature; when it names no inputs and no sample is given, the spec's contract."""
+    try:
+        return infer_signature(model, sample).to_dict()
+    except UsageError:
+        if sample is not None:
+            raise
+    return Signature(
+        inputs=tuple(ColumnSpec(f.name, str(f.type)) for f in use_case.inputs),
+        outputs=tuple(ColumnSpec(o.name, str(o.type)) for o in use_case.outputs),
+    ).to_dict()
+
+
 def _move(
     conn: Connection,
     mv: ModelVersion,
@@ -333,7 +358,9 @@ def _resolve(conn: Connection, use_case: str, ref: int | str) -> ModelVersion:
     if not versions:
         if Store.get_use_case(conn, use_case) is None:
             raise _unknown_use_case(conn, use_case)
-        raise NotFoundError(f"{use_case} has no registered versions yet; register one with 'modelyard register'")
+        raise NotFoundError(
+            f"{use_case} has no registered versions yet; register one with 'modelyard register'"
+        )
     text = str(ref).strip().lower()
     if text == "latest":
         return versions[-1]
@@ -362,7 +389,7 @@ def _unknown_use_case(conn: Connection, name: str) -> NotFoundError:
 
 def _check_reason(reason: str) -> str:
     if not isinstance(reason, str) or not reason.strip():
-        raise UsageError("A stage change needs a reason (--reason \"...\"); the audit trail records it")
+        raise UsageError('A stage change needs a reason (--reason "..."); the audit trail records it')
     return reason.strip()
 
 

@@ -56,9 +56,7 @@ class Store:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
         except sa.exc.OperationalError as exc:
-            raise StoreUnavailableError(
-                f"Lost the registry database {self.url}: {_first_line(exc)}"
-            ) from exc
+            raise StoreUnavailableError(f"Lost the registry database {self.url}: {_first_line(exc)}") from exc
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Connection]:
@@ -67,9 +65,7 @@ class Store:
             with write_transaction(self.engine) as conn:
                 yield conn
         except sa.exc.OperationalError as exc:
-            raise StoreUnavailableError(
-                f"Lost the registry database {self.url}: {_first_line(exc)}"
-            ) from exc
+            raise StoreUnavailableError(f"Lost the registry database {self.url}: {_first_line(exc)}") from exc
 
     # -- use cases -------------------------------------------------------------------------
 
@@ -176,9 +172,7 @@ class Store:
         conn.execute(stage_changes.insert().values(**values))
 
     @staticmethod
-    def list_stage_changes(
-        conn: Connection, use_case: str, version: int | None = None
-    ) -> list[StageChange]:
+    def list_stage_changes(conn: Connection, use_case: str, version: int | None = None) -> list[StageChange]:
         stmt = sa.select(stage_changes).where(stage_changes.c.use_case == use_case)
         if version is not None:
             stmt = stmt.where(stage_changes.c.version == version)

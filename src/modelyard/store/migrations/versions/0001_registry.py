@@ -66,9 +66,7 @@ def upgrade() -> None:
             ["use_case"], ["use_cases.name"], name="fk_model_versions_use_case_use_cases"
         ),
         sa.UniqueConstraint("use_case", "version", name="uq_model_versions_use_case_version"),
-        sa.UniqueConstraint(
-            "use_case", "artifact_sha256", name="uq_model_versions_use_case_artifact_sha256"
-        ),
+        sa.UniqueConstraint("use_case", "artifact_sha256", name="uq_model_versions_use_case_artifact_sha256"),
     )
     for stage in ("production", "canary"):
         op.create_index(
@@ -92,9 +90,7 @@ def upgrade() -> None:
         sa.Column("evaluation_id", sa.String(80)),
         sa.Column("replaced_version", sa.Integer),
         sa.PrimaryKeyConstraint("id", name="pk_stage_changes"),
-        sa.ForeignKeyConstraint(
-            ["use_case"], ["use_cases.name"], name="fk_stage_changes_use_case_use_cases"
-        ),
+        sa.ForeignKeyConstraint(["use_case"], ["use_cases.name"], name="fk_stage_changes_use_case_use_cases"),
     )
     op.create_index("ix_stage_changes_use_case_version", "stage_changes", ["use_case", "version"])
 

@@ -1,0 +1,28 @@
+"""Importable helpers for tests: code that must live in a real module (registered functions,
+targets of spawned processes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def tenure_score(frame: pd.DataFrame) -> np.ndarray:
+    """Short tenure, high churn risk: a rule a team might ship before any model."""
+    return np.clip(1.0 - frame["tenure"].to_numpy(dtype=float) / 72.0, 0.0, 1.0)
+
+
+def promote_in_process(root: str, url: str, version: int, barrier: Any, results: Any) -> None:
+    """Open the yard, wait for the other process, promote ``version``; report the outcome."""
+    from modelyard import Settings, Yard
+
+    with Yard(Settings(root=Path(root), database_url=url, author=f"proc-{version}")) as yard:
+        barrier.wait()
+        try:
+            yard.promote("churn", version, reason=f"race for v{version}")
+            results.put((version, "ok"))
+        except Exception as exc:  # reported to the parent, which fails the test with it
+            results.put((version, f"{type(exc).__name__}: {exc}"))
