@@ -28,9 +28,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MODELYARD_", env_file=".env", extra="ignore")
 
     root: Path = Field(default_factory=Path.cwd, description="The project folder that holds usecases/.")
-    home: Path = Field(
-        default=Path(".modelyard"), description="Folder for the SQLite store and local artifacts."
-    )
+    home: Path = Field(default=Path(".modelyard"), description="Folder for the SQLite store and local artifacts.")
     database_url: SecretStr | None = Field(
         default=None,
         description="SQLAlchemy URL of the registry database; a SQLite file under home/ when unset.",

@@ -33,9 +33,7 @@ def _model_file(tmp_path: Path, model: object, name: str = "model.skops") -> Pat
     return path
 
 
-def test_register_list_show_promote_rollback_history(
-    cli_env: Path, tmp_path: Path, make_model, churn_frame
-) -> None:
+def test_register_list_show_promote_rollback_history(cli_env: Path, tmp_path: Path, make_model, churn_frame) -> None:
     x, _ = churn_frame
     x.to_parquet(tmp_path / "train.parquet")
     m1, m2 = (
@@ -128,9 +126,7 @@ def test_stage_moves_and_their_errors(cli_env: Path, tmp_path: Path, make_model)
         (["stage", "churn", "1", "live", "--reason", "x"], "'live' is not a stage"),
     ],
 )
-def test_user_mistakes_get_one_line_and_exit_code_2(
-    cli_env: Path, make_model, args: list[str], message: str
-) -> None:
+def test_user_mistakes_get_one_line_and_exit_code_2(cli_env: Path, make_model, args: list[str], message: str) -> None:
     (cli_env / "model.bin").write_bytes(b"?")
     (cli_env / "model.pkl").write_bytes(b"?")
     skops.io.dump(make_model(1.0), cli_env / "model.skops")
@@ -169,9 +165,7 @@ def test_usecase_validate_good_and_bad(cli_env: Path) -> None:
     assert f"{bad}:5" in err and "flaot" in err and "Traceback" not in err
     code, out, _ = run("usecase", "validate", str(bad), "--json")
     issues = {i["key"]: i for i in json.loads(out)[str(bad)]}
-    assert (
-        code == 2 and issues["inputs[0].type"]["line"] == 5 and issues["inputs[0].type"]["value"] == "flaot"
-    )
+    assert code == 2 and issues["inputs[0].type"]["line"] == 5 and issues["inputs[0].type"]["value"] == "flaot"
     assert {"costs", "data"} <= set(issues)  # every problem at once, not just the first
 
 

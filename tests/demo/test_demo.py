@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ def demo_yard(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     from rich.console import Console
 
     folder = tmp_path_factory.mktemp("demo") / "yard"
-    yard = run_demo(folder, console=Console(file=open(os.devnull, "w"), width=120))  # noqa: SIM115
+    yard = run_demo(folder, console=Console(file=io.StringIO(), width=120))
     yield yard
     yard.close()
 

@@ -31,9 +31,7 @@ def test_two_processes_promoting_at_once_leave_exactly_one_production(
 
         versions = yard.models("churn")
         assert sum(v.stage == Stage.PRODUCTION for v in versions) == 1
-        promoted = [
-            c for c in yard.history("churn") if c.to_stage == Stage.PRODUCTION and c.version in (a, b)
-        ]
+        promoted = [c for c in yard.history("churn") if c.to_stage == Stage.PRODUCTION and c.version in (a, b)]
         assert sorted(c.version for c in promoted) == [a, b]
         # The later of the two replaced the earlier one, which is archived in the same trail.
         winner = max(promoted, key=lambda c: c.id)

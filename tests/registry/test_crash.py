@@ -46,9 +46,7 @@ CHILD = textwrap.dedent(
 
 
 @pytest.mark.parametrize("where", ["artifact-write", "before-insert", "before-commit"])
-def test_a_killed_registration_leaves_no_half_entry(
-    yard_root: Path, store_url: str, where: str, make_model
-) -> None:
+def test_a_killed_registration_leaves_no_half_entry(yard_root: Path, store_url: str, where: str, make_model) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, where, str(yard_root), store_url],
         capture_output=True,

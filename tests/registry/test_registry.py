@@ -23,9 +23,7 @@ def _stages(yard: Yard) -> dict[int, str]:
     return {v.version: v.stage.value for v in yard.models("churn")}
 
 
-def test_register_records_full_lineage(
-    yard: Yard, baseline_model: object, churn_frame: tuple, tmp_path: Path
-) -> None:
+def test_register_records_full_lineage(yard: Yard, baseline_model: object, churn_frame: tuple, tmp_path: Path) -> None:
     x, _ = churn_frame
     subprocess.run(["git", "init", "-q", str(tmp_path / "code")], check=True)
     subprocess.run(
@@ -66,9 +64,7 @@ def test_a_loaded_version_scores_like_the_original(yard: Yard, baseline_model, c
 
 def test_registering_the_same_model_twice_is_refused_and_changes_nothing(yard: Yard, baseline_model) -> None:
     yard.register("churn", baseline_model)
-    with pytest.raises(
-        DuplicateRegistrationError, match=r"already registered as churn/v1 .*nothing was added"
-    ):
+    with pytest.raises(DuplicateRegistrationError, match=r"already registered as churn/v1 .*nothing was added"):
         yard.register("churn", baseline_model)
     assert _stages(yard) == {1: "candidate"}
 
@@ -118,9 +114,7 @@ def test_rollback_without_an_earlier_production_says_what_to_do(yard: Yard, make
     with pytest.raises(IllegalStageChangeError, match="has no production version; nothing to roll back"):
         yard.rollback("churn", reason="oops")
     yard.promote("churn", 1, reason="first")
-    with pytest.raises(
-        IllegalStageChangeError, match=r"replaced no earlier production version.*modelyard promote"
-    ):
+    with pytest.raises(IllegalStageChangeError, match=r"replaced no earlier production version.*modelyard promote"):
         yard.rollback("churn", reason="oops")
 
 
@@ -138,9 +132,7 @@ def test_rollback_without_an_earlier_production_says_what_to_do(yard: Yard, make
         ),
     ],
 )
-def test_illegal_stage_changes_are_refused_and_change_nothing(
-    yard: Yard, make_model, setup, target, message
-) -> None:
+def test_illegal_stage_changes_are_refused_and_change_nothing(yard: Yard, make_model, setup, target, message) -> None:
     yard.register("churn", make_model(1.0))
     for stage, reason in setup:
         yard.transition("churn", 1, stage, reason=reason)

@@ -92,9 +92,7 @@ def test_the_database_refuses_a_second_production_version(store_url: str) -> Non
     assert stages == {1: "production", 2: "candidate"}
 
 
-@pytest.mark.parametrize(
-    "statement", ["UPDATE stage_changes SET reason = 'edited'", "DELETE FROM stage_changes"]
-)
+@pytest.mark.parametrize("statement", ["UPDATE stage_changes SET reason = 'edited'", "DELETE FROM stage_changes"])
 def test_the_audit_trail_is_append_only(store_url: str, statement: str) -> None:
     store = Store(store_url)
     _seed(store)

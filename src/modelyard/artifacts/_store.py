@@ -15,6 +15,7 @@ _TMP = ".tmp"
 
 
 def sha256_hex(data: bytes) -> str:
+    """The sha256 of ``data`` as 64 lowercase hex characters: an artifact's address."""
     return hashlib.sha256(data).hexdigest()
 
 

@@ -73,9 +73,7 @@ def _yard() -> Yard:
 def _root(
     root: Annotated[
         Path | None,
-        typer.Option(
-            "--root", envvar="MODELYARD_ROOT", help="Project folder (holds usecases/ and .modelyard/)."
-        ),
+        typer.Option("--root", envvar="MODELYARD_ROOT", help="Project folder (holds usecases/ and .modelyard/)."),
     ] = None,
 ) -> None:
     _state["root"] = root
@@ -164,9 +162,7 @@ def usecase_show(name: str, as_json: JsonFlag = False) -> None:
 @usecase_app.command("schema")
 @friendly
 def usecase_schema(
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
-    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """The JSON Schema of use-case specs, for editors (YAML language server) and CI."""
     from modelyard.spec import json_schema, write_json_schema
@@ -198,9 +194,7 @@ def register(
     serialization: Annotated[
         str | None, typer.Option(help="sklearn: skops (default) or pickle (needs --trust).")
     ] = None,
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Allow pickle files, which run code when loaded.")
-    ] = False,
+    trust: Annotated[bool, typer.Option("--trust", help="Allow pickle files, which run code when loaded.")] = False,
     training_data: Annotated[
         Path | None,
         typer.Option("--training-data", help="Parquet/CSV the model was trained on (hashed for lineage)."),
@@ -211,9 +205,7 @@ def register(
     research_item: Annotated[
         str | None, typer.Option("--research-item", help="Research item this model came from.")
     ] = None,
-    author: Annotated[
-        str | None, typer.Option(help="Who made it (default: MODELYARD_AUTHOR or your login).")
-    ] = None,
+    author: Annotated[str | None, typer.Option(help="Who made it (default: MODELYARD_AUTHOR or your login).")] = None,
     description: Annotated[str | None, typer.Option(help="One line on what this version is.")] = None,
     threshold: Annotated[float, typer.Option(help="Decision threshold on the score, in [0, 1].")] = 0.5,
     as_json: JsonFlag = False,
@@ -272,9 +264,7 @@ def models_list(
 @friendly
 def models_show(
     use_case: str,
-    version: Annotated[
-        str, typer.Argument(help="A number (3, v3), a stage (production) or latest.")
-    ] = "latest",
+    version: Annotated[str, typer.Argument(help="A number (3, v3), a stage (production) or latest.")] = "latest",
     as_json: JsonFlag = False,
 ) -> None:
     """One version in full: artifact, lineage, signature, and its audit trail."""
@@ -312,9 +302,7 @@ def _report_changes(changes: list[Any], as_json: bool) -> None:
         print_json([c.to_dict() for c in changes])
         return
     for c in changes:
-        console.print(
-            f"{c.use_case}/v{c.version}: {stage_text(c.from_stage)} → {stage_text(c.to_stage)}  ({c.reason})"
-        )
+        console.print(f"{c.use_case}/v{c.version}: {stage_text(c.from_stage)} → {stage_text(c.to_stage)}  ({c.reason})")
 
 
 @app.command("stage")
@@ -344,9 +332,7 @@ def promote(use_case: str, version: str, reason: Reason = "", as_json: JsonFlag 
 def rollback(
     use_case: str,
     reason: Reason = "",
-    retire: Annotated[
-        bool, typer.Option("--retire", help="Retire (not archive) the version rolled back.")
-    ] = False,
+    retire: Annotated[bool, typer.Option("--retire", help="Retire (not archive) the version rolled back.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Bring back the production version the current one replaced."""
@@ -363,9 +349,7 @@ def demo(
     folder: Annotated[Path, typer.Argument(help="Where to build the demo yard (created fresh).")] = Path(
         "modelyard-demo"
     ),
-    force: Annotated[
-        bool, typer.Option("--force", help="Rebuild even if the folder already holds a yard.")
-    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if the folder already holds a yard.")] = False,
 ) -> None:
     """Build a complete yard on the IBM telco churn data: spec, champion, challenger, lineage."""
     from modelyard.demo import run_demo

@@ -83,9 +83,7 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
 
         progress.update(steps, description="writing the use-case spec usecases/churn.yaml")
         (folder / "usecases").mkdir(parents=True, exist_ok=True)
-        spec_text = (
-            resources.files("modelyard.demo").joinpath("assets/churn.yaml").read_text(encoding="utf-8")
-        )
+        spec_text = resources.files("modelyard.demo").joinpath("assets/churn.yaml").read_text(encoding="utf-8")
         (folder / "usecases" / f"{USE_CASE}.yaml").write_text(spec_text, encoding="utf-8")
         progress.advance(steps)
 
@@ -156,9 +154,7 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
 def _prepare(folder: Path, force: bool) -> None:
     if (folder / ".modelyard").exists():
         if not force:
-            raise UsageError(
-                f"{folder} already holds a yard; pass --force to rebuild it, or name a new folder"
-            )
+            raise UsageError(f"{folder} already holds a yard; pass --force to rebuild it, or name a new folder")
         for part in (".modelyard", "data", "usecases"):
             shutil.rmtree(folder / part, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
@@ -168,9 +164,7 @@ def _summary(console: Console, yard: Yard, x_recent: pd.DataFrame, y_recent: np.
     from modelyard.cli._render import stage_changes_table, versions_table
 
     console.print(versions_table(yard.models(USE_CASE), title="Registered versions of churn"))
-    scores = Table(
-        title="A first look on the newest 20% of customers (held out by sign-up date)", title_justify="left"
-    )
+    scores = Table(title="A first look on the newest 20% of customers (held out by sign-up date)", title_justify="left")
     for col in ("version", "stage", "ROC AUC", "rows"):
         scores.add_column(col, justify="right" if col != "stage" else "left")
     for mv in yard.models(USE_CASE):

@@ -57,9 +57,7 @@ def read_model_file(ref: str, *, trust: bool = False) -> tuple[Any, str | None]:
             raise MissingExtraError("lightgbm", "lightgbm", f"Reading the LightGBM model {path}") from exc
         return lightgbm.Booster(model_file=str(path)), "lightgbm"
     kinds = ", ".join(f"{k} ({v})" for k, v in MODEL_FILE_KINDS.items())
-    raise UsageError(
-        f"{path} has suffix {suffix or '(none)'!r}, which modelyard cannot read; use one of {kinds}"
-    )
+    raise UsageError(f"{path} has suffix {suffix or '(none)'!r}, which modelyard cannot read; use one of {kinds}")
 
 
 def _import_function(ref: str) -> Any:
@@ -74,9 +72,7 @@ def _import_function(ref: str) -> Any:
             "and the function name is right"
         ) from exc
     if not callable(obj):
-        raise UsageError(
-            f"{ref!r} is a {type(obj).__name__}, not a function; name a function f(frame) -> scores"
-        )
+        raise UsageError(f"{ref!r} is a {type(obj).__name__}, not a function; name a function f(frame) -> scores")
     return obj
 
 

@@ -169,9 +169,7 @@ class Registry:
 
         return self._write_with_retry(write)
 
-    def _refuse_duplicate(
-        self, conn: Connection, name: str, payload: bytes, digest: str | None = None
-    ) -> None:
+    def _refuse_duplicate(self, conn: Connection, name: str, payload: bytes, digest: str | None = None) -> None:
         digest = digest or sha256_hex(payload)
         existing = Store.find_by_sha256(conn, name, digest)
         if existing is not None:
@@ -249,9 +247,7 @@ class Registry:
 
         return self._write_with_retry(write)
 
-    def promote(
-        self, use_case: str, ref: int | str, *, reason: str, actor: str | None = None
-    ) -> list[StageChange]:
+    def promote(self, use_case: str, ref: int | str, *, reason: str, actor: str | None = None) -> list[StageChange]:
         """Make a version the production version (the old one becomes archived)."""
         return self.transition(use_case, ref, Stage.PRODUCTION, reason=reason, actor=actor)
 
@@ -358,9 +354,7 @@ def _resolve(conn: Connection, use_case: str, ref: int | str) -> ModelVersion:
     if not versions:
         if Store.get_use_case(conn, use_case) is None:
             raise _unknown_use_case(conn, use_case)
-        raise NotFoundError(
-            f"{use_case} has no registered versions yet; register one with 'modelyard register'"
-        )
+        raise NotFoundError(f"{use_case} has no registered versions yet; register one with 'modelyard register'")
     text = str(ref).strip().lower()
     if text == "latest":
         return versions[-1]
@@ -371,9 +365,7 @@ def _resolve(conn: Connection, use_case: str, ref: int | str) -> ModelVersion:
         return found[-1]
     number = text.removeprefix("v")
     if not number.isdigit():
-        raise UsageError(
-            f"'{ref}' is not a version; use a number (3 or v3), a stage name (production) or latest"
-        )
+        raise UsageError(f"'{ref}' is not a version; use a number (3 or v3), a stage name (production) or latest")
     for v in versions:
         if v.version == int(number):
             return v

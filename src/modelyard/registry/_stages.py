@@ -38,8 +38,7 @@ def check_move(ref: str, current: Stage, target: Stage) -> None:
         return
     if current == Stage.RETIRED:
         raise IllegalStageChangeError(
-            f"{ref} is retired, which is final; register the model again as a new version "
-            "if it should come back"
+            f"{ref} is retired, which is final; register the model again as a new version if it should come back"
         )
     if current == Stage.PRODUCTION:
         raise IllegalStageChangeError(

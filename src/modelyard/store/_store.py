@@ -123,9 +123,7 @@ class Store:
     @staticmethod
     def get_version(conn: Connection, use_case: str, version: int) -> ModelVersion | None:
         row = conn.execute(
-            sa.select(model_versions).where(
-                model_versions.c.use_case == use_case, model_versions.c.version == version
-            )
+            sa.select(model_versions).where(model_versions.c.use_case == use_case, model_versions.c.version == version)
         ).first()
         return _version(row._mapping) if row else None
 
@@ -139,9 +137,7 @@ class Store:
         return _version(row._mapping) if row else None
 
     @staticmethod
-    def list_versions(
-        conn: Connection, use_case: str | None = None, stage: Stage | None = None
-    ) -> list[ModelVersion]:
+    def list_versions(conn: Connection, use_case: str | None = None, stage: Stage | None = None) -> list[ModelVersion]:
         stmt = sa.select(model_versions).order_by(model_versions.c.use_case, model_versions.c.version)
         if use_case is not None:
             stmt = stmt.where(model_versions.c.use_case == use_case)

@@ -62,9 +62,7 @@ def upgrade() -> None:
         sa.Column("threshold", sa.Float, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_model_versions"),
-        sa.ForeignKeyConstraint(
-            ["use_case"], ["use_cases.name"], name="fk_model_versions_use_case_use_cases"
-        ),
+        sa.ForeignKeyConstraint(["use_case"], ["use_cases.name"], name="fk_model_versions_use_case_use_cases"),
         sa.UniqueConstraint("use_case", "version", name="uq_model_versions_use_case_version"),
         sa.UniqueConstraint("use_case", "artifact_sha256", name="uq_model_versions_use_case_artifact_sha256"),
     )
