@@ -232,3 +232,41 @@ def test_use_case_summaries(yard: Yard, make_model) -> None:
         2,
         (3,),
     )
+
+
+class _Recorder:
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.seen: list[str] = []
+        self.fail_on = fail_on
+
+    def on_registered(self, conn, version) -> None:  # type: ignore[no-untyped-def]
+        self.seen.append(f"registered v{version.version}")
+        if self.fail_on == "register":
+            raise RuntimeError("listener refused")
+
+    def on_stage_changes(self, conn, changes) -> None:  # type: ignore[no-untyped-def]
+        self.seen.extend(f"v{c.version}->{c.to_stage.value}" for c in changes)
+        if self.fail_on == "stage":
+            raise RuntimeError("listener refused")
+
+
+def test_listeners_hear_every_change_inside_the_transaction(yard: Yard, make_model) -> None:
+    recorder = _Recorder()
+    yard.registry.listeners.append(recorder)
+    for c in (1.0, 0.5):
+        yard.register("churn", make_model(c))
+    yard.promote("churn", 1, reason="first")
+    yard.promote("churn", 2, reason="second")
+    assert recorder.seen == ["registered v1", "registered v2", "v1->production", "v1->archived", "v2->production"]
+
+
+def test_a_failing_listener_rolls_the_whole_change_back(yard: Yard, make_model) -> None:
+    yard.register("churn", make_model(1.0))
+    yard.registry.listeners.append(_Recorder(fail_on="stage"))
+    with pytest.raises(RuntimeError, match="listener refused"):
+        yard.promote("churn", 1, reason="first")
+    assert _stages(yard) == {1: "candidate"} and len(yard.history("churn")) == 1
+    yard.registry.listeners[:] = [_Recorder(fail_on="register")]
+    with pytest.raises(RuntimeError, match="listener refused"):
+        yard.register("churn", make_model(0.5))
+    assert _stages(yard) == {1: "candidate"}

@@ -123,3 +123,37 @@ def test_the_password_never_appears_in_errors() -> None:
 def test_a_url_that_is_not_a_url_says_so() -> None:
     with pytest.raises(StoreUnavailableError, match="is not a database URL"):
         Store("not a url at all")
+
+
+def test_check_results_and_evaluations_round_trip(store_url: str) -> None:
+    store = Store(store_url)
+    _seed(store)
+    with store.writing() as conn:
+        first = Store.save_check_result(
+            conn, "churn", 2, passed=False, result={"measurements": {"memory_mb": 9}}, now=NOW
+        )
+        later = NOW.replace(minute=30)
+        second = Store.save_check_result(
+            conn, "churn", 2, passed=True, result={"measurements": {"memory_mb": 7}}, now=later
+        )
+        ev = Store.save_evaluation(
+            conn,
+            {
+                "use_case": "churn",
+                "challenger_version": 2,
+                "champion_version": 1,
+                "verdict": "HOLD",
+                "schema_version": "1",
+                "result": {"reasons": ["x"]},
+                "created_at": NOW,
+            },
+        )
+    with store.reading() as conn:
+        assert Store.latest_check_result(conn, "churn", 2) == second
+        assert [c.id for c in Store.list_check_results(conn, "churn")] == [first.id, second.id]
+        assert Store.latest_check_result(conn, "churn", 1) is None
+        assert Store.get_evaluation(conn, ev.id) == ev
+        assert Store.list_evaluations(conn, "churn", 2) == [ev]
+        assert Store.list_evaluations(conn, "churn", 1) == []
+    store.close()
+    assert first.id.startswith("chk_") and ev.id.startswith("ev_")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
@@ -35,11 +35,23 @@ if TYPE_CHECKING:
 
     from modelyard.spec import UseCase
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "RegistryListener"]
 
 T = TypeVar("T")
 _RETRIES = 8
 _SIGNATURE_SAMPLE_ROWS = 1000
+
+
+class RegistryListener(Protocol):
+    """Told of every registration and stage change, inside the same transaction.
+
+    A listener writes its own tables through ``conn`` (the research board moves an item when its
+    model is registered or shipped); if it raises, the whole change is rolled back.
+    """
+
+    def on_registered(self, conn: Connection, version: ModelVersion) -> None: ...
+
+    def on_stage_changes(self, conn: Connection, changes: list[StageChange]) -> None: ...
 
 
 class Registry:
@@ -50,10 +62,18 @@ class Registry:
     and the database's own unique index keeps one production version per use case.
     """
 
-    def __init__(self, store: Store, artifacts: ArtifactStore, *, actor: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        artifacts: ArtifactStore,
+        *,
+        actor: str,
+        listeners: list[RegistryListener] | None = None,
+    ) -> None:
         self.store = store
         self.artifacts = artifacts
         self.actor = actor
+        self.listeners: list[RegistryListener] = list(listeners or [])
 
     # -- registering -----------------------------------------------------------------------
 
@@ -165,6 +185,8 @@ class Registry:
                     "at": now,
                 },
             )
+            for listener in self.listeners:
+                listener.on_registered(conn, row)
             return row
 
         return self._write_with_retry(write)
@@ -243,7 +265,7 @@ class Registry:
                         f"candidate first (modelyard stage {use_case} {current.version} candidate)"
                     )
             _move(conn, mv, target, who, reason, now, evaluation_id=evaluation_id, replaced=replaced)
-            return Store.list_stage_changes(conn, use_case)[start:]
+            return self._notify(conn, Store.list_stage_changes(conn, use_case)[start:])
 
         return self._write_with_retry(write)
 
@@ -287,9 +309,14 @@ class Registry:
             leaving = Stage.RETIRED if retire else Stage.ARCHIVED
             _move(conn, prod, leaving, who, f"rolled back: {reason}", now)
             _move(conn, previous, Stage.PRODUCTION, who, f"rollback: {reason}", now, replaced=prod.version)
-            return Store.list_stage_changes(conn, use_case)[start:]
+            return self._notify(conn, Store.list_stage_changes(conn, use_case)[start:])
 
         return self._write_with_retry(write)
+
+    def _notify(self, conn: Connection, changes: list[StageChange]) -> list[StageChange]:
+        for listener in self.listeners:
+            listener.on_stage_changes(conn, changes)
+        return changes
 
     def _write_with_retry(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction; retry when a concurrent writer won a race."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ModelVersion", "Stage", "StageChange", "UseCaseRecord"]
+__all__ = ["CheckRecord", "EvaluationRecord", "ModelVersion", "Stage", "StageChange", "UseCaseRecord"]
 
 
 class Stage(StrEnum):
@@ -91,4 +91,44 @@ class StageChange:
         data["from_stage"] = self.from_stage.value if self.from_stage else None
         data["to_stage"] = self.to_stage.value
         data["at"] = self.at.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """A stored handoff-check result of one version."""
+
+    id: str
+    use_case: str
+    version: int
+    passed: bool
+    result: dict[str, Any]
+    created_at: datetime
+    data_ref: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    """A stored business evaluation of a challenger (against a champion when there was one)."""
+
+    id: str
+    use_case: str
+    challenger_version: int
+    champion_version: int | None
+    verdict: str
+    schema_version: str
+    result: dict[str, Any]
+    created_at: datetime
+    data_ref: str | None = None
+    cost_model_sha256: str | None = None
+    report_path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
         return data

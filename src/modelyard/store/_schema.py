@@ -1,6 +1,6 @@
 """The registry's tables (SQLAlchemy Core). Migrations in ``migrations/`` create them.
 
-Change a table here and add a migration in the same commit; ``tests/store/test_migrations.py``
+Change a table here and add a migration in the same commit; ``tests/store/test_store.py``
 checks that the two agree.
 """
 
@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from modelyard.store._types import UTCDateTime
 
-__all__ = ["metadata", "model_versions", "stage_changes", "use_cases"]
+__all__ = ["check_results", "evaluations", "metadata", "model_versions", "stage_changes", "use_cases"]
 
 metadata = MetaData(
     naming_convention={
@@ -106,4 +106,38 @@ stage_changes = Table(
     Column("evaluation_id", String(80)),
     Column("replaced_version", Integer),
     Index("ix_stage_changes_use_case_version", "use_case", "version"),
+)
+
+# One handoff check of one version (issue 4). ``result`` is the check's JSON; its key
+# ``measurements`` ({"latency_p99_ms", "memory_mb", "artifact_mb", ...}) feeds the evaluation's
+# budget gates.
+check_results = Table(
+    "check_results",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("use_case", String(64), ForeignKey("use_cases.name"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("data_ref", Text),
+    Column("result", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_check_results_use_case_version", "use_case", "version"),
+)
+
+# One business evaluation of a challenger, against a champion when there is one (issue 3).
+evaluations = Table(
+    "evaluations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("use_case", String(64), ForeignKey("use_cases.name"), nullable=False),
+    Column("challenger_version", Integer, nullable=False),
+    Column("champion_version", Integer),
+    Column("verdict", String(16), nullable=False),
+    Column("data_ref", Text),
+    Column("cost_model_sha256", String(64)),
+    Column("schema_version", String(16), nullable=False),
+    Column("result", JSON, nullable=False),
+    Column("report_path", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_evaluations_use_case_challenger_version", "use_case", "challenger_version"),
 )

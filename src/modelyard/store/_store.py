@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -12,8 +13,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from modelyard._exceptions import StoreUnavailableError
 from modelyard.store._engine import create_store_engine, describe_url, migrate, write_transaction
-from modelyard.store._records import ModelVersion, Stage, StageChange, UseCaseRecord
-from modelyard.store._schema import model_versions, stage_changes, use_cases
+from modelyard.store._records import (
+    CheckRecord,
+    EvaluationRecord,
+    ModelVersion,
+    Stage,
+    StageChange,
+    UseCaseRecord,
+)
+from modelyard.store._schema import check_results, evaluations, model_versions, stage_changes, use_cases
 
 __all__ = ["Store"]
 
@@ -174,6 +182,70 @@ class Store:
             stmt = stmt.where(stage_changes.c.version == version)
         rows = conn.execute(stmt.order_by(stage_changes.c.id))
         return [_stage_change(row._mapping) for row in rows]
+
+    # -- handoff checks and evaluations ----------------------------------------------------
+
+    @staticmethod
+    def save_check_result(
+        conn: Connection,
+        use_case: str,
+        version: int,
+        *,
+        passed: bool,
+        result: dict[str, Any],
+        now: datetime,
+        data_ref: str | None = None,
+    ) -> CheckRecord:
+        """Store one check result; returns it with its new id (``chk_…``)."""
+        values = {
+            "id": f"chk_{uuid.uuid4().hex[:16]}",
+            "use_case": use_case,
+            "version": version,
+            "passed": passed,
+            "result": result,
+            "created_at": now,
+            "data_ref": data_ref,
+        }
+        conn.execute(check_results.insert().values(**values))
+        return CheckRecord(**values)
+
+    @staticmethod
+    def list_check_results(conn: Connection, use_case: str, version: int | None = None) -> list[CheckRecord]:
+        """Check results of a use case (or one version), oldest first."""
+        stmt = sa.select(check_results).where(check_results.c.use_case == use_case)
+        if version is not None:
+            stmt = stmt.where(check_results.c.version == version)
+        rows = conn.execute(stmt.order_by(check_results.c.created_at, check_results.c.id))
+        return [CheckRecord(**row._mapping) for row in rows]
+
+    @staticmethod
+    def latest_check_result(conn: Connection, use_case: str, version: int) -> CheckRecord | None:
+        """The newest check result of a version, or None when it was never checked."""
+        results = Store.list_check_results(conn, use_case, version)
+        return results[-1] if results else None
+
+    @staticmethod
+    def save_evaluation(conn: Connection, values: Mapping[str, Any]) -> EvaluationRecord:
+        """Store one evaluation (``id`` is generated when not given, ``ev_…``)."""
+        data = {"id": f"ev_{uuid.uuid4().hex[:16]}", **values}
+        conn.execute(evaluations.insert().values(**data))
+        return EvaluationRecord(**data)
+
+    @staticmethod
+    def get_evaluation(conn: Connection, evaluation_id: str) -> EvaluationRecord | None:
+        row = conn.execute(sa.select(evaluations).where(evaluations.c.id == evaluation_id)).first()
+        return EvaluationRecord(**row._mapping) if row else None
+
+    @staticmethod
+    def list_evaluations(
+        conn: Connection, use_case: str, challenger_version: int | None = None
+    ) -> list[EvaluationRecord]:
+        """Evaluations of a use case (or of one challenger version), oldest first."""
+        stmt = sa.select(evaluations).where(evaluations.c.use_case == use_case)
+        if challenger_version is not None:
+            stmt = stmt.where(evaluations.c.challenger_version == challenger_version)
+        rows = conn.execute(stmt.order_by(evaluations.c.created_at, evaluations.c.id))
+        return [EvaluationRecord(**row._mapping) for row in rows]
 
 
 def _version(row: Mapping[str, Any]) -> ModelVersion:
