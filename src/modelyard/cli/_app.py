@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-from modelyard._exceptions import ModelyardError, SpecError, UsageError
-from modelyard._settings import Settings
-from modelyard._yard import Yard
+from modelyard._exceptions import UsageError
+from modelyard.cli._common import JsonFlag, Reason, friendly, open_cli_yard, set_root
 from modelyard.cli._render import (
     console,
     err_console,
@@ -25,8 +22,6 @@ from modelyard.cli._render import (
 
 __all__ = ["app", "main"]
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 app = typer.Typer(
     name="modelyard",
     help="Take a model from research to production with no surprises.",
@@ -39,35 +34,6 @@ models_app = typer.Typer(help="Registered model versions.", no_args_is_help=True
 app.add_typer(usecase_app, name="usecase")
 app.add_typer(models_app, name="models")
 
-_state: dict[str, Any] = {"root": None}
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
-Reason = Annotated[str, typer.Option("--reason", "-r", help="Why; recorded in the audit trail.")]
-
-
-def friendly(func: F) -> F:
-    """Turn modelyard's own errors into one red line and exit code 2: no traceback for a user mistake."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except SpecError as exc:
-            for issue in exc.issues or [exc.message]:
-                err_console.print(f"[red]error:[/] {issue}", soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-        except ModelyardError as exc:
-            err_console.print(f"[red]error:[/] {exc.message}", soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _yard() -> Yard:
-    root = _state["root"]
-    settings = Settings(root=Path(root).resolve()) if root else Settings()
-    return Yard(settings)
-
 
 @app.callback()
 def _root(
@@ -76,7 +42,7 @@ def _root(
         typer.Option("--root", envvar="MODELYARD_ROOT", help="Project folder (holds usecases/ and .modelyard/)."),
     ] = None,
 ) -> None:
-    _state["root"] = root
+    set_root(root)
 
 
 def _key_values(pairs: list[str], option: str) -> dict[str, str]:
@@ -133,7 +99,7 @@ def usecase_validate(
 @friendly
 def usecase_list(as_json: JsonFlag = False) -> None:
     """Every use case, with its production, canary and shadow versions."""
-    with _yard() as yard:
+    with open_cli_yard() as yard:
         summaries = yard.use_cases()
     if as_json:
         print_json([s.to_dict() for s in summaries])
@@ -147,7 +113,7 @@ def usecase_list(as_json: JsonFlag = False) -> None:
 @friendly
 def usecase_show(name: str, as_json: JsonFlag = False) -> None:
     """A use case's spec, as modelyard understands it."""
-    with _yard() as yard:
+    with open_cli_yard() as yard:
         spec = yard.use_case(name)
     if as_json:
         print_json(spec.to_yaml_dict())
@@ -215,7 +181,7 @@ def register(
 
     obj, detected = read_model_file(model, trust=trust)
     frame = read_table(training_data) if training_data else None
-    with _yard() as yard:
+    with open_cli_yard() as yard:
         mv = yard.register(
             use_case,
             obj,
@@ -250,7 +216,7 @@ def models_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Registered versions with stage, flavor, lineage."""
-    with _yard() as yard:
+    with open_cli_yard() as yard:
         versions = yard.models(use_case, stage)
     if as_json:
         print_json([v.to_dict() for v in versions])
@@ -268,7 +234,7 @@ def models_show(
     as_json: JsonFlag = False,
 ) -> None:
     """One version in full: artifact, lineage, signature, and its audit trail."""
-    with _yard() as yard:
+    with open_cli_yard() as yard:
         mv = yard.model(use_case, version)
         trail = yard.history(use_case, mv.version)
     if as_json:
@@ -286,7 +252,7 @@ def history(
     as_json: JsonFlag = False,
 ) -> None:
     """The append-only audit trail of stage changes: who, when, from, to, why."""
-    with _yard() as yard:
+    with open_cli_yard() as yard:
         trail = yard.history(use_case, version)
     if as_json:
         print_json([c.to_dict() for c in trail])
@@ -315,7 +281,7 @@ def stage(
     as_json: JsonFlag = False,
 ) -> None:
     """Move a version to another stage."""
-    with _yard() as yard:
+    with open_cli_yard() as yard:
         _report_changes(yard.transition(use_case, version, to, reason=reason), as_json)
 
 
@@ -323,7 +289,7 @@ def stage(
 @friendly
 def promote(use_case: str, version: str, reason: Reason = "", as_json: JsonFlag = False) -> None:
     """Make a version the production version; the current one is archived in the same step."""
-    with _yard() as yard:
+    with open_cli_yard() as yard:
         _report_changes(yard.promote(use_case, version, reason=reason), as_json)
 
 
@@ -336,7 +302,7 @@ def rollback(
     as_json: JsonFlag = False,
 ) -> None:
     """Bring back the production version the current one replaced."""
-    with _yard() as yard:
+    with open_cli_yard() as yard:
         _report_changes(yard.rollback(use_case, reason=reason, retire=retire), as_json)
 
 
