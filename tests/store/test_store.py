@@ -157,3 +157,13 @@ def test_check_results_and_evaluations_round_trip(store_url: str) -> None:
         assert Store.list_evaluations(conn, "churn", 1) == []
     store.close()
     assert first.id.startswith("chk_") and ev.id.startswith("ev_")
+
+
+def test_a_database_from_a_newer_modelyard_is_refused(sqlite_url: str) -> None:
+    Store(sqlite_url).close()
+    engine = sa.create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+    engine.dispose()
+    with pytest.raises(StoreUnavailableError, match=r"schema revision '9999_future'.*upgrade modelyard"):
+        Store(sqlite_url)

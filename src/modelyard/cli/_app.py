@@ -120,6 +120,7 @@ def usecase_show(name: str, as_json: JsonFlag = False) -> None:
     else:
         from rich.syntax import Syntax
 
+        assert spec.source_path is not None and spec.sha256 is not None  # loaded from usecases/
         console.print(f"[bold]{spec.source_path}[/]  (sha256 {spec.sha256[:12]})")
         text = Path(spec.source_path).read_text(encoding="utf-8")
         console.print(Syntax(text, "yaml", theme="ansi_dark", background_color="default", line_numbers=True))

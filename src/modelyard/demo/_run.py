@@ -164,7 +164,7 @@ def _summary(console: Console, yard: Yard, x_recent: pd.DataFrame, y_recent: np.
     from modelyard.cli._render import stage_changes_table, versions_table
 
     console.print(versions_table(yard.models(USE_CASE), title="Registered versions of churn"))
-    scores = Table(title="A first look on the newest 20% of customers (held out by sign-up date)", title_justify="left")
+    scores = Table(title="First look: newest 20% of customers by sign-up", title_justify="left")
     for col in ("version", "stage", "ROC AUC", "rows"):
         scores.add_column(col, justify="right" if col != "stage" else "left")
     for mv in yard.models(USE_CASE):

@@ -139,6 +139,8 @@ class Registry:
         """Register an already-serialised model. The artifact is stored before any row is written."""
         _check_threshold(threshold)
         name = use_case.name
+        spec_text = _spec_text(use_case)
+        spec_sha256 = use_case.sha256 or sha256_hex(spec_text.encode())
         with self.store.reading() as conn:
             self._refuse_duplicate(conn, name, saved.payload)
         # The artifact is complete on disk before any row points at it: a crash from here to the
@@ -147,7 +149,7 @@ class Registry:
 
         def write(conn: Connection) -> ModelVersion:
             now = utcnow()
-            Store.save_use_case(conn, name, use_case.sha256, _spec_text(use_case), now)
+            Store.save_use_case(conn, name, spec_sha256, spec_text, now)
             Store.lock_use_case(conn, name)
             self._refuse_duplicate(conn, name, saved.payload, digest)
             version = Store.next_version(conn, name)
@@ -166,7 +168,7 @@ class Registry:
                     "signature": signature,
                     "params": params or {},
                     "tags": tags or {},
-                    "spec_sha256": use_case.sha256,
+                    "spec_sha256": spec_sha256,
                     "author": author,
                     "threshold": float(threshold),
                     "created_at": now,

@@ -112,4 +112,18 @@ def migrate(engine: Engine) -> None:
         current = MigrationContext.configure(conn).get_current_revision()
         if current == head:
             return
+        if current is not None and not _known_revision(current):
+            raise StoreUnavailableError(
+                f"The registry database is at schema revision {current!r}, which this version of "
+                "modelyard does not know (it was written by a newer modelyard); upgrade modelyard"
+            )
         command.upgrade(_alembic_config(conn), "head")
+
+
+def _known_revision(revision: str) -> bool:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    try:
+        return ScriptDirectory.from_config(config).get_revision(revision) is not None
+    except Exception:  # alembic raises its own lookup errors for unknown ids
+        return False

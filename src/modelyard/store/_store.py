@@ -197,7 +197,7 @@ class Store:
         data_ref: str | None = None,
     ) -> CheckRecord:
         """Store one check result; returns it with its new id (``chk_…``)."""
-        values = {
+        values: dict[str, Any] = {
             "id": f"chk_{uuid.uuid4().hex[:16]}",
             "use_case": use_case,
             "version": version,
@@ -248,14 +248,14 @@ class Store:
         return [EvaluationRecord(**row._mapping) for row in rows]
 
 
-def _version(row: Mapping[str, Any]) -> ModelVersion:
+def _version(row: Mapping[Any, Any]) -> ModelVersion:
     data = dict(row)
     data.pop("id", None)
     data["stage"] = Stage(data["stage"])
     return ModelVersion(**data)
 
 
-def _stage_change(row: Mapping[str, Any]) -> StageChange:
+def _stage_change(row: Mapping[Any, Any]) -> StageChange:
     data = dict(row)
     data["from_stage"] = Stage(data["from_stage"]) if data["from_stage"] else None
     data["to_stage"] = Stage(data["to_stage"])
