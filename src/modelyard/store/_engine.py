@@ -93,11 +93,11 @@ def _alembic_config(conn: Connection) -> Config:
     return config
 
 
-def head_revision() -> str | None:
-    """The newest migration this version of modelyard knows."""
+def head_revisions() -> set[str]:
+    """The newest migrations this version of modelyard knows (one per branch)."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return set(ScriptDirectory.from_config(config).get_heads())
 
 
 def migrate(engine: Engine) -> None:
@@ -105,19 +105,20 @@ def migrate(engine: Engine) -> None:
 
     On PostgreSQL an advisory lock keeps two processes from migrating at once.
     """
-    head = head_revision()
+    heads = head_revisions()
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(7347001)"))
-        current = MigrationContext.configure(conn).get_current_revision()
-        if current == head:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+        if current == heads:
             return
-        if current is not None and not _known_revision(current):
-            raise StoreUnavailableError(
-                f"The registry database is at schema revision {current!r}, which this version of "
-                "modelyard does not know (it was written by a newer modelyard); upgrade modelyard"
-            )
-        command.upgrade(_alembic_config(conn), "head")
+        for revision in sorted(current):
+            if not _known_revision(revision):
+                raise StoreUnavailableError(
+                    f"The registry database is at schema revision {revision!r}, which this version of "
+                    "modelyard does not know (it was written by a newer modelyard); upgrade modelyard"
+                )
+        command.upgrade(_alembic_config(conn), "heads")
 
 
 def _known_revision(revision: str) -> bool:
