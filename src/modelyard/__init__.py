@@ -10,6 +10,7 @@ The Python API, for notebooks and scripts::
 
 from modelyard._exceptions import (
     ArtifactIntegrityError,
+    DataError,
     DuplicateRegistrationError,
     IllegalStageChangeError,
     MissingExtraError,
@@ -30,6 +31,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArtifactIntegrityError",
+    "DataError",
     "DuplicateRegistrationError",
     "IllegalStageChangeError",
     "MissingExtraError",

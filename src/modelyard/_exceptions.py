@@ -7,6 +7,7 @@ server and the Python API report the same thing the same way::
     ModelyardError                      (exit 2, HTTP 500)
     ├── UsageError                      (exit 2, HTTP 400)  the caller asked for something invalid
     │   ├── SpecError                   a use-case spec is malformed; carries every issue found
+    │   ├── DataError                   data does not match the spec or cannot be read as asked
     │   ├── UnknownFlavorError          no flavor handles this model, or the flavor name is unknown
     │   ├── UntrustedArtifactError      loading would run code (pickle) and ``trust`` was not given
     │   ├── DuplicateRegistrationError  (HTTP 409) the same artifact is already a version
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArtifactIntegrityError",
+    "DataError",
     "DuplicateRegistrationError",
     "IllegalStageChangeError",
     "MissingExtraError",
@@ -63,6 +65,10 @@ class SpecError(UsageError):
     def __init__(self, message: str, issues: list[object] | None = None) -> None:
         super().__init__(message)
         self.issues = list(issues or [])
+
+
+class DataError(UsageError):
+    """Data is missing, drifted from its schema, or breaks the spec; says which partition, column or row."""
 
 
 class UnknownFlavorError(UsageError):

@@ -163,7 +163,8 @@ def test_a_database_from_a_newer_modelyard_is_refused(sqlite_url: str) -> None:
     Store(sqlite_url).close()
     engine = sa.create_engine(sqlite_url)
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+        conn.execute(sa.text("DELETE FROM alembic_version"))
+        conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES ('9999_future')"))
     engine.dispose()
     with pytest.raises(StoreUnavailableError, match=r"schema revision '9999_future'.*upgrade modelyard"):
         Store(sqlite_url)

@@ -324,6 +324,15 @@ def demo(
     run_demo(folder, force=force, console=console)
 
 
+def _register_module_commands() -> None:
+    from modelyard.cli import _data
+
+    _data.register_commands(app)
+
+
+_register_module_commands()
+
+
 def main() -> None:
     """Entry point of the ``modelyard`` command."""
     app(prog_name="modelyard")

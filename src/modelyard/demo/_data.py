@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from modelyard._exceptions import MissingExtraError
 
-__all__ = ["REFERENCE_DATE", "load_raw_churn"]
+__all__ = ["REFERENCE_DATE", "load_raw_churn", "write_monthly_partitions"]
 
 # The packaged table has no dates. We derive each customer's sign-up date from their tenure
 # (months), counted back from this reference date with a seeded jitter of up to four weeks, so
@@ -35,3 +37,15 @@ def load_raw_churn() -> pd.DataFrame:
     first = ["customer_id", "signup_date"]
     frame = frame[first + [c for c in frame.columns if c not in first]]
     return frame.sort_values(["signup_date", "customer_id"], kind="stable").reset_index(drop=True)
+
+
+def write_monthly_partitions(frame: pd.DataFrame, folder: Path) -> list[Path]:
+    """Write ``frame`` as one Parquet file per sign-up month (``folder/YYYY-MM.parquet``), as a
+    production pipeline lands its data."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for month, part in frame.groupby(frame["signup_date"].dt.strftime("%Y-%m"), sort=True):
+        path = folder / f"{month}.parquet"
+        part.to_parquet(path, index=False)
+        written.append(path)
+    return written

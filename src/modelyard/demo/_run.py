@@ -23,7 +23,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from modelyard._exceptions import UsageError
 from modelyard._settings import Settings
 from modelyard._yard import Yard
-from modelyard.demo._data import load_raw_churn
+from modelyard.demo._data import load_raw_churn, write_monthly_partitions
 from modelyard.demo.features import CATEGORICAL, FLAGS, NUMERIC, churn_features
 
 __all__ = ["build_baseline", "build_challenger", "run_demo"]
@@ -92,6 +92,7 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
         data_dir = folder / "data"
         data_dir.mkdir(exist_ok=True)
         raw.to_parquet(data_dir / "customers.parquet", index=False)
+        write_monthly_partitions(raw, data_dir / "churn")
         cut = int(len(raw) * (1 - _HOLDOUT_SHARE))
         train_raw, recent_raw = raw.iloc[:cut], raw.iloc[cut:]
         recent_raw.to_parquet(data_dir / "recent.parquet", index=False)

@@ -1,5 +1,6 @@
 """The registry's SQL store: schema, migrations and the functions that read and write it."""
 
+from modelyard.store import _schema_snapshots  # noqa: F401  (registers the table in the metadata)
 from modelyard.store._engine import describe_url
 from modelyard.store._records import (
     CheckRecord,

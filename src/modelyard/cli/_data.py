@@ -1,0 +1,134 @@
+"""``modelyard snapshot`` and ``modelyard score``: production data through production code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from modelyard._exceptions import UsageError
+from modelyard.cli._common import JsonFlag, friendly, open_cli_yard
+from modelyard.cli._render import console, print_json
+
+__all__ = ["register_commands"]
+
+
+def _date(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{option} {value!r} is not a date; write it as YYYY-MM-DD (e.g. {option} 2024-01-01)"
+        ) from None
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Add ``snapshot`` and ``score`` to the CLI."""
+
+    @app.command("snapshot")
+    @friendly
+    def snapshot(
+        use_case: Annotated[str, typer.Argument(help="Use case to snapshot, or 'list' to list snapshots.")],
+        start: Annotated[str | None, typer.Option("--from", help="First day (inclusive), YYYY-MM-DD.")] = None,
+        end: Annotated[str | None, typer.Option("--to", help="Last bound (exclusive), YYYY-MM-DD.")] = None,
+        only: Annotated[str | None, typer.Option("--use-case", help="With 'list': only this use case.")] = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Snapshot production data through the feature code (content-hashed), or list snapshots."""
+        from modelyard.data import build_snapshot, list_snapshots
+
+        with open_cli_yard() as yard:
+            if use_case == "list":
+                snaps = list_snapshots(yard, only)
+                if as_json:
+                    print_json([s.to_dict() for s in snaps])
+                    return
+                table = Table(title="Snapshots", title_justify="left")
+                for col in ("id", "use case", "rows", "range", "feature code", "created (UTC)"):
+                    table.add_column(col, justify="right" if col == "rows" else "left")
+                for s in snaps:
+                    first = s.range_start.date() if s.range_start else "…"
+                    rng = f"{first} → {s.range_end.date() if s.range_end else '…'}"
+                    table.add_row(
+                        s.short_id,
+                        s.use_case,
+                        f"{s.row_count:,}",
+                        rng,
+                        s.feature_code,
+                        f"{s.created_at:%Y-%m-%d %H:%M}",
+                    )
+                console.print(table if snaps else "No snapshots yet: modelyard snapshot USECASE --from --to")
+                return
+            progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+                disable=as_json,
+            )
+            with progress:
+                task = progress.add_task(f"snapshot {use_case}", total=None)
+
+                def tick(name: str, done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total or None, description=f"snapshot {name}")
+
+                snap = build_snapshot(
+                    yard, use_case, start=_date(start, "--from"), end=_date(end, "--to"), progress=tick
+                )
+        if as_json:
+            print_json(snap.to_dict())
+        else:
+            console.print(
+                f"[green]snapshot[/] {snap.short_id} of {snap.use_case}: {snap.row_count:,} rows, "
+                f"{len(snap.columns)} columns, feature code {snap.feature_code} → {snap.path}"
+            )
+
+    @app.command("score")
+    @friendly
+    def score(
+        use_case: str,
+        version: Annotated[str, typer.Argument(help="A number, a stage (production) or latest.")],
+        data: Annotated[str, typer.Option("--data", help="A snapshot id, a file/glob of raw rows, or 'source'.")],
+        out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+        chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 100_000,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Score a snapshot or a source with a version, chunk by chunk, into Parquet."""
+        from modelyard.data import score_batch
+
+        with open_cli_yard() as yard:
+            progress = Progress(
+                TextColumn("scoring"),
+                BarColumn(),
+                TextColumn("{task.completed:,} rows"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+                disable=as_json,
+            )
+            with progress:
+                task = progress.add_task("score", total=None)
+                summary = score_batch(
+                    yard,
+                    use_case,
+                    version,
+                    data,
+                    out,
+                    chunk_rows=chunk_rows,
+                    progress=lambda n: progress.advance(task, n),
+                )
+        if as_json:
+            print_json(summary.__dict__)
+        else:
+            console.print(
+                f"[green]scored[/] {summary.rows:,} rows of {use_case} with v{summary.version} "
+                f"({summary.positives:,} decisions to act) → {summary.out}"
+            )

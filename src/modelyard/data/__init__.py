@@ -1,0 +1,32 @@
+"""Production data through production code: sources, the feature code, snapshots, batch scoring."""
+
+from modelyard.data._features import FeatureCode, load_feature_code
+from modelyard.data._score import ScoreSummary, score_batch
+from modelyard.data._snapshot import (
+    Snapshot,
+    build_snapshot,
+    get_snapshot,
+    list_snapshots,
+    read_snapshot,
+    split_by_time,
+)
+from modelyard.data._sources import FileSource, Partition, Source, SqlSource, TimeRange, open_source
+
+__all__ = [
+    "FeatureCode",
+    "FileSource",
+    "Partition",
+    "ScoreSummary",
+    "Snapshot",
+    "Source",
+    "SqlSource",
+    "TimeRange",
+    "build_snapshot",
+    "get_snapshot",
+    "list_snapshots",
+    "load_feature_code",
+    "open_source",
+    "read_snapshot",
+    "score_batch",
+    "split_by_time",
+]

@@ -1,0 +1,262 @@
+"""Snapshots: production rows run through the production feature code, frozen and content-hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from modelyard._exceptions import DataError, NotFoundError, UsageError
+from modelyard.data._features import load_feature_code
+from modelyard.data._sources import Source, TimeRange, open_source
+from modelyard.store import Store, utcnow
+from modelyard.store._schema_snapshots import snapshots
+
+if TYPE_CHECKING:
+    from modelyard._yard import Yard
+    from modelyard.spec import UseCase
+
+__all__ = ["Snapshot", "build_snapshot", "get_snapshot", "list_snapshots", "read_snapshot", "split_by_time"]
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Told ``(partition name, partitions done, partitions in all or 0 when unknown)`` after each one."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable extraction: its id is the sha256 of its content (columns, types and values)."""
+
+    id: str
+    use_case: str
+    source: str
+    time_column: str | None
+    range_start: datetime | None
+    range_end: datetime | None
+    row_count: int
+    columns: dict[str, str]
+    feature_code: str
+    feature_code_sha256: str
+    path: str
+    created_at: datetime
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("range_start", "range_end", "created_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _kept_columns(use_case: UseCase) -> list[str]:
+    data = use_case.data
+    wanted = [data.entity_key, data.time, data.label, *data.extra_columns]
+    out: list[str] = []
+    for col in wanted:
+        if col and col not in out and col not in use_case.input_names:
+            out.append(col)
+    return out
+
+
+def build_snapshot(
+    yard: Yard,
+    use_case: str,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    source: Source | None = None,
+    progress: ProgressCallback | None = None,
+) -> Snapshot:
+    """Extract ``use_case``'s rows in ``[start, end)``, run the feature code, write Parquet, record it.
+
+    The same extraction gives the same id (the sha256 of the content) and is stored once.
+    Nothing is left behind when anything fails.
+    """
+    spec = yard.use_case(use_case)
+    time_range = TimeRange(_aware(start), _aware(end))
+    src = source or open_source(spec.data.source, yard.settings.root)
+    code = load_feature_code(spec.data.features)
+    kept = _kept_columns(spec)
+    folder = yard.settings.resolved_home() / "snapshots"
+    tmp = folder / f".tmp-{uuid.uuid4().hex}"
+    tmp.mkdir(parents=True)
+    writer: pq.ParquetWriter | None = None
+    schema: pa.Schema | None = None
+    digest = hashlib.sha256()
+    rows = 0
+    try:
+        total = src.count_partitions()
+        for done, part in enumerate(src.partitions(spec.data.time, time_range), start=1):
+            if len(part.frame):
+                table = _partition_table(spec, code, part.name, part.frame, kept)
+                if schema is None:
+                    schema = table.schema
+                    writer = pq.ParquetWriter(tmp / "data.parquet", schema)
+                    digest.update(schema.to_string(show_schema_metadata=False).encode())
+                elif not table.schema.equals(schema, check_metadata=False):
+                    table = _conform(table, schema, part.name)
+                assert writer is not None
+                writer.write_table(table)
+                frame_hash = pd.util.hash_pandas_object(table.to_pandas(), index=False).to_numpy()
+                digest.update(frame_hash.tobytes())
+                rows += len(table)
+            if progress is not None:
+                progress(part.name, done, total)
+        if writer is not None:
+            writer.close()
+            writer = None
+        if rows == 0:
+            raise DataError(
+                f"No rows of {spec.name} in {time_range.describe()} on {spec.data.time or 'any time'} "
+                f"in {src.description}; widen --from/--to or check the source"
+            )
+        assert schema is not None
+        snapshot_id = digest.hexdigest()
+        final = folder / snapshot_id
+        columns = {f.name: str(f.type) for f in schema}
+        snap = Snapshot(
+            id=snapshot_id,
+            use_case=spec.name,
+            source=src.description,
+            time_column=spec.data.time,
+            range_start=time_range.start,
+            range_end=time_range.end,
+            row_count=rows,
+            columns=columns,
+            feature_code=code.path,
+            feature_code_sha256=code.sha256,
+            path=str(final / "data.parquet"),
+            created_at=utcnow(),
+        )
+        (tmp / "snapshot.json").write_text(json.dumps(snap.to_dict(), indent=2))
+        if final.exists():
+            shutil.rmtree(tmp)
+        else:
+            os.replace(tmp, final)
+    finally:
+        if writer is not None:
+            writer.close()
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return _record(yard, snap, spec)
+
+
+def _partition_table(spec: UseCase, code: Any, name: str, raw: pd.DataFrame, kept: list[str]) -> pa.Table:
+    for role, col in (("label", spec.data.label), ("time", spec.data.time)):
+        if col and col not in raw.columns:
+            raise DataError(
+                f"Partition {name} has no column {col!r} (data.{role}); its columns are {list(raw.columns)[:20]}"
+            )
+    features = code.apply(raw.reset_index(drop=True), partition=f"partition {name}", key=spec.data.entity_key)
+    absent = [c for c in spec.input_names if c not in features.columns]
+    if absent:
+        raise DataError(
+            f"The feature code {code.path} gives no column {absent[0]!r} that the spec's inputs name "
+            f"(missing: {absent}); add it to the function or remove it from inputs"
+        )
+    out = features[list(spec.input_names)].copy()
+    raw = raw.reset_index(drop=True)
+    for col in kept:
+        if col in raw.columns:
+            out[col] = raw[col].to_numpy()
+    return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def _conform(table: pa.Table, schema: pa.Schema, name: str) -> pa.Table:
+    for field in schema:
+        if field.name not in table.column_names:
+            raise DataError(f"Partition {name} lost column {field.name!r} after the feature code ran")
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        changed = [f.name for f in schema if table.schema.field(f.name).type != f.type]
+        raise DataError(
+            f"Schema drift in partition {name}: column(s) {changed} have types "
+            f"{[str(table.schema.field(c).type) for c in changed]} but earlier partitions gave "
+            f"{[str(schema.field(c).type) for c in changed]} ({exc})"
+        ) from exc
+
+
+def _record(yard: Yard, snap: Snapshot, spec: UseCase) -> Snapshot:
+    from modelyard.registry._registry import _spec_text
+
+    with yard.store.writing() as conn:
+        existing = conn.execute(sa.select(snapshots).where(snapshots.c.id == snap.id)).first()
+        if existing is not None:
+            return Snapshot(**existing._mapping)
+        text = _spec_text(spec)
+        Store.save_use_case(
+            conn, spec.name, spec.sha256 or hashlib.sha256(text.encode()).hexdigest(), text, snap.created_at
+        )
+        conn.execute(snapshots.insert().values(**asdict(snap)))
+    return snap
+
+
+def list_snapshots(yard: Yard, use_case: str | None = None) -> list[Snapshot]:
+    """Recorded snapshots, oldest first."""
+    stmt = sa.select(snapshots).order_by(snapshots.c.created_at, snapshots.c.id)
+    if use_case is not None:
+        stmt = stmt.where(snapshots.c.use_case == use_case)
+    with yard.store.reading() as conn:
+        return [Snapshot(**row._mapping) for row in conn.execute(stmt)]
+
+
+def get_snapshot(yard: Yard, ref: str) -> Snapshot:
+    """A snapshot by id or by a unique prefix of at least 6 characters."""
+    ref = ref.strip().lower()
+    if len(ref) < 6:
+        raise UsageError(f"Snapshot id {ref!r} is too short; give at least 6 characters of it")
+    with yard.store.reading() as conn:
+        rows = conn.execute(sa.select(snapshots).where(snapshots.c.id.like(f"{ref}%"))).all()
+    if not rows:
+        raise NotFoundError(f"No snapshot {ref!r}; list them with 'modelyard snapshot list'")
+    if len(rows) > 1:
+        raise UsageError(f"Snapshot id {ref!r} is ambiguous ({len(rows)} match); give more characters")
+    return Snapshot(**rows[0]._mapping)
+
+
+def read_snapshot(yard: Yard, ref: str | Snapshot) -> pd.DataFrame:
+    """A snapshot's rows (model inputs plus label, time, key and extra columns)."""
+    snap = ref if isinstance(ref, Snapshot) else get_snapshot(yard, ref)
+    if not Path(snap.path).exists():
+        raise NotFoundError(f"Snapshot {snap.short_id}'s data file {snap.path} is missing; rebuild the snapshot")
+    return pd.read_parquet(snap.path)
+
+
+def split_by_time(
+    frame: pd.DataFrame, time_column: str, *, at: datetime | str | None = None, fraction: float = 0.8
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows before ``at`` and from ``at`` on; without ``at``, the time that leaves ``fraction`` before."""
+    if time_column not in frame.columns:
+        raise DataError(f"No time column {time_column!r} to split on; columns are {list(frame.columns)[:20]}")
+    times = pd.to_datetime(frame[time_column])
+    if at is None:
+        if not 0.0 < fraction < 1.0:
+            raise UsageError(f"The 'fraction' parameter must be in (0, 1). Got {fraction!r} instead.")
+        cut = times.sort_values().iloc[int(len(times) * fraction)]
+    else:
+        cut = pd.Timestamp(at)
+        if times.dt.tz is not None and cut.tzinfo is None:
+            cut = cut.tz_localize(times.dt.tz)
+    before = (times < cut).to_numpy()
+    return frame[before], frame[~before]

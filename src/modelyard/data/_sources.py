@@ -1,0 +1,246 @@
+"""Production data sources named in a use case's ``data.source``: files, SQL tables, Spark tables.
+
+A source yields its rows in partitions (a file, a query page), each restricted to a time range
+on the spec's time column, so a snapshot never holds more than one partition in memory.
+
+Source strings:
+
+- ``data/churn/*.parquet`` or ``*.csv``: a path or glob, relative to the project root;
+- ``postgresql://user@host:5432/db?table=customers`` (or ``&query=SELECT ...``): a SQL table or query;
+- ``spark:TABLE`` or ``spark:parquet:/path``: a Spark table or path (optional ``spark`` extra).
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from modelyard._exceptions import DataError, MissingExtraError, UsageError
+
+__all__ = ["FileSource", "Partition", "Source", "SqlSource", "TimeRange", "open_source"]
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """Rows with ``start <= time < end``; either end may be open (None)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise UsageError(
+                f"The time range is empty: --from {self.start.date()} is not before --to {self.end.date()}; "
+                "swap them or widen the range"
+            )
+
+    def describe(self) -> str:
+        start = self.start.date().isoformat() if self.start else "the beginning"
+        end = self.end.date().isoformat() if self.end else "the end"
+        return f"[{start}, {end})"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One piece of a source: its name (a file, a page) and its rows in the time range."""
+
+    name: str
+    frame: pd.DataFrame
+
+
+class Source(Protocol):
+    """Something that yields a use case's raw rows, partition by partition."""
+
+    description: str
+
+    def partitions(self, time_column: str | None, time_range: TimeRange) -> Iterator[Partition]: ...
+
+    def count_partitions(self) -> int: ...
+
+
+def _bound_scalar(bound: datetime, type_: pa.DataType, column: str) -> pa.Scalar:
+    stamp = pd.Timestamp(bound)
+    if pa.types.is_timestamp(type_):
+        if type_.tz is None:  # naive times are taken to be UTC
+            stamp = stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+        elif stamp.tzinfo is None:
+            stamp = stamp.tz_localize("UTC")
+        return pa.scalar(stamp.to_pydatetime(), type=type_)
+    if pa.types.is_date(type_):
+        return pa.scalar(stamp.date(), type=type_)
+    raise DataError(f"The time column {column!r} is {type_}, not a timestamp or date; store it as a timestamp upstream")
+
+
+def _time_mask(table: pa.Table, column: str, time_range: TimeRange) -> pa.ChunkedArray | None:
+    values = table.column(column)
+    mask = None
+    for bound, op in ((time_range.start, pc.greater_equal), (time_range.end, pc.less)):
+        if bound is None:
+            continue
+        cond = op(values, _bound_scalar(bound, values.type, column))
+        mask = cond if mask is None else pc.and_(mask, cond)
+    return mask
+
+
+class FileSource:
+    """Parquet or CSV files matched by a glob, read one file at a time with pyarrow."""
+
+    def __init__(self, pattern: str, root: Path) -> None:
+        self.pattern = pattern
+        full = pattern if Path(pattern).is_absolute() else str(root / pattern)
+        self.files = sorted(globlib.glob(full))
+        self.description = pattern
+        if not self.files:
+            raise DataError(
+                f"data.source {pattern!r} matches no files under {root}; check the path, or build the "
+                "data first (the demo writes data/churn/*.parquet)"
+            )
+        suffixes = {Path(f).suffix.lower() for f in self.files}
+        if not suffixes <= {".parquet", ".csv"}:
+            raise DataError(
+                f"data.source {pattern!r} matches files of kinds {sorted(suffixes)}; use .parquet or .csv files"
+            )
+        self._root = root
+
+    def count_partitions(self) -> int:
+        return len(self.files)
+
+    def _read(self, path: str) -> pa.Table:
+        try:
+            if path.lower().endswith(".csv"):
+                return pacsv.read_csv(path)
+            return pq.read_table(path)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise DataError(f"Cannot read partition {self._name(path)}: {exc}") from exc
+
+    def _name(self, path: str) -> str:
+        try:
+            return str(Path(path).relative_to(self._root))
+        except ValueError:
+            return path
+
+    def partitions(self, time_column: str | None, time_range: TimeRange) -> Iterator[Partition]:
+        reference: tuple[str, pa.Schema] | None = None
+        for path in self.files:
+            table = self._read(path)
+            name = self._name(path)
+            if reference is None:
+                reference = (name, table.schema)
+            else:
+                _check_same_schema(reference, name, table.schema)
+            if time_column is not None:
+                if time_column not in table.column_names:
+                    raise DataError(
+                        f"Partition {name} has no time column {time_column!r} (data.time); "
+                        f"its columns are {table.column_names}"
+                    )
+                mask = _time_mask(table, time_column, time_range)
+                if mask is not None:
+                    table = table.filter(mask)
+            yield Partition(name, table.to_pandas())
+
+
+def _check_same_schema(reference: tuple[str, pa.Schema], name: str, schema: pa.Schema) -> None:
+    first_name, first = reference
+    for field in first:
+        if field.name not in schema.names:
+            raise DataError(
+                f"Schema drift: partition {name} has no column {field.name!r}, which {first_name} has; "
+                "restore the column upstream or rebuild the partition"
+            )
+        other = schema.field(field.name).type
+        if other != field.type and not (pa.types.is_null(other) or pa.types.is_null(field.type)):
+            raise DataError(
+                f"Schema drift: column {field.name!r} is {other} in partition {name} but {field.type} in "
+                f"{first_name}; make the types agree upstream"
+            )
+
+
+class SqlSource:
+    """A table or query in a SQL database (PostgreSQL for teams), read in pages."""
+
+    def __init__(self, url: str, *, page_rows: int = 100_000) -> None:
+        parts = urlsplit(url)
+        params = parse_qs(parts.query)
+        self.table = params.pop("table", [None])[0]
+        self.query = params.pop("query", [None])[0]
+        if not (self.table or self.query) or (self.table and self.query):
+            raise UsageError(
+                f"data.source {url!r} must name exactly one of ?table=NAME or ?query=SELECT..., "
+                "e.g. postgresql://user@host/db?table=customers"
+            )
+        rest = "&".join(f"{k}={v[0]}" for k, v in params.items())
+        self.url = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, ""))
+        self.page_rows = page_rows
+        self.description = f"{parts.scheme}://{parts.hostname}{parts.path} " + (
+            f"table {self.table}" if self.table else "query"
+        )
+
+    def count_partitions(self) -> int:
+        return 0  # unknown until read
+
+    def partitions(self, time_column: str | None, time_range: TimeRange) -> Iterator[Partition]:
+        import sqlalchemy as sa
+
+        from modelyard.store._engine import create_store_engine
+
+        engine = create_store_engine(self.url)
+        where, params = [], {}
+        if time_column is not None and time_range.start is not None:
+            where.append(f"{_quote(time_column)} >= :start")
+            params["start"] = time_range.start
+        if time_column is not None and time_range.end is not None:
+            where.append(f"{_quote(time_column)} < :end")
+            params["end"] = time_range.end
+        base = f"SELECT * FROM {_quote_table(self.table)}" if self.table else f"SELECT * FROM ({self.query}) AS q"
+        sql = base + (f" WHERE {' AND '.join(where)}" if where else "")
+        if time_column is not None:
+            sql += f" ORDER BY {_quote(time_column)}"
+        try:
+            with engine.connect() as conn:
+                result = conn.execution_options(stream_results=True).execute(sa.text(sql), params)
+                columns = list(result.keys())
+                page = 0
+                while rows := result.fetchmany(self.page_rows):
+                    page += 1
+                    yield Partition(f"{self.description} page {page}", pd.DataFrame(rows, columns=columns))
+        except sa.exc.SQLAlchemyError as exc:
+            raise DataError(f"Cannot read {self.description}: {str(exc).splitlines()[0]}") from exc
+        finally:
+            engine.dispose()
+
+
+def _quote(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise UsageError(f"{name!r} is not a plain column name; use letters, digits and '_'")
+    return f'"{name}"'
+
+
+def _quote_table(name: str | None) -> str:
+    assert name is not None
+    return ".".join(_quote(part) for part in name.split("."))
+
+
+def open_source(source: str, root: Path) -> Source:
+    """The source a ``data.source`` string names."""
+    lowered = source.lower()
+    if lowered.startswith(("postgresql:", "postgresql+", "postgres:", "sqlite:", "mysql")):
+        return SqlSource(source)
+    if lowered.startswith("spark:"):
+        try:
+            import pyspark  # noqa: F401
+        except ImportError as exc:
+            raise MissingExtraError("pyspark", "spark", f"Reading the Spark source {source!r}") from exc
+        raise UsageError(f"Spark sources ({source!r}) are not supported yet; export the table to Parquet for now")
+    return FileSource(source, root)

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelyard import DataError, NotFoundError, UsageError, Yard
+from modelyard.data import build_snapshot, get_snapshot, list_snapshots, read_snapshot, split_by_time
+from modelyard.demo.features import churn_features
+
+
+def test_a_snapshot_is_the_feature_code_run_on_the_source(yard: Yard, data_root: Path, raw_churn) -> None:
+    seen: list[tuple[str, int, int]] = []
+    snap = build_snapshot(
+        yard,
+        "churn",
+        start=datetime(2024, 1, 1),
+        end=datetime(2024, 7, 1),
+        progress=lambda name, done, total: seen.append((name, done, total)),
+    )
+    frame = read_snapshot(yard, snap)
+    expected_raw = raw_churn[(raw_churn.signup_date >= "2024-01-01") & (raw_churn.signup_date < "2024-07-01")]
+    assert snap.row_count == len(frame) == len(expected_raw)
+    expected = churn_features(expected_raw.reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        frame[list(expected.columns)].reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+    )
+    assert {"customer_id", "signup_date", "churned"} <= set(frame.columns)
+    assert snap.feature_code == "modelyard.demo.features:churn_features" and len(snap.feature_code_sha256) == 64
+    assert seen[-1][1] == seen[-1][2] == 24  # every monthly partition of 2023-2024 was read, with progress
+
+
+def test_the_same_extraction_gives_the_same_id_and_is_stored_once(yard: Yard, data_root: Path) -> None:
+    a = build_snapshot(yard, "churn", start=datetime(2024, 1, 1))
+    b = build_snapshot(yard, "churn", start=datetime(2024, 1, 1))
+    c = build_snapshot(yard, "churn", start=datetime(2024, 6, 1))
+    assert a.id == b.id != c.id
+    assert [s.id for s in list_snapshots(yard, "churn")] == [a.id, c.id]
+    assert get_snapshot(yard, a.id[:8]) == a
+
+
+def test_split_by_time(yard: Yard, data_root: Path) -> None:
+    frame = read_snapshot(yard, build_snapshot(yard, "churn"))
+    before, after = split_by_time(frame, "signup_date", at="2024-07-01")
+    assert len(before) + len(after) == len(frame)
+    assert before.signup_date.max() < pd.Timestamp("2024-07-01") <= after.signup_date.min()
+    early, _ = split_by_time(frame, "signup_date", fraction=0.75)
+    assert abs(len(early) / len(frame) - 0.75) < 0.02
+
+
+def _leftovers(yard: Yard) -> list[Path]:
+    folder = yard.settings.resolved_home() / "snapshots"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_a_missing_source_names_the_glob(yard: Yard) -> None:
+    with pytest.raises(DataError, match=r"data.source 'data/churn/\*.parquet' matches no files"):
+        build_snapshot(yard, "churn")
+
+
+def test_an_empty_range_names_the_range(yard: Yard, data_root: Path) -> None:
+    with pytest.raises(DataError, match=r"No rows of churn in \[2030-01-01, the end\)"):
+        build_snapshot(yard, "churn", start=datetime(2030, 1, 1))
+    with pytest.raises(UsageError, match="is not before"):
+        build_snapshot(yard, "churn", start=datetime(2024, 1, 1), end=datetime(2023, 1, 1))
+    assert _leftovers(yard) == [] and list_snapshots(yard) == []
+
+
+def test_schema_drift_names_the_partition_and_column(yard: Yard, data_root: Path) -> None:
+    part = data_root / "data" / "churn" / "2024-03.parquet"
+    frame = pd.read_parquet(part)
+    frame["tenure"] = frame["tenure"].astype(str)
+    frame.to_parquet(part, index=False)
+    with pytest.raises(
+        DataError,
+        match=r"Schema drift: column 'tenure' is large_string in partition data/churn/2024-03.parquet but int64",
+    ):
+        build_snapshot(yard, "churn")
+    frame.drop(columns=["tenure"]).to_parquet(part, index=False)
+    with pytest.raises(DataError, match=r"partition data/churn/2024-03.parquet has no column 'tenure'"):
+        build_snapshot(yard, "churn")
+    assert [p for p in _leftovers(yard) if not p.name.startswith(".")] == [] and list_snapshots(yard) == []
+    assert not any(p.name.startswith(".tmp") for p in _leftovers(yard))
+
+
+def test_a_failing_feature_function_names_the_first_bad_row(yard: Yard, data_root: Path) -> None:
+    part = data_root / "data" / "churn" / "2024-02.parquet"
+    frame = pd.read_parquet(part)
+    frame["tenure"] = frame["tenure"].astype(object)
+    frame.loc[5, "tenure"] = "twelve"
+    frame.loc[9, "tenure"] = "ten"
+    frame["tenure"] = frame["tenure"].astype(str)
+    for other in sorted((data_root / "data" / "churn").glob("*.parquet")):
+        f = pd.read_parquet(other)
+        f["tenure"] = f["tenure"].astype(str)
+        f.to_parquet(other, index=False)
+    frame.to_parquet(part, index=False)
+    bad_id = frame.loc[5, "customer_id"]
+    with pytest.raises(
+        DataError,
+        match=rf"failed on partition data/churn/2024-02.parquet, row 5 \(customer_id='{bad_id}'\): ValueError",
+    ):
+        build_snapshot(yard, "churn")
+    assert list_snapshots(yard) == [] and not any(p.name.startswith(".tmp") for p in _leftovers(yard))
+
+
+def test_an_unknown_snapshot_id(yard: Yard) -> None:
+    with pytest.raises(NotFoundError, match="No snapshot 'abcdef12'"):
+        get_snapshot(yard, "abcdef12")
+    with pytest.raises(UsageError, match="too short"):
+        get_snapshot(yard, "ab")
+
+
+@pytest.mark.postgres
+def test_a_postgresql_table_is_a_source(yard: Yard, data_root: Path, raw_churn, pg_url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)
+    raw_churn[raw_churn.signup_date >= "2024-01-01"].to_sql("customers", engine, index=False)
+    engine.dispose()
+    from modelyard.data import SqlSource
+
+    source = SqlSource(f"{pg_url}&table=customers", page_rows=500)
+    snap = build_snapshot(yard, "churn", start=datetime(2024, 1, 1), end=datetime(2024, 7, 1), source=source)
+    files = build_snapshot(yard, "churn", start=datetime(2024, 1, 1), end=datetime(2024, 7, 1))
+    db, fs = read_snapshot(yard, snap), read_snapshot(yard, files)
+    assert snap.row_count == files.row_count
+    np.testing.assert_array_equal(np.sort(db["customer_id"].to_numpy()), np.sort(fs["customer_id"].to_numpy()))
