@@ -129,3 +129,23 @@ def test_a_postgresql_table_is_a_source(yard: Yard, data_root: Path, raw_churn, 
     db, fs = read_snapshot(yard, snap), read_snapshot(yard, files)
     assert snap.row_count == files.row_count
     np.testing.assert_array_equal(np.sort(db["customer_id"].to_numpy()), np.sort(fs["customer_id"].to_numpy()))
+
+
+def test_the_id_depends_on_the_rows_not_on_how_the_source_splits_them(
+    yard: Yard, data_root: Path, raw_churn, tmp_path: Path
+) -> None:
+    monthly = build_snapshot(yard, "churn", start=datetime(2024, 1, 1))
+    # The same rows, landed as one file per quarter instead of one per month.
+    folder = data_root / "data" / "churn"
+    frame = pd.concat([pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))], ignore_index=True)
+    for p in folder.glob("*.parquet"):
+        p.unlink()
+    for quarter, part in frame.groupby(frame["signup_date"].dt.to_period("Q").astype(str), sort=True):
+        part.to_parquet(folder / f"{quarter}.parquet", index=False)
+    quarterly = build_snapshot(yard, "churn", start=datetime(2024, 1, 1))
+    assert quarterly.id == monthly.id
+    frame.loc[frame.index[-1], "monthly_charges"] += 0.01  # one cent on one row is new content
+    for p in folder.glob("*.parquet"):
+        p.unlink()
+    frame.to_parquet(folder / "all.parquet", index=False)
+    assert build_snapshot(yard, "churn", start=datetime(2024, 1, 1)).id != monthly.id

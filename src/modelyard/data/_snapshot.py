@@ -8,13 +8,16 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
@@ -100,38 +103,31 @@ def build_snapshot(
     folder = yard.settings.resolved_home() / "snapshots"
     tmp = folder / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
-    writer: pq.ParquetWriter | None = None
+    sink = _Sink(tmp / "data.parquet")
     schema: pa.Schema | None = None
-    digest = hashlib.sha256()
     rows = 0
     try:
         total = src.count_partitions()
         for done, part in enumerate(src.partitions(spec.data.time, time_range), start=1):
             if len(part.frame):
-                table = _partition_table(spec, code, part.name, part.frame, kept)
+                frame, table = _partition_table(spec, code, part.name, part.frame, kept)
                 if schema is None:
                     schema = table.schema
-                    writer = pq.ParquetWriter(tmp / "data.parquet", schema)
-                    digest.update(schema.to_string(show_schema_metadata=False).encode())
                 elif not table.schema.equals(schema, check_metadata=False):
                     table = _conform(table, schema, part.name)
-                assert writer is not None
-                writer.write_table(table)
-                frame_hash = pd.util.hash_pandas_object(table.to_pandas(), index=False).to_numpy()
-                digest.update(frame_hash.tobytes())
+                    frame = table.to_pandas()
+                sink.add(frame, table)
                 rows += len(table)
             if progress is not None:
                 progress(part.name, done, total)
-        if writer is not None:
-            writer.close()
-            writer = None
+        digest = sink.close()
         if rows == 0:
             raise DataError(
                 f"No rows of {spec.name} in {time_range.describe()} on {spec.data.time or 'any time'} "
                 f"in {src.description}; widen --from/--to or check the source"
             )
         assert schema is not None
-        snapshot_id = digest.hexdigest()
+        snapshot_id = digest
         final = folder / snapshot_id
         columns = {f.name: str(f.type) for f in schema}
         snap = Snapshot(
@@ -154,8 +150,7 @@ def build_snapshot(
         else:
             os.replace(tmp, final)
     finally:
-        if writer is not None:
-            writer.close()
+        sink.abort()
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return _record(yard, snap, spec)
@@ -174,12 +169,96 @@ def _partition_table(spec: UseCase, code: Any, name: str, raw: pd.DataFrame, kep
             f"The feature code {code.path} gives no column {absent[0]!r} that the spec's inputs name "
             f"(missing: {absent}); add it to the function or remove it from inputs"
         )
-    out = features[list(spec.input_names)].copy()
     raw = raw.reset_index(drop=True)
-    for col in kept:
-        if col in raw.columns:
-            out[col] = raw[col].to_numpy()
-    return pa.Table.from_pandas(out, preserve_index=False)
+    extra = [c for c in kept if c in raw.columns]
+    out = pd.concat([features[list(spec.input_names)].reset_index(drop=True), raw[extra]], axis=1)
+    return out, _normalise(pa.Table.from_pandas(out, preserve_index=False))
+
+
+def _normalise(table: pa.Table) -> pa.Table:
+    """One physical type per logical one (text is large_string), so the same values give the same
+    snapshot whichever way pandas or the source happened to store them."""
+    fields = [pa.field(f.name, pa.large_string()) if pa.types.is_string(f.type) else f for f in table.schema]
+    target = pa.schema(fields)
+    return table if target.equals(table.schema) else table.cast(target)
+
+
+def _is_text(type_: pa.DataType) -> bool:
+    return pa.types.is_string(type_) or pa.types.is_large_string(type_) or pa.types.is_binary(type_)
+
+
+def _hash_values(digests: tuple[Any, Any, Any], chunk: pa.Array, offset: int) -> None:
+    """Feed a column chunk to its three digests (values; lengths of text values; row numbers of
+    nulls, counted from the column's first row), so that equal columns give equal digests however
+    they are split into chunks. Vectorised: no Python loop over rows."""
+    values, lengths, nulls = digests
+    if chunk.null_count:
+        mask = chunk.is_null().to_numpy(zero_copy_only=False)
+        nulls.update((np.flatnonzero(mask) + offset).astype(np.int64).tobytes())
+        filler = "" if _is_text(chunk.type) else 0
+        chunk = pc.fill_null(chunk, pa.scalar(filler, type=chunk.type))
+    if _is_text(chunk.type):
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+        lengths.update(np.diff(offsets).astype(np.int64).tobytes())
+        values.update(memoryview(chunk.buffers()[2])[offsets[0] : offsets[-1]])
+    else:
+        values.update(chunk.to_numpy(zero_copy_only=False).tobytes())
+
+
+class _Sink:
+    """Writes partitions to one Parquet file and hashes their rows on a background thread, so
+    writing one partition overlaps reading and featurising the next (pyarrow releases the GIL)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelyard-snapshot")
+        self._pending: Future[None] | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._schema = ""
+        self._columns: dict[str, tuple[Any, Any, Any]] = {}
+        self._rows = 0
+
+    def _write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema)
+            self._schema = table.schema.to_string(show_schema_metadata=False)
+            self._columns = {
+                name: (hashlib.sha256(), hashlib.sha256(), hashlib.sha256()) for name in table.column_names
+            }
+        self._writer.write_table(table)
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            offset = self._rows
+            for chunk in column.chunks:
+                _hash_values(self._columns[name], chunk, offset)
+                offset += len(chunk)
+        self._rows += table.num_rows
+
+    def add(self, frame: pd.DataFrame, table: pa.Table) -> None:
+        if self._pending is not None:
+            self._pending.result()  # at most one partition in flight: memory stays bounded
+        self._pending = self._pool.submit(self._write, table)
+
+    def close(self) -> str:
+        """Finish writing; the sha256 of everything written."""
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._pool.shutdown()
+        combined = hashlib.sha256(self._schema.encode())
+        for name, digests in self._columns.items():
+            combined.update(name.encode() + b"\0" + b"".join(d.digest() for d in digests))
+        return combined.hexdigest()
+
+    def abort(self) -> None:
+        if self._pending is not None:
+            self._pending.exception()
+        if self._writer is not None:
+            self._writer.close()
+        self._pool.shutdown()
 
 
 def _conform(table: pa.Table, schema: pa.Schema, name: str) -> pa.Table:
