@@ -99,12 +99,26 @@ def register_commands(app: typer.Typer) -> None:
         data: Annotated[str, typer.Option("--data", help="A snapshot id, a file/glob of raw rows, or 'source'.")],
         out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
         chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 100_000,
+        engine: Annotated[str, typer.Option(help="local (chunks in this process) or spark (mapInPandas).")] = "local",
+        master: Annotated[str, typer.Option(help="Spark master, with --engine spark.")] = "local[2]",
         as_json: JsonFlag = False,
     ) -> None:
         """Score a snapshot or a source with a version, chunk by chunk, into Parquet."""
-        from modelyard.data import score_batch
+        from modelyard.data import score_batch, score_with_spark
 
+        if engine not in ("local", "spark"):
+            raise UsageError(f"--engine {engine!r} is not an engine; use local or spark")
         with open_cli_yard() as yard:
+            if engine == "spark":
+                with console.status("scoring on Spark", spinner="dots"):
+                    summary = score_with_spark(yard, use_case, version, data, out, master=master)
+                if as_json:
+                    print_json(summary.__dict__)
+                else:
+                    console.print(
+                        f"[green]scored[/] {summary.rows:,} rows on Spark with v{summary.version} → {summary.out}/"
+                    )
+                return
             progress = Progress(
                 TextColumn("scoring"),
                 BarColumn(),

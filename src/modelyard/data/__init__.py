@@ -11,6 +11,7 @@ from modelyard.data._snapshot import (
     split_by_time,
 )
 from modelyard.data._sources import FileSource, Partition, Source, SqlSource, TimeRange, open_source
+from modelyard.data._spark import score_with_spark, spark_session
 
 __all__ = [
     "FeatureCode",
@@ -28,5 +29,7 @@ __all__ = [
     "open_source",
     "read_snapshot",
     "score_batch",
+    "score_with_spark",
+    "spark_session",
     "split_by_time",
 ]
