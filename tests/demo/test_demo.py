@@ -27,6 +27,11 @@ def test_the_demo_builds_a_champion_in_production_and_a_challenger_in_shadow(dem
     assert stages == {1: Stage.PRODUCTION, 2: Stage.SHADOW}
     challenger = demo_yard.model("churn", 2)
     assert challenger.research_item == "RI-1"
+    from modelyard.data import list_snapshots
+
+    (snapshot,) = list_snapshots(demo_yard, "churn")
+    assert challenger.snapshot_id == demo_yard.model("churn", 1).snapshot_id == snapshot.id
+    assert snapshot.row_count == 7043
     assert challenger.training_data_hash and challenger.author == "carol@research"
     assert {"max_iter", "learning_rate"} <= set(challenger.params) or "steps" in challenger.params
 

@@ -23,8 +23,9 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from modelyard._exceptions import UsageError
 from modelyard._settings import Settings
 from modelyard._yard import Yard
+from modelyard.data import build_snapshot, read_snapshot, split_by_time
 from modelyard.demo._data import load_raw_churn, write_monthly_partitions
-from modelyard.demo.features import CATEGORICAL, FLAGS, NUMERIC, churn_features
+from modelyard.demo.features import CATEGORICAL, FLAGS, NUMERIC
 
 __all__ = ["build_baseline", "build_challenger", "run_demo"]
 
@@ -79,7 +80,7 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     )
     with progress:
-        steps = progress.add_task("setting up", total=6)
+        steps = progress.add_task("setting up", total=7)
 
         progress.update(steps, description="writing the use-case spec usecases/churn.yaml")
         (folder / "usecases").mkdir(parents=True, exist_ok=True)
@@ -87,20 +88,26 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
         (folder / "usecases" / f"{USE_CASE}.yaml").write_text(spec_text, encoding="utf-8")
         progress.advance(steps)
 
-        progress.update(steps, description="writing production data (IBM telco churn, 7,043 customers)")
+        progress.update(steps, description="landing production data as monthly Parquet partitions")
         raw = load_raw_churn()
         data_dir = folder / "data"
         data_dir.mkdir(exist_ok=True)
         raw.to_parquet(data_dir / "customers.parquet", index=False)
         write_monthly_partitions(raw, data_dir / "churn")
         cut = int(len(raw) * (1 - _HOLDOUT_SHARE))
-        train_raw, recent_raw = raw.iloc[:cut], raw.iloc[cut:]
-        recent_raw.to_parquet(data_dir / "recent.parquet", index=False)
-        x_train, y_train = churn_features(train_raw), train_raw["churned"].to_numpy()
-        x_recent, y_recent = churn_features(recent_raw), recent_raw["churned"].to_numpy()
+        raw.iloc[cut:].to_parquet(data_dir / "recent.parquet", index=False)  # raw rows, as requests arrive
         progress.advance(steps)
 
         yard = Yard(Settings(root=folder, database_url=None, artifacts=None, home=Path(".modelyard")))
+
+        progress.update(steps, description="snapshotting production data through the feature code")
+        snapshot = build_snapshot(yard, USE_CASE)
+        frame = read_snapshot(yard, snapshot)
+        train, recent = split_by_time(frame, "signup_date", fraction=1 - _HOLDOUT_SHARE)
+        inputs = list(yard.use_case(USE_CASE).input_names)
+        x_train, y_train = train[inputs], train["churned"].to_numpy()
+        x_recent, y_recent = recent[inputs], recent["churned"].to_numpy()
+        progress.advance(steps)
 
         progress.update(steps, description="training and registering the baseline champion")
         baseline = build_baseline().fit(x_train, y_train)
@@ -108,6 +115,7 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
             USE_CASE,
             baseline,
             training_data=x_train,
+            snapshot_id=snapshot.id,
             description="Logistic regression on tenure, monthly charges and contract",
             tags={"team": "retention", "kind": "baseline"},
             author="alice@retention",
@@ -130,6 +138,7 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
             USE_CASE,
             challenger,
             training_data=x_train,
+            snapshot_id=snapshot.id,
             research_item="RI-1",
             description="Gradient-boosted trees on every input (research item RI-1)",
             tags={"team": "research", "kind": "challenger"},
