@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from modelyard._exceptions import SpecError
 from modelyard._settings import Settings
 from modelyard.artifacts import ArtifactStore, open_artifact_store
 from modelyard.flavors import LoadedModel
@@ -79,10 +80,17 @@ class Yard:
     def use_cases(self) -> list[UseCaseSummary]:
         """Every use case with a spec file or registered versions, and where its versions stand."""
         specs: dict[str, UseCase | None] = {}
+        broken: dict[str, str] = {}
         folder = self.usecases_folder
         if folder.is_dir():
             for path in sorted(folder.glob("*.y*ml")):
-                specs[path.stem] = load_use_case(path)
+                try:
+                    specs[path.stem] = load_use_case(path)
+                except SpecError as exc:  # listed, not fatal: 'usecase validate' shows the problems
+                    specs[path.stem] = None
+                    broken[path.stem] = (
+                        f"invalid spec ({len(exc.issues)} problem(s)): run modelyard usecase validate {path}"
+                    )
         versions = self.registry.versions()
         for mv in versions:
             specs.setdefault(mv.use_case, None)
@@ -93,7 +101,7 @@ class Yard:
                 UseCaseSummary(
                     name=name,
                     task=spec.task if spec else None,
-                    description=spec.description if spec else None,
+                    description=spec.description if spec else broken.get(name),
                     spec_path=str(spec.source_path) if spec and spec.source_path else None,
                     versions=len(mine),
                     production=next((v.version for v in mine if v.stage == Stage.PRODUCTION), None),

@@ -270,3 +270,11 @@ def test_a_failing_listener_rolls_the_whole_change_back(yard: Yard, make_model) 
     with pytest.raises(RuntimeError, match="listener refused"):
         yard.register("churn", make_model(0.5))
     assert _stages(yard) == {1: "candidate"}
+
+
+def test_a_broken_spec_is_listed_not_fatal(yard: Yard) -> None:
+    (yard.usecases_folder / "fraud.yaml").write_text("name: fraud\ntask: binary_classification\n")
+    summaries = {s.name: s for s in yard.use_cases()}
+    assert summaries["churn"].task == "binary_classification"
+    assert summaries["fraud"].task is None
+    assert "invalid spec" in (summaries["fraud"].description or "")
