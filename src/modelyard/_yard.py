@@ -52,6 +52,9 @@ class Yard:
         self.store = Store(self.settings.resolved_database_url())
         self.artifacts: ArtifactStore = open_artifact_store(self.settings.resolved_artifacts())
         self.registry = Registry(self.store, self.artifacts, actor=self.settings.author)
+        from modelyard.board import BoardListener  # the board's automatic moves ride on registry changes
+
+        self.registry.listeners.append(BoardListener())
 
     def __enter__(self) -> Yard:
         return self

@@ -325,9 +325,10 @@ def demo(
 
 
 def _register_module_commands() -> None:
-    from modelyard.cli import _data
+    from modelyard.cli import _board, _data
 
     _data.register_commands(app)
+    _board.register_commands(app)
 
 
 _register_module_commands()

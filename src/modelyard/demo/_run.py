@@ -158,6 +158,12 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
         progress.advance(steps)
 
     _summary(console, yard, x_recent, y_recent)
+
+    from modelyard.board import demo_stage as board_stage
+
+    console.rule("[bold]Research board")
+    board_stage(yard, console)
+    _next_steps(console, yard)
     return yard
 
 
@@ -183,6 +189,9 @@ def _summary(console: Console, yard: Yard, x_recent: pd.DataFrame, y_recent: np.
         scores.add_row(f"v{mv.version}", mv.stage.value, f"{auc:.3f}", f"{len(x_recent):,}")
     console.print(scores)
     console.print(stage_changes_table(yard.history(USE_CASE), title="Audit trail"))
+
+
+def _next_steps(console: Console, yard: Yard) -> None:
     root = yard.settings.root
     console.print(
         Panel(
@@ -195,6 +204,8 @@ def _summary(console: Console, yard: Yard, x_recent: pd.DataFrame, y_recent: np.
                     "modelyard promote churn 2 --reason '...'  # v1 becomes archived",
                     "modelyard rollback churn --reason '...'   # and back again",
                     "modelyard history churn                   # the audit trail",
+                    "modelyard board show                      # research items and their models",
+                    "modelyard board radar                     # what research lands in the next sprints",
                 ]
             ),
             title="What next",

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -25,7 +26,17 @@ from sqlalchemy import (
 
 from modelyard.store._types import UTCDateTime
 
-__all__ = ["check_results", "evaluations", "metadata", "model_versions", "stage_changes", "use_cases"]
+__all__ = [
+    "check_results",
+    "evaluations",
+    "metadata",
+    "model_versions",
+    "research_items",
+    "research_links",
+    "research_updates",
+    "stage_changes",
+    "use_cases",
+]
 
 metadata = MetaData(
     naming_convention={
@@ -140,4 +151,59 @@ evaluations = Table(
     Column("report_path", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_evaluations_use_case_challenger_version", "use_case", "challenger_version"),
+)
+
+# -- the research board (issue 7) --------------------------------------------------------------
+
+# One research item ("RI-<number>"). ``use_case`` is not a foreign key: research starts before a
+# use case has any registered model.
+research_items = Table(
+    "research_items",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("hypothesis", Text, nullable=False),
+    Column("use_case", String(64)),
+    Column("owner", String(128), nullable=False),
+    Column("team", String(128), nullable=False),
+    Column("risk", String(8), nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("target_metric", String(32)),
+    Column("target_op", String(2)),
+    Column("target_value", Float),
+    Column("expected_drop", Date),
+    Column("quarter", String(8)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("number"),
+)
+
+# The dated updates of an item: notes, stage moves (manual or automatic, with their cause),
+# links and feasibility studies (``data`` holds the study's JSON).
+research_updates = Table(
+    "research_updates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", String(32), ForeignKey("research_items.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("from_stage", String(16)),
+    Column("to_stage", String(16)),
+    Column("text", Text, nullable=False),
+    Column("author", String(128), nullable=False),
+    Column("data", JSON),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_research_updates_item_id", "item_id"),
+)
+
+# Model versions linked to an item (by ``register --research-item`` or by hand).
+research_links = Table(
+    "research_links",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", String(32), ForeignKey("research_items.id"), nullable=False),
+    Column("use_case", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False),
+    UniqueConstraint("item_id", "use_case", "version"),
 )

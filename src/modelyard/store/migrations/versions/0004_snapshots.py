@@ -1,7 +1,7 @@
 """Snapshots of production data, content-hashed.
 
 Revision ID: 0004_snapshots
-Revises: 0002_checks_and_evaluations
+Revises: 0003_research_board
 Create Date: 2026-11-26
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from modelyard.store._types import UTCDateTime
 
 revision = "0004_snapshots"
-down_revision = "0002_checks_and_evaluations"
+down_revision = "0003_research_board"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,67 @@
+"""The research board: research items linked to the models they produce, and the views over them.
+
+>>> from modelyard.board import Board
+>>> board = Board(yard)  # doctest: +SKIP
+>>> board.add_item("Gradient boosting on usage signals", owner="carol@research", risk="risky")  # doctest: +SKIP
+
+Items move idea → exploring → productionizing → shipped (or dropped). Registering a version with
+``research_item="RI-1"`` moves RI-1 to productionizing and promoting it to production ships it
+(:class:`BoardListener`); each automatic move is recorded with its cause.
+"""
+
+from modelyard.board._board import Board
+from modelyard.board._demo import demo_stage
+from modelyard.board._feasibility import (
+    FEASIBILITY_METRICS,
+    MIN_MINORITY,
+    MIN_ROWS,
+    Curve,
+    FeasibilityResult,
+    Prediction,
+    load_use_case_data,
+    study_feasibility,
+)
+from modelyard.board._inputs import TARGET_METRICS, parse_target
+from modelyard.board._listener import BoardListener
+from modelyard.board._records import ItemStage, Link, ResearchItem, Risk, Target, Update
+from modelyard.board._render import kanban_html, kanban_table, portfolio_table, radar_table
+from modelyard.board._report import ResearchReport
+from modelyard.board._settings import BoardSettings
+from modelyard.board._stages import ALLOWED_ITEM_MOVES
+from modelyard.board._views import Effort, Kanban, Portfolio, PortfolioRow, Radar, RadarEntry, Sprint
+
+__all__ = [
+    "ALLOWED_ITEM_MOVES",
+    "FEASIBILITY_METRICS",
+    "MIN_MINORITY",
+    "MIN_ROWS",
+    "TARGET_METRICS",
+    "Board",
+    "BoardListener",
+    "BoardSettings",
+    "Curve",
+    "Effort",
+    "FeasibilityResult",
+    "ItemStage",
+    "Kanban",
+    "Link",
+    "Portfolio",
+    "PortfolioRow",
+    "Prediction",
+    "Radar",
+    "RadarEntry",
+    "ResearchItem",
+    "ResearchReport",
+    "Risk",
+    "Sprint",
+    "Target",
+    "Update",
+    "demo_stage",
+    "kanban_html",
+    "kanban_table",
+    "load_use_case_data",
+    "parse_target",
+    "portfolio_table",
+    "radar_table",
+    "study_feasibility",
+]

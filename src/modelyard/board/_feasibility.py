@@ -1,0 +1,434 @@
+"""Is the problem solvable enough? Learning curves of quick baselines, extrapolated with intervals.
+
+Method. The data is split into stratified folds; in each fold, quick baselines (logistic
+regression, gradient boosting) are trained on growing nested fractions of the training part and
+scored on the held-out part. Per baseline, the mean error over folds at each training size is fitted
+with a power law ``err(n) = a·(n/n0)^(-b) + c`` (``err`` is 1 − metric for scores where higher is
+better, the metric itself for losses); ``c`` is the error that more data cannot remove. Intervals
+come from a bootstrap over folds: folds are resampled with replacement, the curve refitted, and the
+spread of its predictions read off, widened by the Student-t factor of :func:`widening` because a
+bootstrap over five folds is too narrow (measured: 90% intervals covered the known best AUC of
+synthetic tasks 68 times in 90 without it). The probability of reaching the target at a data size is the
+share of bootstrap curves (of the better baseline at that size) that reach it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+from scipy.stats import t as student_t
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, average_precision_score, brier_score_loss, log_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from modelyard._exceptions import UsageError
+from modelyard.board._records import Target
+
+if TYPE_CHECKING:
+    from modelyard.spec import UseCase
+
+__all__ = [
+    "FEASIBILITY_METRICS",
+    "MIN_MINORITY",
+    "MIN_ROWS",
+    "Curve",
+    "FeasibilityResult",
+    "Prediction",
+    "load_use_case_data",
+    "study_feasibility",
+]
+
+#: The fewest labelled rows, and rows of the rarer class, a learning curve is fitted on.
+MIN_ROWS = 250
+MIN_MINORITY = 50
+DEFAULT_FRACTIONS = (0.1, 0.15, 0.22, 0.33, 0.5, 0.7, 1.0)
+BASELINES = ("logistic", "boosting")
+
+# metric → (score function on (y, p), higher is better)
+FEASIBILITY_METRICS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], float], bool]] = {
+    "roc_auc": (lambda y, p: float(roc_auc_score(y, p)), True),
+    "pr_auc": (lambda y, p: float(average_precision_score(y, p)), True),
+    "accuracy": (lambda y, p: float(accuracy_score(y, p >= 0.5)), True),
+    "log_loss": (lambda y, p: float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[0, 1])), False),
+    "brier": (lambda y, p: float(brier_score_loss(y, p)), False),
+}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The metric expected at one data size, with its interval and the chance it meets the target."""
+
+    label: str
+    rows: float  # math.inf for the ceiling
+    estimate: float
+    low: float
+    high: float
+    probability: float
+    model: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "rows": None if math.isinf(self.rows) else int(self.rows)}
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One baseline's learning curve: measured points and the fitted power law."""
+
+    model: str
+    sizes: list[int]
+    mean: list[float]  # the metric, averaged over folds
+    sd: list[float]
+    params: tuple[float, float, float]  # a, b, c of err = a·(n/n0)^(-b) + c
+    n0: int
+    draws: np.ndarray = field(repr=False)  # bootstrap parameter draws, shape (B, 3)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "sizes": self.sizes,
+            "mean": self.mean,
+            "sd": self.sd,
+            "params": {"a": self.params[0], "b": self.params[1], "c": self.params[2], "n0": self.n0},
+            "bootstrap_fits": len(self.draws),
+        }
+
+
+@dataclass(frozen=True)
+class FeasibilityResult:
+    """What more data would buy, per baseline and for the better of them."""
+
+    use_case: str
+    target: Target
+    rows: int
+    positives: int
+    folds: int
+    level: float
+    curves: list[Curve]
+    predictions: list[Prediction]  # today, 2×, 5×, ceiling (best baseline at each size)
+    higher_is_better: bool
+    widening: float = 1.0
+
+    @property
+    def headline(self) -> str:
+        today = self.predictions[0]
+        five = self.predictions[2]
+        return (
+            f"{self.target.metric} expected {today.estimate:.3f} "
+            f"[{today.low:.3f}, {today.high:.3f}] with today's {self.rows:,} rows "
+            f"({today.probability:.0%} chance of {self.target}); "
+            f"{five.estimate:.3f} [{five.low:.3f}, {five.high:.3f}] with 5× the data ({five.probability:.0%})"
+        )
+
+    def prediction(self, label: str) -> Prediction:
+        return next(p for p in self.predictions if p.label == label)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "use_case": self.use_case,
+            "target": str(self.target),
+            "rows": self.rows,
+            "positives": self.positives,
+            "folds": self.folds,
+            "interval_level": self.level,
+            "method": "power law err = a·(n/n0)^(-b) + c per baseline; bootstrap over folds, widened "
+            "by the Student-t small-sample factor",
+            "widening": self.widening,
+            "predictions": [p.to_dict() for p in self.predictions],
+            "curves": [c.to_dict() for c in self.curves],
+            "headline": self.headline,
+        }
+
+    def plot(self, path: str | Path) -> Path:
+        """Write the learning curves (PNG or SVG by the file's suffix)."""
+        from modelyard.board._plot import plot_feasibility
+
+        return plot_feasibility(self, Path(path))
+
+
+def _power(n: Any, a: Any, b: Any, c: Any, n0: float) -> Any:
+    return a * np.power(np.asarray(n, dtype=float) / n0, -b) + c
+
+
+_B_GRID = np.geomspace(0.01, 3.0, 200)
+
+
+def _solve_ac(f: np.ndarray, e: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each b (the middle axis of ``f``), the exact box-bounded least-squares (a, c) and its SSE."""
+    fm, em = f.mean(axis=2, keepdims=True), e.mean(axis=2, keepdims=True)
+    var = ((f - fm) ** 2).sum(axis=2, keepdims=True)
+    ff = (f * f).sum(axis=2, keepdims=True)
+    a_free = ((f - fm) * (e - em)).sum(axis=2, keepdims=True) / var
+    zero = np.zeros_like(a_free)
+    candidates = [
+        (a_free, em - a_free * fm),  # inside the box
+        (zero, np.clip(em, 0.0, upper) + zero),  # on the edge a = 0
+        (np.maximum((f * e).sum(axis=2, keepdims=True) / ff, 0.0), zero),  # on c = 0
+        (np.maximum((f * (e - upper)).sum(axis=2, keepdims=True) / ff, 0.0), upper + zero),  # on c = upper
+    ]
+    best_sse = np.full(a_free.shape, np.inf)
+    best_a, best_c = zero, zero
+    for a, c in candidates:
+        feasible = (a >= 0) & (c >= 0) & (c <= upper + 1e-12)
+        sse = np.where(feasible, ((a * f + c - e) ** 2).sum(axis=2, keepdims=True), np.inf)
+        better = sse < best_sse
+        best_sse = np.where(better, sse, best_sse)
+        best_a, best_c = np.where(better, a, best_a), np.where(better, c, best_c)
+    return best_a[:, :, 0], best_c[:, :, 0], best_sse[:, :, 0]
+
+
+def fit_power_law(sizes: np.ndarray, errors: np.ndarray, n0: float) -> np.ndarray:
+    """Least-squares fits of ``err = a·(n/n0)^(-b) + c`` with a ≥ 0, b in [0.01, 3], 0 ≤ c ≤ min(err).
+
+    ``errors`` has one row per curve (shape (R, k)); returns (R, 3) parameters. For a fixed b the
+    model is linear in (a, c), so each b of a grid is solved exactly (the optimum of a box-bounded
+    two-variable least squares lies inside or on an edge); the best b of a coarse grid is refined on a
+    fine one around it. No start values, no local minima, every bootstrap curve in one vectorised step.
+    """
+    e = np.atleast_2d(np.asarray(errors, dtype=float))[:, None, :]  # (R, 1, k)
+    rel = np.asarray(sizes, dtype=float) / n0
+    upper = np.maximum(e.min(axis=2, keepdims=True), 0.0)  # (R, 1, 1)
+    coarse = _B_GRID[None, :].repeat(len(e), axis=0)  # (R, G)
+    a, c, sse = _solve_ac(np.power(rel[None, None, :], -coarse[:, :, None]), e, upper)
+    g = sse.argmin(axis=1)
+    step = np.log(_B_GRID[1] / _B_GRID[0])
+    fine = np.clip(_B_GRID[g][:, None] * np.exp(np.linspace(-step, step, 41))[None, :], _B_GRID[0], _B_GRID[-1])
+    a, c, sse = _solve_ac(np.power(rel[None, None, :], -fine[:, :, None]), e, upper)
+    g = sse.argmin(axis=1)
+    rows = np.arange(len(g))
+    return np.column_stack([a[rows, g], fine[rows, g], c[rows, g]])
+
+
+def _baseline(name: str, x: pd.DataFrame, seed: int) -> Pipeline:
+    categorical = [
+        c for c in x.columns if not (pd.api.types.is_numeric_dtype(x[c]) or pd.api.types.is_bool_dtype(x[c]))
+    ]
+    numeric = [c for c in x.columns if c not in categorical]
+    if name == "logistic":
+        columns = ColumnTransformer(
+            [
+                ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+                ("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
+            ]
+        )
+        return Pipeline([("columns", columns), ("model", LogisticRegression(max_iter=2000))])
+    columns = ColumnTransformer(
+        [
+            ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), categorical),
+            ("num", "passthrough", numeric),
+        ]
+    )
+    model = HistGradientBoostingClassifier(
+        max_iter=100,
+        learning_rate=0.1,
+        max_leaf_nodes=15,
+        early_stopping=False,
+        categorical_features=list(range(len(categorical))) or None,
+        random_state=seed,
+    )
+    return Pipeline([("columns", columns), ("model", model)])
+
+
+def _check_inputs(
+    x: pd.DataFrame, y: np.ndarray, target: Target, use_case: str, models: Sequence[str], folds: int
+) -> None:
+    if target.metric not in FEASIBILITY_METRICS:
+        raise UsageError(
+            f"Feasibility cannot measure {target.metric!r} (the target {target}); learning curves are fitted on "
+            f"{', '.join(FEASIBILITY_METRICS)}; write e.g. --target 'roc_auc>=0.64'"
+        )
+    unknown = [m for m in models if m not in BASELINES]
+    if unknown or not models:
+        raise UsageError(f"The baselines {list(models)!r} are not known; use {', '.join(BASELINES)}")
+    if not isinstance(folds, int) or folds < 3:
+        raise UsageError(f"The 'folds' parameter must be a whole number, 3 or more. Got {folds!r} instead.")
+    rows, positives = len(y), int(np.sum(y))
+    minority = min(positives, rows - positives)
+    if rows < MIN_ROWS or minority < MIN_MINORITY:
+        raise UsageError(
+            f"A learning curve for {use_case} needs at least {MIN_ROWS} labelled rows with {MIN_MINORITY} of the "
+            f"rarer class; the data has {rows} rows ({positives} positive, {rows - positives} negative). "
+            "Collect more, or point --data at a bigger file"
+        )
+
+
+def study_feasibility(
+    x: pd.DataFrame,
+    y: Sequence[Any] | np.ndarray | pd.Series,
+    target: Target,
+    *,
+    use_case: str = "data",
+    models: Sequence[str] = BASELINES,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    folds: int = 5,
+    bootstrap: int = 300,
+    level: float = 0.9,
+    seed: int = 0,
+) -> FeasibilityResult:
+    """Fit learning curves on ``x``/``y`` (binary labels) and predict ``target.metric`` at 1×, 2×, 5× the rows."""
+    y_arr = np.asarray(y).astype(bool).astype(int)
+    x = x.reset_index(drop=True)
+    _check_inputs(x, y_arr, target, use_case, models, folds)
+    score, higher = FEASIBILITY_METRICS[target.metric]
+    rng = np.random.default_rng(seed)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    splits = list(splitter.split(x, y_arr))
+    train_len = min(len(train) for train, _ in splits)
+    sizes = np.array(sorted({max(20, round(f * train_len)) for f in fractions}), dtype=float)
+    measured = {m: np.full((folds, len(sizes)), np.nan) for m in models}
+    # Small fits: one native thread each is faster than OpenMP threads fighting over shared cores.
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for k, (train, test) in enumerate(splits):
+            order = rng.permutation(train)
+            for j, size in enumerate(sizes.astype(int)):
+                part = order[:size]
+                if len(np.unique(y_arr[part])) < 2:
+                    continue
+                for m in models:
+                    fitted = _baseline(m, x, seed).fit(x.iloc[part], y_arr[part])
+                    proba = fitted.predict_proba(x.iloc[test])[:, 1]
+                    measured[m][k, j] = score(y_arr[test], proba)
+    to_err: Callable[[np.ndarray], np.ndarray] = (lambda v: 1 - v) if higher else (lambda v: v)
+    n0 = float(sizes[0])
+    curves: list[Curve] = []
+    for m in models:
+        values = measured[m]
+        mean = np.nanmean(values, axis=0)
+        if np.isnan(mean).any():
+            continue
+        params = fit_power_law(sizes, to_err(mean), n0)[0]
+        picks = rng.integers(0, folds, size=(bootstrap, folds))
+        draws = fit_power_law(sizes, to_err(np.nanmean(values[picks], axis=1)), n0) if bootstrap else None
+        curves.append(
+            Curve(
+                model=m,
+                sizes=[int(s) for s in sizes],
+                mean=[float(v) for v in mean],
+                sd=[float(v) for v in np.nanstd(values, axis=0)],
+                params=(float(params[0]), float(params[1]), float(params[2])),
+                n0=int(n0),
+                draws=draws if draws is not None else np.empty((0, 3)),
+            )
+        )
+    if not curves:
+        raise UsageError(
+            f"No learning curve could be fitted for {use_case}: the scores did not follow a curve; "
+            "check that the label is not constant and the features carry signal"
+        )
+    rows = len(y_arr)
+    factor = widening(folds, level)
+    predictions = _predict(curves, target, rows, higher, level, factor)
+    return FeasibilityResult(
+        use_case=use_case,
+        target=target,
+        rows=rows,
+        positives=int(y_arr.sum()),
+        folds=folds,
+        level=level,
+        curves=curves,
+        predictions=predictions,
+        higher_is_better=higher,
+        widening=factor,
+    )
+
+
+def widening(folds: int, level: float) -> float:
+    """How much to widen the spread of a bootstrap over ``folds`` units for honest ``level`` intervals.
+
+    Resampling k fold results underestimates the spread of their mean by sqrt((k-1)/k), and normal
+    quantiles are too short for so few units; the factor is sqrt(k/(k-1)) · t(k-1) / z at ``level``
+    (1.45 for 5 folds at 90%).
+    """
+    q = 1 - (1 - level) / 2
+    return float(math.sqrt(folds / (folds - 1)) * student_t.ppf(q, folds - 1) / norm.ppf(q))
+
+
+def widen(draws: np.ndarray, estimate: np.ndarray | float, factor: float, higher: bool) -> np.ndarray:
+    """Bootstrap values spread ``factor`` times further around the estimate, kept in the metric's range."""
+    wide = estimate + factor * (draws - estimate)
+    return np.clip(wide, 0.0, 1.0) if higher else np.maximum(wide, 0.0)
+
+
+def _predict(
+    curves: list[Curve], target: Target, rows: int, higher: bool, level: float, factor: float
+) -> list[Prediction]:
+    out = []
+    tail = (1 - level) / 2
+    for label, n in (("today", float(rows)), ("2x", 2.0 * rows), ("5x", 5.0 * rows), ("ceiling", math.inf)):
+        best: Prediction | None = None
+        for curve in curves:
+
+            def metric(p: np.ndarray, n: float = n, curve: Curve = curve) -> np.ndarray:
+                p = np.atleast_2d(p)
+                err = p[:, 2] if math.isinf(n) else _power(n, p[:, 0], p[:, 1], p[:, 2], curve.n0)
+                return 1 - err if higher else err
+
+            estimate = float(metric(np.asarray(curve.params))[0])
+            draws = widen(metric(curve.draws), estimate, factor, higher) if len(curve.draws) else np.array([estimate])
+            reach = np.mean([target.met_by(float(v)) for v in draws])
+            candidate = Prediction(
+                label=label,
+                rows=n,
+                estimate=estimate,
+                low=float(np.quantile(draws, tail)),
+                high=float(np.quantile(draws, 1 - tail)),
+                probability=float(reach),
+                model=curve.model,
+            )
+            better = best is None or (estimate > best.estimate if higher else estimate < best.estimate)
+            if better:
+                best = candidate
+        assert best is not None
+        out.append(best)
+    return out
+
+
+def _features_function(spec: UseCase) -> Callable[[pd.DataFrame], pd.DataFrame] | None:
+    path = spec.data.features
+    if not path:
+        return None
+    module, _, name = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(
+            f"The feature code {path!r} of {spec.name} (data.features) cannot be imported: {exc}; "
+            "fix the import path in the spec"
+        ) from None
+
+
+def load_use_case_data(spec: UseCase, data: str | Path | None, root: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """Model inputs and 0/1 labels: ``data`` (or ``<root>/data/customers.parquet``) through the spec's feature code."""
+    path = Path(data) if data is not None else root / "data" / "customers.parquet"
+    if not path.is_absolute() and data is not None and not path.exists():
+        path = root / path
+    if not path.exists():
+        raise UsageError(f"No data for a learning curve at {path}; pass --data FILE (Parquet or CSV)")
+    raw = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    label = spec.data.label
+    if label not in raw.columns:
+        raise UsageError(
+            f"The data {path} has no label column {label!r} (data.label of {spec.name}); "
+            f"its columns are {', '.join(map(str, raw.columns[:12]))}"
+        )
+    raw = raw[raw[label].notna()].reset_index(drop=True)
+    features = _features_function(spec)
+    x = features(raw) if features is not None else raw[[f.name for f in spec.inputs if f.name in raw.columns]]
+    y = (raw[label] == spec.positive_label).to_numpy().astype(int)
+    return x, y
