@@ -64,3 +64,23 @@ def test_the_demo_command_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "What next" in proc.stdout and "production" in proc.stdout
+
+
+@pytest.mark.postgres
+def test_the_demo_in_team_mode_keeps_registry_and_data_in_postgresql(tmp_path: Path, pg_url: str) -> None:
+    import io
+
+    from rich.console import Console
+
+    from modelyard.data import list_snapshots
+    from modelyard.demo._run import TEAM_TABLE
+
+    yard = run_demo(tmp_path / "team", console=Console(file=io.StringIO(), width=120), team_database=pg_url)
+    try:
+        assert yard.store.dialect == "postgresql"
+        assert f"table={TEAM_TABLE}" in yard.use_case("churn").data.source
+        (snapshot,) = list_snapshots(yard, "churn")
+        assert snapshot.row_count == 7043 and "table churn_customers" in snapshot.source
+        assert {v.version: v.stage for v in yard.models("churn")} == {1: Stage.PRODUCTION, 2: Stage.SHADOW}
+    finally:
+        yard.close()

@@ -317,11 +317,18 @@ def demo(
         "modelyard-demo"
     ),
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if the folder already holds a yard.")] = False,
+    team_database: Annotated[
+        str | None,
+        typer.Option(
+            "--team-database",
+            help="Run as a team: registry and production data in this PostgreSQL database (use a fresh one).",
+        ),
+    ] = None,
 ) -> None:
     """Build a complete yard on the IBM telco churn data: spec, champion, challenger, lineage."""
     from modelyard.demo import run_demo
 
-    run_demo(folder, force=force, console=console)
+    run_demo(folder, force=force, console=console, team_database=team_database)
 
 
 def _register_module_commands() -> None:

@@ -205,10 +205,13 @@ class SqlSource:
             params["end"] = time_range.end
         base = f"SELECT * FROM {_quote_table(self.table)}" if self.table else f"SELECT * FROM ({self.query}) AS q"
         sql = base + (f" WHERE {' AND '.join(where)}" if where else "")
-        if time_column is not None:
-            sql += f" ORDER BY {_quote(time_column)}"
         try:
             with engine.connect() as conn:
+                # A total order (time first, then every column), so the same extraction gives the same
+                # rows in the same order, and so the same snapshot id.
+                names = list(conn.execute(sa.text(f"{base} LIMIT 0")).keys())
+                order = ([time_column] if time_column else []) + [n for n in names if n != time_column]
+                sql += " ORDER BY " + ", ".join(f'"{n}"' for n in order if '"' not in n)
                 result = conn.execution_options(stream_results=True).execute(sa.text(sql), params)
                 columns = list(result.keys())
                 page = 0

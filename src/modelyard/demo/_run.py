@@ -68,9 +68,16 @@ def build_challenger() -> Pipeline:
     return Pipeline([("columns", columns), ("model", model)])
 
 
-def run_demo(folder: Path, *, force: bool = False, console: Console | None = None) -> Yard:
+def run_demo(
+    folder: Path, *, force: bool = False, console: Console | None = None, team_database: str | None = None
+) -> Yard:
     """Build the demo yard in ``folder``: spec, production data, a champion in production and a
-    challenger in shadow, both with full lineage. Returns the open yard."""
+    challenger in shadow, both with full lineage. Returns the open yard.
+
+    With ``team_database`` (a PostgreSQL URL) the yard runs as a team would run it: the registry
+    lives in that database and the production data is a table there (``churn_customers``), which
+    the spec's ``data.source`` names; otherwise a SQLite file and Parquet partitions in ``folder``.
+    """
     console = console or Console()
     folder = folder.resolve()
     _prepare(folder, force)
@@ -98,7 +105,9 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
         raw.iloc[cut:].to_parquet(data_dir / "recent.parquet", index=False)  # raw rows, as requests arrive
         progress.advance(steps)
 
-        yard = Yard(Settings(root=folder, database_url=None, artifacts=None, home=Path(".modelyard")))
+        yard = Yard(Settings(root=folder, database_url=team_database, artifacts=None, home=Path(".modelyard")))
+        if team_database is not None:
+            _move_data_to_team_database(yard, raw, team_database, folder / "usecases" / f"{USE_CASE}.yaml")
 
         progress.update(steps, description="snapshotting production data through the feature code")
         snapshot = build_snapshot(yard, USE_CASE)
@@ -165,6 +174,25 @@ def run_demo(folder: Path, *, force: bool = False, console: Console | None = Non
     board_stage(yard, console)
     _next_steps(console, yard)
     return yard
+
+
+TEAM_TABLE = "churn_customers"
+
+
+def _move_data_to_team_database(yard: Yard, raw: pd.DataFrame, url: str, spec_path: Path) -> None:
+    """Load the customers into a table of the team database and point the spec's source at it."""
+    if yard.models(USE_CASE):
+        raise UsageError(
+            f"The team database {yard.store.url} already holds versions of {USE_CASE}; "
+            "use a fresh database (or schema) for the demo"
+        )
+    raw.to_sql(TEAM_TABLE, yard.store.engine, index=False, if_exists="replace", chunksize=2000)
+    separator = "&" if "?" in url else "?"
+    text = spec_path.read_text(encoding="utf-8")
+    old = 'source: "data/churn/*.parquet"'
+    if old not in text:
+        raise UsageError(f"{spec_path} no longer has the line {old!r} to point at the team table")
+    spec_path.write_text(text.replace(old, f'source: "{url}{separator}table={TEAM_TABLE}"'), encoding="utf-8")
 
 
 def _prepare(folder: Path, force: bool) -> None:
