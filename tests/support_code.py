@@ -22,7 +22,7 @@ def promote_in_process(root: str, url: str, version: int, barrier: Any, results:
     with Yard(Settings(root=Path(root), database_url=url, author=f"proc-{version}")) as yard:
         barrier.wait()
         try:
-            yard.promote("churn", version, reason=f"race for v{version}")
+            yard.registry.promote("churn", version, reason=f"race for v{version}")
             results.put((version, "ok"))
         except Exception as exc:  # reported to the parent, which fails the test with it
             results.put((version, f"{type(exc).__name__}: {exc}"))

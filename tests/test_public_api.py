@@ -20,6 +20,7 @@ PACKAGES = [
     "modelyard.demo",
     "modelyard.data",
     "modelyard.board",
+    "modelyard.evaluate",
 ]
 
 

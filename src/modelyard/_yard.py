@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from modelyard._exceptions import SpecError
+from modelyard._exceptions import SpecError, UsageError
 from modelyard._settings import Settings
 from modelyard.artifacts import ArtifactStore, open_artifact_store
 from modelyard.flavors import LoadedModel
@@ -133,14 +133,50 @@ class Yard:
         return self.registry.load(use_case, ref, trust=trust)
 
     def transition(
-        self, use_case: str, ref: int | str, stage: Stage | str, *, reason: str, **kw: Any
+        self,
+        use_case: str,
+        ref: int | str,
+        stage: Stage | str,
+        *,
+        reason: str,
+        force: bool = False,
+        why: str | None = None,
+        **kw: Any,
     ) -> list[StageChange]:
-        """Move a version to another stage (audited)."""
-        return self.registry.transition(use_case, ref, stage, reason=reason, **kw)
+        """Move a version to another stage (audited).
 
-    def promote(self, use_case: str, ref: int | str, *, reason: str, **kw: Any) -> list[StageChange]:
-        """Make a version the production version; the current one is archived in the same step."""
-        return self.registry.promote(use_case, ref, reason=reason, **kw)
+        Into production only with a stored PROMOTE evaluation against the current production
+        version (none is needed for the first one), or with ``force=True`` and a ``why``, which the
+        audit trail records. ``yard.registry`` moves versions without this policy.
+        """
+        from modelyard.registry import parse_stage
+
+        target = parse_stage(stage)
+        if target == Stage.PRODUCTION:
+            if force:
+                if not why or not why.strip():
+                    raise UsageError('Forcing a promotion needs a reason for skipping the evaluation: --why "..."')
+                reason = f"{reason} [forced without a passing evaluation: {why.strip()}]"
+            elif self.registry.versions(use_case, Stage.PRODUCTION):
+                from modelyard.evaluate import require_passing_evaluation
+
+                kw.setdefault("evaluation_id", require_passing_evaluation(self, use_case, ref).id)
+        return self.registry.transition(use_case, ref, target, reason=reason, **kw)
+
+    def promote(
+        self, use_case: str, ref: int | str, *, reason: str, force: bool = False, why: str | None = None, **kw: Any
+    ) -> list[StageChange]:
+        """Make a version the production version; the current one is archived in the same step.
+
+        Needs a passing evaluation against the current production version, or ``force`` with ``why``.
+        """
+        return self.transition(use_case, ref, Stage.PRODUCTION, reason=reason, force=force, why=why, **kw)
+
+    def evaluate(self, use_case: str, challenger: int | str, **options: Any) -> Any:
+        """The business evaluation of ``challenger`` against production; see :func:`modelyard.evaluate.evaluate`."""
+        from modelyard.evaluate import evaluate
+
+        return evaluate(self, use_case, challenger, **options)
 
     def rollback(self, use_case: str, *, reason: str, **kw: Any) -> list[StageChange]:
         """Bring back the production version the current one replaced."""

@@ -65,7 +65,9 @@ def test_register_list_show_promote_rollback_history(cli_env: Path, tmp_path: Pa
     assert run("register", "churn", str(m2))[0] == 0
     code, out, _ = run("promote", "churn", "1", "--reason", "first")
     assert code == 0 and "candidate → production" in out
-    code, out, _ = run("promote", "churn", "2", "--reason", "better")
+    code, _, err = run("promote", "churn", "2", "--reason", "better")
+    assert code == 2 and "has no passing evaluation against the production version v1" in err
+    code, out, _ = run("promote", "churn", "2", "--reason", "better", "--force", "--why", "hotfix")
     assert code == 0 and "production → archived" in out
 
     code, out, _ = run("models", "list", "churn", "--json")

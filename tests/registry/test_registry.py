@@ -77,8 +77,8 @@ def test_an_unknown_use_case_lists_the_known_ones(yard: Yard, baseline_model) ->
 def test_promotion_archives_the_old_production_in_the_same_step(yard: Yard, make_model) -> None:
     for c in (1.0, 0.5, 0.1):
         yard.register("churn", make_model(c))
-    yard.promote("churn", 1, reason="first")
-    changes = yard.promote("churn", 2, reason="cheaper")
+    yard.registry.promote("churn", 1, reason="first")
+    changes = yard.registry.promote("churn", 2, reason="cheaper")
     assert [(c.version, c.from_stage, c.to_stage) for c in changes] == [
         (1, Stage.PRODUCTION, Stage.ARCHIVED),
         (2, Stage.CANDIDATE, Stage.PRODUCTION),
@@ -91,8 +91,8 @@ def test_promotion_archives_the_old_production_in_the_same_step(yard: Yard, make
 def test_rollback_brings_back_the_replaced_version(yard: Yard, make_model) -> None:
     for c in (1.0, 0.5):
         yard.register("churn", make_model(c))
-    yard.promote("churn", 1, reason="first")
-    yard.promote("churn", 2, reason="second")
+    yard.registry.promote("churn", 1, reason="first")
+    yard.registry.promote("churn", 2, reason="second")
     changes = yard.rollback("churn", reason="v2 over-contacts loyal customers")
     assert [(c.version, c.to_stage) for c in changes] == [(2, Stage.ARCHIVED), (1, Stage.PRODUCTION)]
     assert _stages(yard) == {1: "production", 2: "archived"}
@@ -101,19 +101,19 @@ def test_rollback_brings_back_the_replaced_version(yard: Yard, make_model) -> No
 def test_rollback_can_retire_the_bad_version_for_good(yard: Yard, make_model) -> None:
     for c in (1.0, 0.5):
         yard.register("churn", make_model(c))
-    yard.promote("churn", 1, reason="first")
-    yard.promote("churn", 2, reason="second")
+    yard.registry.promote("churn", 1, reason="first")
+    yard.registry.promote("churn", 2, reason="second")
     yard.rollback("churn", reason="leaks a feature", retire=True)
     assert _stages(yard) == {1: "production", 2: "retired"}
     with pytest.raises(IllegalStageChangeError, match=r"churn/v2 is retired, which is final"):
-        yard.promote("churn", 2, reason="try again")
+        yard.registry.promote("churn", 2, reason="try again")
 
 
 def test_rollback_without_an_earlier_production_says_what_to_do(yard: Yard, make_model) -> None:
     yard.register("churn", make_model(1.0))
     with pytest.raises(IllegalStageChangeError, match="has no production version; nothing to roll back"):
         yard.rollback("churn", reason="oops")
-    yard.promote("churn", 1, reason="first")
+    yard.registry.promote("churn", 1, reason="first")
     with pytest.raises(IllegalStageChangeError, match=r"replaced no earlier production version.*modelyard promote"):
         yard.rollback("churn", reason="oops")
 
@@ -135,35 +135,35 @@ def test_rollback_without_an_earlier_production_says_what_to_do(yard: Yard, make
 def test_illegal_stage_changes_are_refused_and_change_nothing(yard: Yard, make_model, setup, target, message) -> None:
     yard.register("churn", make_model(1.0))
     for stage, reason in setup:
-        yard.transition("churn", 1, stage, reason=reason)
+        yard.registry.transition("churn", 1, stage, reason=reason)
     before = (_stages(yard), len(yard.history("churn")))
     with pytest.raises(UsageError, match=message):
-        yard.transition("churn", 1, target, reason="try")
+        yard.registry.transition("churn", 1, target, reason="try")
     assert (_stages(yard), len(yard.history("churn"))) == before
 
 
 def test_only_one_canary_at_a_time(yard: Yard, make_model) -> None:
     for c in (1.0, 0.5):
         yard.register("churn", make_model(c))
-    yard.transition("churn", 1, "canary", reason="10% of traffic")
+    yard.registry.transition("churn", 1, "canary", reason="10% of traffic")
     with pytest.raises(
         IllegalStageChangeError,
         match=r"churn/v1 is already the canary of churn; move it to shadow or candidate first",
     ):
-        yard.transition("churn", 2, "canary", reason="also")
+        yard.registry.transition("churn", 2, "canary", reason="also")
 
 
 def test_a_stage_change_needs_a_reason(yard: Yard, make_model) -> None:
     yard.register("churn", make_model(1.0))
     with pytest.raises(UsageError, match="needs a reason"):
-        yard.promote("churn", 1, reason="  ")
+        yard.registry.promote("churn", 1, reason="  ")
 
 
 def test_history_is_the_whole_trail_with_who_and_why(yard: Yard, make_model) -> None:
     for c in (1.0, 0.5):
         yard.register("churn", make_model(c))
-    yard.promote("churn", 1, reason="first", actor="bob")
-    yard.promote("churn", 2, reason="better", actor="carol")
+    yard.registry.promote("churn", 1, reason="first", actor="bob")
+    yard.registry.promote("churn", 2, reason="better", actor="carol")
     trail = yard.history("churn")
     assert [(c.version, c.from_stage and c.from_stage.value, c.to_stage.value, c.actor) for c in trail] == [
         (1, None, "candidate", "tester"),
@@ -179,7 +179,7 @@ def test_history_is_the_whole_trail_with_who_and_why(yard: Yard, make_model) -> 
 def test_version_references(yard: Yard, make_model) -> None:
     for c in (1.0, 0.5):
         yard.register("churn", make_model(c))
-    yard.promote("churn", "v1", reason="first")
+    yard.registry.promote("churn", "v1", reason="first")
     assert yard.model("churn", "latest").version == 2
     assert yard.model("churn", "production").version == 1
     assert yard.model("churn", "2").version == 2
@@ -221,9 +221,9 @@ def test_the_threshold_must_be_a_probability(yard: Yard, baseline_model) -> None
 def test_use_case_summaries(yard: Yard, make_model) -> None:
     for c in (1.0, 0.5, 0.1):
         yard.register("churn", make_model(c))
-    yard.promote("churn", 1, reason="first")
-    yard.transition("churn", 2, "canary", reason="try")
-    yard.transition("churn", 3, "shadow", reason="watch")
+    yard.registry.promote("churn", 1, reason="first")
+    yard.registry.transition("churn", 2, "canary", reason="try")
+    yard.registry.transition("churn", 3, "shadow", reason="watch")
     (summary,) = yard.use_cases()
     assert (summary.name, summary.versions, summary.production, summary.canary, summary.shadows) == (
         "churn",
@@ -255,8 +255,8 @@ def test_listeners_hear_every_change_inside_the_transaction(yard: Yard, make_mod
     yard.registry.listeners.append(recorder)
     for c in (1.0, 0.5):
         yard.register("churn", make_model(c))
-    yard.promote("churn", 1, reason="first")
-    yard.promote("churn", 2, reason="second")
+    yard.registry.promote("churn", 1, reason="first")
+    yard.registry.promote("churn", 2, reason="second")
     assert recorder.seen == ["registered v1", "registered v2", "v1->production", "v1->archived", "v2->production"]
 
 
@@ -264,7 +264,7 @@ def test_a_failing_listener_rolls_the_whole_change_back(yard: Yard, make_model) 
     yard.register("churn", make_model(1.0))
     yard.registry.listeners.append(_Recorder(fail_on="stage"))
     with pytest.raises(RuntimeError, match="listener refused"):
-        yard.promote("churn", 1, reason="first")
+        yard.registry.promote("churn", 1, reason="first")
     assert _stages(yard) == {1: "candidate"} and len(yard.history("churn")) == 1
     yard.registry.listeners[:] = [_Recorder(fail_on="register")]
     with pytest.raises(RuntimeError, match="listener refused"):

@@ -279,19 +279,34 @@ def stage(
     version: str,
     to: Annotated[str, typer.Argument(help="candidate, shadow, canary, production or retired.")],
     reason: Reason = "",
+    force: Annotated[bool, typer.Option("--force", help="Into production without a passing evaluation.")] = False,
+    why: Annotated[str | None, typer.Option("--why", help="With --force: why the evaluation is skipped.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Move a version to another stage."""
+    """Move a version to another stage (into production: as promote)."""
     with open_cli_yard() as yard:
-        _report_changes(yard.transition(use_case, version, to, reason=reason), as_json)
+        _report_changes(yard.transition(use_case, version, to, reason=reason, force=force, why=why), as_json)
 
 
 @app.command("promote")
 @friendly
-def promote(use_case: str, version: str, reason: Reason = "", as_json: JsonFlag = False) -> None:
-    """Make a version the production version; the current one is archived in the same step."""
+def promote(
+    use_case: str,
+    version: str,
+    reason: Reason = "",
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote without a passing evaluation (needs --why; audited).")
+    ] = False,
+    why: Annotated[str | None, typer.Option("--why", help="With --force: why the evaluation is skipped.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Make a version the production version (the current one is archived in the same step).
+
+    Refused without a passing evaluation against the current production version
+    (modelyard evaluate), unless --force --why "...", which the audit trail records.
+    """
     with open_cli_yard() as yard:
-        _report_changes(yard.promote(use_case, version, reason=reason), as_json)
+        _report_changes(yard.promote(use_case, version, reason=reason, force=force, why=why), as_json)
 
 
 @app.command("rollback")
@@ -332,9 +347,10 @@ def demo(
 
 
 def _register_module_commands() -> None:
-    from modelyard.cli import _board, _data
+    from modelyard.cli import _board, _data, _evaluate
 
     _data.register_commands(app)
+    _evaluate.register_commands(app)
     _board.register_commands(app)
 
 

@@ -169,6 +169,10 @@ def run_demo(
     _summary(console, yard, x_recent, y_recent)
 
     from modelyard.board import demo_stage as board_stage
+    from modelyard.evaluate import demo_stage as evaluation_stage
+
+    console.rule("[bold]Business evaluation: v2 against the production v1")
+    evaluation_stage(yard, console)
 
     console.rule("[bold]Research board")
     board_stage(yard, console)
@@ -229,7 +233,9 @@ def _next_steps(console: Console, yard: Yard) -> None:
                     "modelyard usecase list                    # use cases and what is live",
                     "modelyard usecase validate usecases/churn.yaml",
                     "modelyard models show churn 2             # lineage of the challenger",
-                    "modelyard promote churn 2 --reason '...'  # v1 becomes archived",
+                    "modelyard evaluate churn 2                # the verdict in money, with its reasons",
+                    "modelyard promote churn 2 --reason '...'  # refused unless an evaluation says PROMOTE",
+                    "  --force --why '...'                     # ...or overridden, on the record",
                     "modelyard rollback churn --reason '...'   # and back again",
                     "modelyard history churn                   # the audit trail",
                     "modelyard board show                      # research items and their models",

@@ -1,0 +1,70 @@
+"""``modelyard evaluate`` through the CLI runner, on a Typer app of its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from modelyard import Settings, Yard
+from modelyard.cli._common import set_root
+from modelyard.cli._evaluate import register_commands
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """Test app."""
+
+    register_commands(app)
+    return app
+
+
+@pytest.fixture
+def cli_root(yard_root: Path, make_model, recent_raw: pd.DataFrame):  # type: ignore[no-untyped-def]
+    from modelyard.demo.features import churn_features
+
+    with Yard(Settings(root=yard_root, author="tester")) as yard:
+        x = churn_features(recent_raw)
+        yard.register("churn", make_model(1.0), training_data=x, code_folder=yard_root)
+        yard.promote("churn", 1, reason="first")
+        yard.register("churn", make_model(0.01), training_data=x, code_folder=yard_root)
+    (yard_root / "data").mkdir()
+    recent_raw.to_parquet(yard_root / "data" / "recent.parquet", index=False)
+    set_root(yard_root)
+    yield yard_root
+    set_root(None)
+
+
+def test_evaluate_prints_a_summary_and_writes_reports(app, cli_root: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    html, md = tmp_path / "r.html", tmp_path / "r.md"
+    result = CliRunner().invoke(
+        app, ["evaluate", "churn", "2", "--replicates", "200", "--html", str(html), "--markdown", str(md)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Verdict:" in result.output and "v2 vs v1" in result.output
+    assert "report:" in result.output
+    assert html.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert "## churn: v2 vs v1" in md.read_text(encoding="utf-8")
+
+
+def test_evaluate_json(app, cli_root: Path) -> None:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(app, ["evaluate", "churn", "v2", "--against", "1", "--replicates", "200", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["schema_version"] == "1"
+    assert data["verdict"] in {"PROMOTE", "HOLD", "BLOCK"}
+
+
+def test_a_usage_error_is_one_line_and_exit_code_2(app, cli_root: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(app, ["evaluate", "churn", "2", "--data", str(tmp_path / "nope.parquet")])
+    assert result.exit_code == 2
+    assert "does not exist; pass an existing Parquet or CSV file" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,215 @@
+"""``evaluate`` end to end on the real churn data: stored, reported, refused on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelyard.evaluate import (
+    SCHEMA_VERSION,
+    EvaluationError,
+    NoPassingEvaluationError,
+    cost_model_sha256,
+    evaluate,
+    load_evaluation,
+    require_passing_evaluation,
+)
+from modelyard.store import Store, utcnow
+
+FAST = {"replicates": 200}
+
+
+def stored(yard) -> list:  # type: ignore[no-untyped-def]
+    with yard.store.reading() as conn:
+        return Store.list_evaluations(conn, "churn")
+
+
+def reports(yard) -> list[Path]:  # type: ignore[no-untyped-def]
+    folder = yard.settings.resolved_home() / "reports"
+    return sorted(folder.glob("*.html")) if folder.exists() else []
+
+
+def test_evaluation_is_stored_with_a_self_contained_report(evaluated_yard) -> None:  # type: ignore[no-untyped-def]
+    ev = evaluate(evaluated_yard, "churn", 2, **FAST)
+
+    assert ev.verdict in {"PROMOTE", "HOLD", "BLOCK"}
+    assert len(ev.reasons) == 4  # three gates and one guard
+    for reason, gate in zip(ev.reasons, ev.result["gates"], strict=True):
+        assert reason.startswith(gate["gate"])
+        assert "bound" in reason
+    assert "roc_auc >= 0.75" in ev.reasons[0] and "[" in ev.reasons[0]
+
+    [record] = stored(evaluated_yard)
+    assert (record.id, record.challenger_version, record.champion_version) == (ev.id, 2, 1)
+    assert record.verdict == ev.verdict and record.schema_version == SCHEMA_VERSION
+    assert record.cost_model_sha256 == ev.result["cost_model_sha256"]
+    assert record.data_ref.endswith("recent.parquet")
+    assert load_evaluation(evaluated_yard, ev.id).result == ev.result
+
+    html = Path(record.report_path).read_text(encoding="utf-8")
+    assert ev.report_path == Path(record.report_path)
+    assert html.count("data:image/png;base64,") == 6
+    assert "<script" not in html and "<link" not in html and "http" not in html.split("<body>")[1]
+    assert ev._repr_html_().startswith("<!doctype html>")
+
+    data = json.loads(ev.to_json())
+    assert data["schema_version"] == "1"
+    assert data["models"]["challenger"]["version"] == 2
+    assert data["models"]["champion"]["version"] == 1
+    assert data["data"]["rows"] == 1409
+    assert "cross-fitting" in data["method"]["threshold_selection"]
+    assert "bootstrap" in data["method"]["resampling"]
+    assert data["segments"][0]["name"] == "long_contract"
+    assert len(data["stability"]["slices"]) > 1
+    saving = data["comparison"]["saving"]
+    assert saving["low"] <= saving["value"] <= saving["high"]
+    chal = data["models"]["challenger"]
+    assert (
+        chal["metrics"]["roc_auc"]["low"] <= chal["metrics"]["roc_auc"]["value"] <= chal["metrics"]["roc_auc"]["high"]
+    )
+    assert 0 <= chal["chosen_threshold"] <= 1
+
+    assert data["reference"]["label"].startswith("logistic regression")
+    assert [o["role"] for o in data["worth_it"]["options"]] == ["challenger", "champion", "reference"]
+
+    md = ev.to_markdown()
+    assert f"**{ev.verdict}**" in md and "| cost per 1,000 decisions |" in md
+
+
+def test_without_a_champion_the_trivial_policy_is_the_baseline(evaluated_yard) -> None:  # type: ignore[no-untyped-def]
+    ev = evaluate(evaluated_yard, "churn", 2, against=None, store=False, **FAST)
+    assert ev.result["comparison"]["baseline"] in {"act on everyone", "act on no one"}
+    assert "policy" in ev.result["models"]["champion"]
+    assert ev.to_html().count("data:image/png;base64,") == 6
+    assert ev.to_markdown().startswith("## churn: v2 vs act on")
+    assert stored(evaluated_yard) == []
+
+
+def test_promotion_needs_a_passing_evaluation_against_the_champion(evaluated_yard) -> None:  # type: ignore[no-untyped-def]
+    yard = evaluated_yard
+    with pytest.raises(NoPassingEvaluationError, match=r"churn/v2 has no passing evaluation against the production"):
+        require_passing_evaluation(yard, "churn", 2)
+    with pytest.raises(NoPassingEvaluationError, match=r'modelyard evaluate churn 2.*--force --why "\.\.\."'):
+        require_passing_evaluation(yard, "churn", 2)
+
+    def save(verdict: str, champion: int) -> str:
+        values = {
+            "use_case": "churn",
+            "challenger_version": 2,
+            "champion_version": champion,
+            "verdict": verdict,
+            "schema_version": "1",
+            "result": {},
+            "created_at": utcnow(),
+            "cost_model_sha256": cost_model_sha256(yard.use_case("churn")),
+        }
+        with yard.store.writing() as conn:
+            return Store.save_evaluation(conn, values).id
+
+    held = save("HOLD", 1)
+    with pytest.raises(NoPassingEvaluationError, match=f"its latest evaluation {held} says HOLD"):
+        require_passing_evaluation(yard, "churn", 2)
+    passed = save("PROMOTE", 1)
+    assert require_passing_evaluation(yard, "churn", "v2").id == passed
+    # a new champion makes the old evaluation moot
+    yard.register("churn", _constant_model(), code_folder=yard.settings.root)
+    yard.registry.promote("churn", 3, reason="another champion")
+    with pytest.raises(NoPassingEvaluationError, match="against the production version v3"):
+        require_passing_evaluation(yard, "churn", 2)
+
+
+def _constant_model():  # type: ignore[no-untyped-def]
+    from sklearn.dummy import DummyClassifier
+
+    return DummyClassifier(strategy="prior").fit(np.zeros((4, 1)), [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda raw: raw.assign(churned=raw["churned"].astype(object).where(raw.index % 100 != 5, "maybe")),
+            r"label column 'churned' is not binary: 3 distinct values .* 15 of 1409 rows hold a third value "
+            r"\(e.g. row 5: 'maybe'\)",
+        ),
+        (
+            lambda raw: raw.assign(churned=False),
+            r"label column 'churned' holds one class only: all 1409 rows are negative",
+        ),
+        (
+            lambda raw: raw.assign(churned=raw["churned"].astype(object).where(raw.index != 7, None)),
+            r"label column 'churned' is missing in 1 of 1409 rows \(e.g. row 7\)",
+        ),
+        (
+            lambda raw: raw.drop(columns=["tenure"]),
+            r"lacks 1 input column\(s\) of use case 'churn', e.g. 'tenure'",
+        ),
+        (
+            lambda raw: raw.assign(monthly_charges=raw["monthly_charges"].where(raw.index % 2 == 0, -1.0)),
+            r"cost false_negative gives negative amounts in \d+ of 1409 rows",
+        ),
+    ],
+)
+def test_bad_data_is_refused_and_nothing_is_stored(evaluated_yard, recent_raw, change, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(EvaluationError, match=message):
+        evaluate(evaluated_yard, "churn", 2, data=change(recent_raw.copy()), **FAST)
+    assert stored(evaluated_yard) == []
+    assert reports(evaluated_yard) == []
+
+
+def test_bad_scores_are_refused_and_nothing_is_stored(evaluated_yard, monkeypatch, recent_raw) -> None:  # type: ignore[no-untyped-def]
+    real_load = evaluated_yard.load
+
+    class Broken:
+        def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+            self.inner = inner
+
+        def score(self, frame: pd.DataFrame) -> np.ndarray:
+            s = self.inner.score(frame)
+            s[[3, 10, 11]] = [np.nan, 1.5, -0.1]
+            return s
+
+    monkeypatch.setattr(evaluated_yard, "load", lambda uc, ref, trust=False: Broken(real_load(uc, ref)))
+    with pytest.raises(
+        EvaluationError, match=r"score of churn/v2 is NaN or outside \[0, 1\] in 3 of 1409 rows \(e.g. row 3: nan\)"
+    ):
+        evaluate(evaluated_yard, "churn", 2, **FAST)
+    assert stored(evaluated_yard) == []
+
+
+def test_no_data_and_no_default_file_says_to_pass_data(evaluated_yard) -> None:  # type: ignore[no-untyped-def]
+    (evaluated_yard.settings.root / "data" / "recent.parquet").unlink()
+    with pytest.raises(EvaluationError, match=r"recent.parquet does not exist; pass the data with --data FILE"):
+        evaluate(evaluated_yard, "churn", 2, **FAST)
+
+
+def test_model_inputs_are_accepted_as_they_are(evaluated_yard, recent_raw) -> None:  # type: ignore[no-untyped-def]
+    from modelyard.demo.features import churn_features
+
+    inputs = churn_features(recent_raw).assign(churned=recent_raw["churned"], signup_date=recent_raw["signup_date"])
+    a = evaluate(evaluated_yard, "churn", 2, data=inputs, store=False, **FAST)
+    b = evaluate(evaluated_yard, "churn", 2, data=recent_raw, store=False, **FAST)
+    assert a.result["models"]["challenger"]["metrics"] == b.result["models"]["challenger"]["metrics"]
+
+
+def test_challenger_equal_to_champion_is_refused(evaluated_yard) -> None:  # type: ignore[no-untyped-def]
+    from modelyard import UsageError
+
+    with pytest.raises(UsageError, match="churn/v1 is the version it would be compared with"):
+        evaluate(evaluated_yard, "churn", 1, **FAST)
+
+
+def test_budget_gates_read_the_handoff_check(evaluated_yard) -> None:  # type: ignore[no-untyped-def]
+    with evaluated_yard.store.writing() as conn:
+        Store.save_check_result(
+            conn, "churn", 2, passed=True, result={"measurements": {"latency_p99_ms": 80.0}}, now=utcnow()
+        )
+    ev = evaluate(evaluated_yard, "churn", 2, store=False, **FAST)
+    [budget] = [g for g in ev.result["gates"] if g["kind"] == "budget"]
+    assert budget["status"] == "fail"
+    assert budget["reason"] == "latency_p99_ms <= 50.0 fails: latency_p99_ms = 80.0 (handoff check), bound 50"
+    assert ev.verdict == "BLOCK"

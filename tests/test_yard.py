@@ -1,0 +1,68 @@
+"""The Yard's promotion policy: into production only with a passing evaluation, or forced and audited."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelyard import Stage, UsageError, Yard
+from modelyard.evaluate import PROMOTE, cost_model_sha256
+from modelyard.store import Store, utcnow
+
+
+def _store_evaluation(yard: Yard, challenger: int, champion: int | None, verdict: str) -> str:
+    with yard.store.writing() as conn:
+        record = Store.save_evaluation(
+            conn,
+            {
+                "use_case": "churn",
+                "challenger_version": challenger,
+                "champion_version": champion,
+                "verdict": verdict,
+                "schema_version": "1",
+                "result": {},
+                "cost_model_sha256": cost_model_sha256(yard.use_case("churn")),
+                "created_at": utcnow(),
+            },
+        )
+    return record.id
+
+
+@pytest.fixture
+def two_versions(yard: Yard, make_model) -> Yard:
+    for c in (1.0, 0.5):
+        yard.register("churn", make_model(c))
+    yard.promote("churn", 1, reason="first: nothing to beat yet")
+    return yard
+
+
+def test_the_first_production_version_needs_no_evaluation(two_versions: Yard) -> None:
+    assert two_versions.model("churn", "production").version == 1
+
+
+def test_replacing_production_needs_a_passing_evaluation(two_versions: Yard) -> None:
+    yard = two_versions
+    with pytest.raises(UsageError, match=r"churn/v2 has no passing evaluation against the production version v1"):
+        yard.promote("churn", 2, reason="looks better")
+    _store_evaluation(yard, 2, 1, "HOLD")
+    with pytest.raises(UsageError, match=r"its latest evaluation ev_\w+ says HOLD"):
+        yard.transition("churn", 2, "production", reason="looks better")
+    assert yard.model("churn", "production").version == 1
+    evaluation = _store_evaluation(yard, 2, 1, PROMOTE)
+    changes = yard.promote("churn", 2, reason="cheaper per 1,000 decisions")
+    assert changes[-1].evaluation_id == evaluation and changes[-1].to_stage == Stage.PRODUCTION
+
+
+def test_an_evaluation_against_another_champion_does_not_count(two_versions: Yard) -> None:
+    _store_evaluation(two_versions, 2, None, PROMOTE)
+    with pytest.raises(UsageError, match="no passing evaluation"):
+        two_versions.promote("churn", 2, reason="evaluated against nothing")
+
+
+def test_forcing_needs_a_why_and_is_audited(two_versions: Yard) -> None:
+    yard = two_versions
+    with pytest.raises(UsageError, match=r'needs a reason for skipping the evaluation: --why "\.\.\."'):
+        yard.promote("churn", 2, reason="urgent", force=True)
+    yard.promote("churn", 2, reason="urgent", force=True, why="v1 breaks on the new tariff codes")
+    last = yard.history("churn")[-1]
+    assert last.version == 2 and last.to_stage == Stage.PRODUCTION
+    assert last.reason == "urgent [forced without a passing evaluation: v1 breaks on the new tariff codes]"
