@@ -170,6 +170,13 @@ def _check_findings(result: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 
 def saving_of(result: dict[str, Any]) -> float | None:
+    """The evaluation's total saving against the champion (``comparison.saving.value`` in the
+    evaluation JSON, schema 1), or None when it has none."""
+    comparison = result.get("comparison")
+    if isinstance(comparison, dict) and isinstance(comparison.get("saving"), dict):
+        value = comparison["saving"].get("value")
+        if isinstance(value, int | float):
+            return float(value)
     for key in ("saving", "expected_saving", "savings", "cost_saving"):
         value = result.get(key)
         if isinstance(value, dict):
