@@ -29,6 +29,10 @@ __all__ = [
 
 
 def next_number(conn: Connection) -> int:
+    """The next item number. On PostgreSQL a transaction-scoped advisory lock makes concurrent adds
+    queue here (SQLite's write transaction already does), so two adds never pick the same number."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7347002)"))
     top = conn.execute(sa.select(sa.func.max(research_items.c.number))).scalar()
     return int(top or 0) + 1
 
