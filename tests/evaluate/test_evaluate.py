@@ -213,3 +213,22 @@ def test_budget_gates_read_the_handoff_check(evaluated_yard) -> None:  # type: i
     assert budget["status"] == "fail"
     assert budget["reason"] == "latency_p99_ms <= 50.0 fails: latency_p99_ms = 80.0 (handoff check), bound 50"
     assert ev.verdict == "BLOCK"
+
+
+def test_a_snapshot_id_is_evaluation_data(yard_root, store_url) -> None:  # type: ignore[no-untyped-def]
+    """The evaluation reads a snapshot by id and records it as the data it used."""
+    from modelyard import Settings, Yard
+    from modelyard.data import build_snapshot
+    from modelyard.demo import build_baseline
+    from modelyard.demo._data import load_raw_churn, write_monthly_partitions
+    from modelyard.demo.features import churn_features
+    from modelyard.evaluate import evaluate
+
+    raw = load_raw_churn()
+    write_monthly_partitions(raw[raw.signup_date >= "2023-06-01"], yard_root / "data" / "churn")
+    train = raw[raw.signup_date < "2023-06-01"]
+    with Yard(Settings(root=yard_root, database_url=store_url)) as yard:
+        yard.register("churn", build_baseline().fit(churn_features(train), train["churned"]))
+        snapshot = build_snapshot(yard, "churn")
+        result = evaluate(yard, "churn", 1, against=None, data=snapshot.id[:10], replicates=200)
+        assert result.record is not None and result.record.data_ref == f"snapshot:{snapshot.id}"

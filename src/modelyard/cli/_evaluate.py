@@ -31,7 +31,10 @@ def register_commands(app: typer.Typer) -> None:
         ] = "production",
         data: Annotated[
             Path | None,
-            typer.Option("--data", help="Labelled rows (Parquet/CSV, raw or inputs); default data/recent.parquet."),
+            typer.Option(
+                "--data",
+                help="A snapshot id, or labelled rows (Parquet/CSV, raw or inputs); default data/recent.parquet.",
+            ),
         ] = None,
         replicates: Annotated[int, typer.Option("--replicates", help="Bootstrap replicates.")] = 1000,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and of the folds.")] = 0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -15,7 +16,7 @@ from modelyard._exceptions import NotFoundError, UsageError
 from modelyard.evaluate._baseline import baseline_scores
 from modelyard.evaluate._compare import Contender, compare, folds_for
 from modelyard.evaluate._costs import row_costs
-from modelyard.evaluate._data import check_scores, default_data_path, prepare_data
+from modelyard.evaluate._data import EvaluationData, check_scores, default_data_path, prepare_data
 from modelyard.evaluate._errors import NoPassingEvaluationError
 from modelyard.evaluate._gates import PROMOTE, check_gates, verdict_of
 from modelyard.evaluate._schema import SCHEMA_VERSION, jsonable
@@ -152,7 +153,7 @@ def evaluate(
         raise UsageError(f"{chal_mv.ref} is the version it would be compared with; name another with --against VERSION")
     if data is None:
         data = default_data_path(yard.settings.root)
-    prepared = prepare_data(spec, data)
+    prepared = _prepare(yard, spec, data)
     costs, masks = row_costs(spec, prepared.columns, prepared.y, allow_negative=allow_negative_costs)
 
     def contender(role: str, mv: ModelVersion) -> Contender:
@@ -297,6 +298,17 @@ def load_evaluation(yard: Yard, evaluation_id: str) -> Evaluation:
         raise NotFoundError(f"There is no evaluation {evaluation_id!r}; list them with 'modelyard evaluations'")
     path = Path(record.report_path) if record.report_path else None
     return Evaluation(record.result, record, path)
+
+
+def _prepare(yard: Yard, spec: UseCase, data: pd.DataFrame | str | Path) -> EvaluationData:
+    """The evaluation rows from a frame, a file, or a snapshot id (recorded as ``snapshot:<id>``)."""
+    text = str(data) if isinstance(data, str | Path) else ""
+    if text and not Path(text).exists() and len(text) >= 6 and all(c in "0123456789abcdef" for c in text.lower()):
+        from modelyard.data import get_snapshot, read_snapshot
+
+        snapshot = get_snapshot(yard, text)
+        return dataclasses.replace(prepare_data(spec, read_snapshot(yard, snapshot)), ref=f"snapshot:{snapshot.id}")
+    return prepare_data(spec, data)
 
 
 def require_passing_evaluation(yard: Yard, use_case: str, version: int | str) -> EvaluationRecord:
