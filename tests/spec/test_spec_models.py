@@ -116,3 +116,20 @@ def test_empty_optional_sections_mean_none() -> None:
 def test_planned_tasks_are_not_yet_supported() -> None:
     with pytest.raises(ValidationError, match="task 'multiclass_classification' is not supported yet"):
         UseCase.model_validate(_plain_spec(task="multiclass_classification"))
+
+
+def test_an_output_adapter_is_part_of_the_contract(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from importlib import resources
+
+    from modelyard.spec import load_use_case, validate_file
+
+    text = resources.files("modelyard.demo").joinpath("assets/churn.yaml").read_text()
+    marker = "  - name: score\n    type: float\n"
+    assert marker in text
+    path = tmp_path / "churn.yaml"
+    path.write_text(text.replace(marker, marker + "    adapter: {column: proba, scale: 0.01}\n", 1))
+    adapter = load_use_case(path).outputs[0].adapter
+    assert adapter is not None and (adapter.column, adapter.scale) == ("proba", 0.01)
+    path.write_text(text.replace(marker, marker + "    adapter: {}\n", 1))
+    (issue,) = validate_file(path)
+    assert issue.key == "outputs[0].adapter" and "sets 'column', 'scale' or both" in issue.message

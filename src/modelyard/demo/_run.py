@@ -169,7 +169,11 @@ def run_demo(
     _summary(console, yard, x_recent, y_recent)
 
     from modelyard.board import demo_stage as board_stage
+    from modelyard.check import demo_stage as check_stage
     from modelyard.evaluate import demo_stage as evaluation_stage
+
+    console.rule("[bold]Handoff check: will v2 work in production?")
+    check_stage(yard, console)
 
     console.rule("[bold]Business evaluation: v2 against the production v1")
     evaluation_stage(yard, console)
@@ -233,6 +237,7 @@ def _next_steps(console: Console, yard: Yard) -> None:
                     "modelyard usecase list                    # use cases and what is live",
                     "modelyard usecase validate usecases/churn.yaml",
                     "modelyard models show churn 2             # lineage of the challenger",
+                    "modelyard check churn 2                   # contract, latency, memory, soak, ONNX",
                     "modelyard evaluate churn 2                # the verdict in money, with its reasons",
                     "modelyard promote churn 2 --reason '...'  # refused unless an evaluation says PROMOTE",
                     "  --force --why '...'                     # ...or overridden, on the record",

@@ -23,6 +23,7 @@ from ._models import (
     Guard,
     MetricGate,
     Output,
+    OutputAdapter,
     Segment,
     UseCase,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "Guard",
     "MetricGate",
     "Output",
+    "OutputAdapter",
     "Segment",
     "SpecIssue",
     "UseCase",

@@ -230,8 +230,33 @@ class Feature(_Column):
     """One input column of the model: its type, whether it may be missing, its range or categories."""
 
 
+class OutputAdapter(_Model):
+    """How to read an output from an almost-right model answer, so a small mismatch costs a line."""
+
+    column: Annotated[str, Field(min_length=1)] | Annotated[int, Field(ge=0)] | None = Field(
+        default=None,
+        title="Column",
+        description="Take this column of the model's answer: a name (proba) or a position (1).",
+    )
+    scale: Positive | None = Field(
+        default=None, title="Scale", description="Multiply the answer by this, e.g. 0.01 for scores in percent."
+    )
+
+    @model_validator(mode="after")
+    def _one_key(self) -> Self:
+        if self.column is None and self.scale is None:
+            raise ValueError("an adapter sets 'column', 'scale' or both, e.g. {column: 1}")
+        return self
+
+
 class Output(_Column):
     """One column the model returns, such as ``score`` (float in [0, 1]) or ``label`` (bool)."""
+
+    adapter: OutputAdapter | None = Field(
+        default=None,
+        title="Adapter",
+        description="Read this output from the model's answer: {column: 1}, {column: proba} or {scale: 0.01}.",
+    )
 
 
 def _default_outputs() -> list[Output]:

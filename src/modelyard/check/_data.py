@@ -1,0 +1,102 @@
+"""The production sample: a data file (or frame) of raw rows, turned into inputs by the spec's feature code."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from modelyard._exceptions import NotFoundError, UsageError
+from modelyard.registry import read_table
+
+__all__ = ["DEFAULT_DATA", "FeatureCodeError", "Sample", "build_inputs", "read_sample"]
+
+DEFAULT_DATA = Path("data") / "recent.parquet"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Raw rows and where they came from."""
+
+    raw: pd.DataFrame
+    ref: str
+
+
+class FeatureCodeError(Exception):
+    """The feature code failed on the sample; the message says how, in one line."""
+
+
+def read_sample(root: Path, data: pd.DataFrame | str | Path | None) -> Sample:
+    """The rows to check with: a DataFrame, a Parquet/CSV path, or ``<root>/data/recent.parquet``."""
+    if isinstance(data, pd.DataFrame):
+        return Sample(data, f"DataFrame ({len(data):,} rows)")
+    if data is None:
+        path = root / DEFAULT_DATA
+        if not path.exists():
+            raise NotFoundError(
+                f"No data to check with: {path} does not exist; pass a Parquet or CSV file of production "
+                "rows with --data FILE (data= in Python)"
+            )
+    elif isinstance(data, str | Path):
+        path = Path(data)
+        if not path.is_absolute() and not path.exists() and (root / path).exists():
+            path = root / path
+    else:
+        raise UsageError(f"data must be a DataFrame or a Parquet/CSV path. Got {type(data).__name__} instead.")
+    try:
+        frame = read_table(path)
+    except (NotFoundError, UsageError):
+        raise
+    except Exception as exc:  # a corrupt file: say which and why, no traceback
+        raise UsageError(f"Cannot read the data file {path}: {type(exc).__name__}: {_first_line(exc)}") from exc
+    if frame.empty:
+        raise UsageError(f"The data file {path} has no rows; the check needs production rows to run the model on")
+    return Sample(frame, str(path))
+
+
+def build_inputs(use_case: Any, raw: pd.DataFrame) -> pd.DataFrame:
+    """The model's inputs from raw rows, through ``data.features`` exactly as the server runs it.
+
+    Without feature code the raw rows are the inputs. Raises :class:`FeatureCodeError` when the
+    code cannot be imported or fails on these rows.
+    """
+    ref = use_case.data.features
+    if not ref:
+        return raw
+    module_name, _, name = ref.partition(":")
+    try:
+        func = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError) as exc:
+        raise FeatureCodeError(
+            f"the feature code {ref} (data.features) cannot be imported: {exc}; install the package "
+            "that defines it or correct data.features"
+        ) from exc
+    try:
+        out = func(raw)
+    except KeyError as exc:
+        raise FeatureCodeError(
+            f"the feature code {ref} failed on the data: it needs column {exc.args[0]!r}, which the data "
+            f"does not have; the data has columns {_columns(raw)}"
+        ) from exc
+    except Exception as exc:
+        raise FeatureCodeError(
+            f"the feature code {ref} failed on the data: {type(exc).__name__}: {_first_line(exc)}; "
+            f"the data has columns {_columns(raw)}"
+        ) from exc
+    if not isinstance(out, pd.DataFrame):
+        raise FeatureCodeError(f"the feature code {ref} must return a DataFrame. Got {type(out).__name__} instead.")
+    return out
+
+
+def _columns(frame: pd.DataFrame, limit: int = 12) -> str:
+    names = [str(c) for c in frame.columns]
+    more = f" ... ({len(names)} in all)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,53 @@
+"""Determinism (the same rows twice) and batch/single consistency (100 rows at once vs one by one)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from modelyard.check._outputs import Scorer
+from modelyard.check._result import Check, Status
+
+__all__ = ["BATCH_ROWS", "DETERMINISM_TOLERANCE", "SINGLE_TOLERANCE", "determinism_checks"]
+
+DETERMINISM_TOLERANCE = 1e-12
+"""Largest absolute difference allowed between two scorings of the same rows."""
+SINGLE_TOLERANCE = 1e-6
+"""Largest absolute difference allowed between a row scored in a batch and scored alone."""
+BATCH_ROWS = 100
+
+
+def determinism_checks(scorer: Scorer, frame: pd.DataFrame, first: np.ndarray) -> list[Check]:
+    """Score ``frame`` again and compare with ``first``; then 100 rows in one batch vs one at a time."""
+    again = np.asarray(scorer(frame), dtype=np.float64)
+    rows = [_compare("determinism", first, again, frame, DETERMINISM_TOLERANCE, "scored twice")]
+    batch = frame.iloc[:BATCH_ROWS]
+    together = np.asarray(scorer(batch), dtype=np.float64)
+    alone = np.array([float(scorer(batch.iloc[[i]])[0]) for i in range(len(batch))])
+    rows.append(_compare("batch = single", together, alone, batch, SINGLE_TOLERANCE, "in a batch vs alone"))
+    return rows
+
+
+def _compare(name: str, a: np.ndarray, b: np.ndarray, frame: pd.DataFrame, tolerance: float, how: str) -> Check:
+    diff = np.abs(a - b)
+    diff = np.where(np.isnan(a) & np.isnan(b), 0.0, diff)
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    worst = float(diff.max()) if diff.size else 0.0
+    measured = f"max |diff| {worst:.3g}"
+    budget = f"<= {tolerance:g}"
+    if worst <= tolerance:
+        return Check(name, Status.PASS, f"{len(a):,} rows {how} agree", measured=measured, budget=budget)
+    differing = np.flatnonzero(diff > tolerance)
+    first = int(differing[0])
+    return Check(
+        name,
+        Status.FAIL,
+        f"{len(differing):,} of {len(a):,} rows differ when {how}, e.g. row {first} "
+        f"(index {frame.index[first]!r}): {a[first]:.6g} vs {b[first]:.6g}",
+        measured=measured,
+        budget=budget,
+        fix="remove randomness and state from predict (seed it, do not keep data between calls)"
+        if name == "determinism"
+        else "make predict treat each row on its own (no per-batch statistics or normalisation)",
+        details={"rows": differing[:20].tolist(), "max_abs_diff": worst},
+    )

@@ -1,0 +1,102 @@
+"""Deliberately bad scoring functions for the soak tests (importable: saved by import path).
+
+Each costs about 0.2 ms per call, so a short soak makes a known number of calls.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+_COST_S = 0.0002
+_KEPT: list[object] = []
+_CALLS = [0]
+
+
+def _work(frame: pd.DataFrame) -> np.ndarray:
+    end = time.perf_counter() + _COST_S
+    while time.perf_counter() < end:
+        pass
+    return np.clip(frame["monthly_charges"].to_numpy(dtype=np.float64) / 120.0, 0.0, 1.0)
+
+
+def healthy(frame: pd.DataFrame) -> np.ndarray:
+    """Nothing kept between calls."""
+    return _work(frame)
+
+
+def appends_to_a_list(frame: pd.DataFrame) -> np.ndarray:
+    """Keeps 4 KB of every call in a module-level list: memory grows without end."""
+    _KEPT.append(np.ones(512))
+    return _work(frame)
+
+
+def builds_reference_cycles(frame: pd.DataFrame) -> np.ndarray:
+    """Keeps 100 small objects in reference cycles per call: full garbage collections grow longer."""
+    for _ in range(50):
+        a: dict[str, object] = {}
+        b = {"a": a}
+        a["b"] = b
+        _KEPT.append(a)
+    return _work(frame)
+
+
+def slows_down(frame: pd.DataFrame) -> np.ndarray:
+    """Each call takes 0.5 µs longer than the one before: +5 ms per 10,000 calls."""
+    _CALLS[0] += 1
+    end = time.perf_counter() + _CALLS[0] * 5e-7
+    while time.perf_counter() < end:
+        pass
+    return _work(frame)
+
+
+def reset() -> None:
+    """Forget what the leaky models kept (between tests)."""
+    _KEPT.clear()
+    _CALLS[0] = 0
+
+
+def raises_on_month_to_month(frame: pd.DataFrame) -> np.ndarray:
+    """Fails on any row with a month-to-month contract."""
+    if (frame["contract"] == "Month-to-month").any():
+        raise ValueError("cannot score month-to-month contracts")
+    return _work(frame)
+
+
+def two_column_proba(frame: pd.DataFrame) -> np.ndarray:
+    """predict_proba style: two columns per row."""
+    p = _work(frame)
+    return np.column_stack([1 - p, p])
+
+
+def proba_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """A DataFrame with the score in a column called 'proba'."""
+    return pd.DataFrame({"proba": _work(frame)})
+
+
+def percent(frame: pd.DataFrame) -> np.ndarray:
+    """Scores in percent."""
+    return _work(frame) * 100.0
+
+
+def proba_percent(frame: pd.DataFrame) -> pd.DataFrame:
+    """Both at once: a 'proba' column in percent."""
+    return pd.DataFrame({"proba": _work(frame) * 100.0})
+
+
+def labels(frame: pd.DataFrame) -> np.ndarray:
+    """Returns labels instead of scores."""
+    return np.where(_work(frame) > 0.5, "yes", "no")
+
+
+def random_scores(frame: pd.DataFrame) -> np.ndarray:
+    """Not deterministic."""
+    return np.random.default_rng().random(len(frame))
+
+
+def batch_normalised(frame: pd.DataFrame) -> np.ndarray:
+    """Depends on the other rows of the batch."""
+    t = frame["monthly_charges"].to_numpy(dtype=np.float64)
+    return (t - t.min()) / (t.max() - t.min()) if len(t) > 1 and t.max() > t.min() else np.full(len(t), 0.5)

@@ -1,0 +1,75 @@
+"""``modelyard check``: a table or JSON, exit 0 / 1 / 2, through Typer's runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from modelyard.cli._check import register_commands
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def app(check_yard, monkeypatch: pytest.MonkeyPatch, fast) -> typer.Typer:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MODELYARD_DATABASE_URL", check_yard.store.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("MODELYARD_AUTHOR", "cli-tester")
+    monkeypatch.chdir(check_yard.settings.root)
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        pass
+
+    register_commands(app)
+    return app
+
+
+def _run(app: typer.Typer, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_and_exit_0_for_a_passing_version(app, check_yard, make_model) -> None:  # type: ignore[no-untyped-def]
+    mv = check_yard.register("churn", make_model(0.5))
+    code, out, _ = _run(app, "check", "churn", f"v{mv.version}", "--json", "--soak-seconds", "0")
+    data = json.loads(out)
+    assert code == 0, [c for c in data["checks"] if c["status"] != "PASS"]
+    assert data["passed"] is True and data["version"] == mv.version and data["stored_id"].startswith("chk_")
+    assert isinstance(data["measurements"]["latency_p99_ms"], float)
+
+
+def test_table_and_exit_1_for_a_failing_model(app) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = _run(app, "check", "churn", "check.leaky_models:percent", "--soak-seconds", "0")
+    assert code == 1
+    assert "FAILED" in out and "output range" in out
+    code, out, _ = _run(app, "check", "churn", "check.leaky_models:percent", "--soak-seconds", "0", "--json")
+    assert code == 1
+    rows = {row["name"]: row for row in json.loads(out)["checks"]}
+    assert rows["output range"]["fix"] == "add under outputs/score in the spec: adapter: {scale: 0.01}"
+
+
+def test_usage_errors_exit_2_with_one_line(app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = _run(app, "check", "nope", "1")
+    assert code == 2 and "error:" in err and "nope" in err
+    code, _, err = _run(app, "check", "churn", "check.leaky_models:healthy", "--data", str(tmp_path / "x.parquet"))
+    assert code == 2 and "does not exist" in err and "Traceback" not in err
+    code, _, err = _run(app, "check", "churn", "v9")
+    assert code == 2 and "error:" in err
+    code, _, _ = _run(app, "check", "churn", "1", "--soak-seconds", "-3")
+    assert code == 2
+
+
+def test_pickle_without_trust_exits_1_with_the_fix(app, tmp_path: Path, baseline_model) -> None:  # type: ignore[no-untyped-def]
+    import pickle
+
+    path = tmp_path / "m.pkl"
+    path.write_bytes(pickle.dumps(baseline_model))
+    code, out, _ = _run(app, "check", "churn", str(path), "--json")
+    assert code == 1
+    row = json.loads(out)["checks"][0]
+    assert row["name"] == "load" and row["status"] == "FAIL" and "--trust" in row["fix"]

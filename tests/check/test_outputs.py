@@ -1,0 +1,136 @@
+"""Outputs: shape, dtype, NaN, range, label set; almost-right answers get the exact adapter line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from check import leaky_models
+from modelyard.check import OutputAdapter, Status
+from modelyard.check._determinism import determinism_checks
+from modelyard.check._outputs import PredictFailure, output_checks
+from modelyard.flavors import load_model, save_model
+
+
+def _loaded(func):  # type: ignore[no-untyped-def]
+    return load_model(save_model(func))
+
+
+def _report(spec, func, frame, adapters=None):  # type: ignore[no-untyped-def]
+    return output_checks(spec, _loaded(func), frame.iloc[:200], adapters or {}, threshold=0.5)
+
+
+def _row(report, name):  # type: ignore[no-untyped-def]
+    return next(r for r in report.rows if r.name == name)
+
+
+def test_a_healthy_model_passes_every_output_check(spec, features) -> None:  # type: ignore[no-untyped-def]
+    report = _report(spec, leaky_models.healthy, features)
+    assert {r.name: r.status for r in report.rows} == {
+        "output shape": Status.PASS,
+        "output dtype": Status.PASS,
+        "output NaN/inf": Status.PASS,
+        "output range": Status.PASS,
+        "label set": Status.PASS,
+    }
+    assert report.scores is not None and report.scores.shape == (200,)
+
+
+@pytest.mark.parametrize(
+    ("func", "name", "status", "line"),
+    [
+        (leaky_models.two_column_proba, "output shape", Status.WARN, "adapter: {column: 1}"),
+        (leaky_models.proba_column, "output shape", Status.FAIL, "adapter: {column: proba}"),
+        (leaky_models.percent, "output range", Status.FAIL, "adapter: {scale: 0.01}"),
+        (leaky_models.proba_percent, "output range", Status.FAIL, "adapter: {column: proba, scale: 0.01}"),
+    ],
+)
+def test_almost_right_outputs_get_the_adapter_line(spec, features, func, name, status, line) -> None:  # type: ignore[no-untyped-def]
+    report = _report(spec, func, features)
+    row = _row(report, name)
+    assert row.status == status
+    assert row.fix == f"add under outputs/score in the spec: {line}"
+    # with the adapter applied, the scores are the healthy model's
+    assert report.scores == pytest.approx(_report(spec, leaky_models.healthy, features).scores)
+
+
+def test_a_renamed_percent_column_gets_one_line_for_both(spec, features) -> None:  # type: ignore[no-untyped-def]
+    report = _report(spec, leaky_models.proba_percent, features)
+    line = "add under outputs/score in the spec: adapter: {column: proba, scale: 0.01}"
+    assert _row(report, "output shape").fix == line
+    assert _row(report, "output range").fix == line
+
+
+def test_a_declared_adapter_makes_it_pass(spec, features) -> None:  # type: ignore[no-untyped-def]
+    adapters = {"score": OutputAdapter("score", column="proba", scale=0.01)}
+    report = _report(spec, leaky_models.proba_percent, features, adapters)
+    assert all(r.status == Status.PASS for r in report.rows), report.rows
+    assert "adapter: {column: proba, scale: 0.01}" in _row(report, "output shape").message
+    assert report.scorer is not None
+    assert report.scorer(features.iloc[:3]) == pytest.approx(features["monthly_charges"].iloc[:3] / 120)
+
+
+def test_a_declared_adapter_that_does_not_fit_fails(spec, features) -> None:  # type: ignore[no-untyped-def]
+    report = _report(spec, leaky_models.healthy, features, {"score": OutputAdapter("score", column="proba")})
+    row = _row(report, "output shape")
+    assert row.status == Status.FAIL
+    assert "the spec's adapter: {column: proba} does not fit the model's answer" in row.message
+    assert report.scorer is None
+
+
+def test_labels_instead_of_scores_fail(spec, features) -> None:  # type: ignore[no-untyped-def]
+    row = _row(_report(spec, leaky_models.labels, features), "output dtype")
+    assert row.status == Status.FAIL
+    assert "not numeric scores" in row.message
+    assert row.fix == "return the probability of the positive class (predict_proba), not labels"
+
+
+def test_nan_scores_name_the_first_row(spec, features) -> None:  # type: ignore[no-untyped-def]
+    frame = features.iloc[:200].copy()
+    frame.iloc[4, frame.columns.get_loc("monthly_charges")] = np.nan
+    report = output_checks(spec, _loaded(leaky_models.healthy), frame, {}, threshold=0.5)
+    row = _row(report, "output NaN/inf")
+    assert row.status == Status.FAIL
+    assert row.message.startswith("1 of 200 scores are NaN or infinite, e.g. row 4")
+
+
+def test_a_model_that_raises_shows_the_first_failing_row(spec, features) -> None:  # type: ignore[no-untyped-def]
+    first = int(np.flatnonzero(features["contract"].eq("Month-to-month").to_numpy())[0])
+    message = rf"raised ValueError: cannot score month-to-month contracts on row {first} "
+    with pytest.raises(PredictFailure, match=message):
+        _report(spec, leaky_models.raises_on_month_to_month, features)
+
+
+def test_positive_class_must_be_the_specs(spec, features, churn_frame) -> None:  # type: ignore[no-untyped-def]
+    from modelyard.demo import build_baseline
+
+    x, y = churn_frame
+    model = build_baseline().fit(x, y.map({True: "stays", False: "churns"}))
+    report = output_checks(spec, load_model(save_model(model)), features.iloc[:100], {}, threshold=0.5)
+    row = _row(report, "label set")
+    assert row.status == Status.FAIL
+    assert "the model's positive class (scored as score) is 'stays' of ['churns', 'stays']" in row.message
+
+
+def test_determinism_and_batch_consistency(features) -> None:  # type: ignore[no-untyped-def]
+    frame = features.iloc[:150]
+    healthy = _loaded(leaky_models.healthy).score
+    assert [r.status for r in determinism_checks(healthy, frame, healthy(frame))] == [Status.PASS, Status.PASS]
+    random = _loaded(leaky_models.random_scores).score
+    det, _ = determinism_checks(random, frame, random(frame))
+    assert det.status == Status.FAIL and det.message.startswith("150 of 150 rows differ when scored twice, e.g. row 0")
+    batchy = _loaded(leaky_models.batch_normalised).score
+    _, single = determinism_checks(batchy, frame, batchy(frame))
+    assert single.status == Status.FAIL
+    assert "rows differ when in a batch vs alone" in single.message
+    assert single.fix == "make predict treat each row on its own (no per-batch statistics or normalisation)"
+
+
+def test_outputs_of_a_frame_without_a_matching_column(spec, features) -> None:  # type: ignore[no-untyped-def]
+    def two_named(frame: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"a": np.zeros(len(frame)), "zzz": np.zeros(len(frame))})
+
+    loaded = load_model(save_model(two_named, trust=True), trust=True)
+    report = output_checks(spec, loaded, features.iloc[:10], {}, threshold=0.5)
+    assert _row(report, "output shape").status == Status.FAIL

@@ -1,0 +1,176 @@
+"""run_check end to end: a stored verdict for a registered version; bad input gives a clear result."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import skops.io
+from rich.console import Console
+
+from check import leaky_models
+from modelyard import NotFoundError, UsageError
+from modelyard.check import STAGES, CheckResult, OutputAdapter, Status, run_check
+from modelyard.check._run import _check
+from modelyard.store import Store
+
+
+def _stored(yard, version: int):  # type: ignore[no-untyped-def]
+    with yard.store.reading() as conn:
+        return Store.list_check_results(conn, "churn", version)
+
+
+def test_registered_version_is_checked_and_stored(check_yard, make_model, churn_frame, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from modelyard.check import _run
+
+    monkeypatch.setattr(_run, "_LATENCY_SECONDS", 0.5)  # the real memory subprocess, a real 2 s soak
+    x, _ = churn_frame
+    mv = check_yard.register("churn", make_model(1.0), training_data=x)
+    result = run_check(check_yard, "churn", "latest", soak_seconds=2)
+    assert result.passed and result.exit_code == 0, result.failures()
+    assert result.model == "churn/v1" and result.version == mv.version
+    assert result.rows == 600 and result.data_ref.endswith("recent.parquet")
+    for key in ("latency_p99_ms", "memory_mb", "artifact_mb"):
+        assert isinstance(result.measurements[key], float)
+    assert 0 < result.measurements["memory_mb"] < 500
+    assert set(result.timings_s) == set(STAGES)
+    (record,) = _stored(check_yard, mv.version)
+    assert record.id == result.stored_id and record.passed
+    assert record.result["measurements"]["latency_p99_ms"] == pytest.approx(result.measurements["latency_p99_ms"])
+    with check_yard.store.reading() as conn:
+        assert Store.latest_check_result(conn, "churn", mv.version).id == result.stored_id
+    text = io.StringIO()
+    Console(file=text, width=200).print(result.table())
+    assert "Handoff check of churn/v1 for churn on 600 rows" in text.getvalue()
+    data = result.to_dict()
+    assert data["passed"] is True and data["checks"][0]["name"] == "load"
+
+
+def test_a_model_file_is_checked_but_not_stored(check_yard, tmp_path: Path, baseline_model, fast) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "model.skops"
+    skops.io.dump(baseline_model, path)
+    result = run_check(check_yard, "churn", str(path), soak_seconds=0)
+    assert result.passed, result.failures()
+    assert result.version is None and result.stored_id is None
+    assert result.check("soak").status == Status.SKIP
+
+
+def test_a_damaged_model_file_names_the_flavor_and_why(check_yard, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "model.skops"
+    path.write_bytes(b"not a zip file")
+    result = run_check(check_yard, "churn", str(path), soak_seconds=0)
+    row = result.check("load")
+    assert row.status == Status.FAIL and result.exit_code == 1 and not result.complete
+    assert row.message == f"{path} does not load with the sklearn flavor (skops): BadZipFile: File is not a zip file"
+    assert {c.status for c in result.checks if c.name != "load"} == {Status.SKIP}
+
+
+def test_a_pickle_without_trust_is_refused_with_the_fix(check_yard, tmp_path: Path, baseline_model) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(baseline_model))
+    row = run_check(check_yard, "churn", str(path), soak_seconds=0).check("load")
+    assert row.status == Status.FAIL
+    assert "is a pickle, and loading a pickle runs code from the file" in row.message
+    assert row.fix.startswith("pass --trust (trust=True)")
+
+
+def test_a_pickle_with_trust_loads(check_yard, tmp_path: Path, baseline_model, fast) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(baseline_model))
+    assert run_check(check_yard, "churn", str(path), soak_seconds=0, trust=True).check("load").status == Status.PASS
+
+
+def test_data_that_does_not_fit_the_spec_at_all(check_yard, tmp_path: Path, baseline_model) -> None:  # type: ignore[no-untyped-def]
+    mv = check_yard.register("churn", baseline_model)
+    path = tmp_path / "other.csv"
+    pd.DataFrame({"city": ["Paris", "Lyon"], "temperature": [12.5, 14.0]}).to_csv(path, index=False)
+    result = run_check(check_yard, "churn", mv.version, data=path, soak_seconds=0)
+    row = result.check("data columns")
+    assert row.status == Status.FAIL and not result.complete
+    assert row.message == (
+        "the data does not fit the spec: the feature code modelyard.demo.features:churn_features failed on the "
+        "data: it needs column 'female', which the data does not have; the data has columns city, temperature"
+    )
+    assert _stored(check_yard, mv.version) == []  # nothing half-stored
+
+
+def test_a_model_that_raises_shows_the_first_failing_row_and_stores_nothing(check_yard) -> None:  # type: ignore[no-untyped-def]
+    mv = check_yard.register("churn", leaky_models.raises_on_month_to_month)
+    result = run_check(check_yard, "churn", mv.version, soak_seconds=0)
+    row = result.check("predict")
+    assert row.status == Status.FAIL and result.exit_code == 1
+    assert "the model raised ValueError: cannot score month-to-month contracts on row " in row.message
+    assert "'contract': 'Month-to-month'" in row.message
+    assert _stored(check_yard, mv.version) == []
+
+
+def test_renamed_model_columns_stop_the_check(check_yard, churn_frame) -> None:  # type: ignore[no-untyped-def]
+    x, y = churn_frame
+    renamed = x.rename(columns={"monthly_charges": "MonthlyCharges"})
+    from sklearn.linear_model import LogisticRegression
+
+    numeric = renamed[["tenure", "MonthlyCharges"]]
+    fitted = LogisticRegression().fit(numeric, y)
+    result = run_check(check_yard, "churn", fitted, soak_seconds=0)
+    row = result.check("model inputs")
+    assert row.status == Status.FAIL
+    assert "the model reads 'MonthlyCharges', which production calls 'monthly_charges'" in row.message
+    assert result.check("outputs").status == Status.SKIP
+
+
+def test_almost_right_output_fails_until_the_adapter_is_declared(check_yard, fast) -> None:  # type: ignore[no-untyped-def]
+    spec = check_yard.use_case("churn")
+    model = "check.leaky_models:percent"
+    failing = _check(check_yard, spec, model, data=None, soak_seconds=0, trust=False, adapters=None)
+    assert failing.check("output range").fix == "add under outputs/score in the spec: adapter: {scale: 0.01}"
+    assert failing.exit_code == 1
+    adapters = {"score": OutputAdapter("score", scale=0.01)}
+    passing = _check(check_yard, spec, model, data=None, soak_seconds=0, trust=False, adapters=adapters)
+    assert passing.passed, passing.failures()
+
+
+def test_usage_mistakes_raise(check_yard, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NotFoundError, match=r"churnn"):
+        run_check(check_yard, "churnn", 1)
+    with pytest.raises(NotFoundError, match=r"Data file .*missing.parquet does not exist"):
+        run_check(check_yard, "churn", "check.leaky_models:healthy", data=tmp_path / "missing.parquet")
+    with pytest.raises(UsageError, match="soak_seconds must be a number of seconds >= 0"):
+        run_check(check_yard, "churn", "check.leaky_models:healthy", soak_seconds=-1)
+    with pytest.raises(NotFoundError, match=r"Model file nothing\.skops does not exist"):
+        run_check(check_yard, "churn", "nothing.skops", soak_seconds=0)
+
+
+def test_no_data_file_is_a_clear_error(yard) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NotFoundError, match=r"No data to check with: .*recent.parquet does not exist; pass a Parquet"):
+        run_check(yard, "churn", "check.leaky_models:healthy")
+
+
+def test_onnx_parity_for_a_numeric_model(check_yard, churn_frame, fast) -> None:  # type: ignore[no-untyped-def]
+    from sklearn.ensemble import RandomForestClassifier
+
+    x, y = churn_frame
+    forest = RandomForestClassifier(n_estimators=20, max_depth=6, random_state=0)
+    model = forest.fit(x[["tenure", "monthly_charges"]], y)
+    result = run_check(check_yard, "churn", model, soak_seconds=0)
+    row = result.check("onnx")
+    assert row.status in (Status.PASS, Status.WARN), row
+    assert "converted with skl2onnx" in row.message
+    if row.status == Status.WARN:
+        assert "rows differ by more than 0.0001 (row " in row.message
+        assert result.measurements["onnx_servable"] == 0.0
+    else:
+        assert result.measurements["onnx_servable"] == 1.0
+    assert result.measurements["onnx_latency_p99_ms"] > 0
+
+
+def test_result_json_round_trips(check_yard, fast) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    result = run_check(check_yard, "churn", "check.leaky_models:healthy", soak_seconds=0)
+    data = json.loads(result.to_json())
+    assert data["passed"] is True and data["exit_code"] == 0
+    assert isinstance(result, CheckResult)
+    assert [c["name"] for c in data["checks"]][:2] == ["load", "model inputs"]
