@@ -21,6 +21,8 @@ PACKAGES = [
     "modelyard.data",
     "modelyard.board",
     "modelyard.evaluate",
+    "modelyard.check",
+    "modelyard.serve",
 ]
 
 

@@ -347,9 +347,11 @@ def demo(
 
 
 def _register_module_commands() -> None:
-    from modelyard.cli import _board, _data, _evaluate
+    from modelyard.cli import _board, _check, _data, _evaluate, _serve
 
     _data.register_commands(app)
+    _serve.register_commands(app)
+    _check.register_commands(app)
     _evaluate.register_commands(app)
     _board.register_commands(app)
 

@@ -1,0 +1,297 @@
+"""The ASGI app: routes only. Each route parses its protocol, calls the service, encodes the answer."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import modelyard
+from modelyard._exceptions import ModelyardError, NotFoundError, UsageError
+from modelyard._yard import Yard
+from modelyard.serve._errors import AdminAuthError, BadRequestError, PayloadTooLargeError
+from modelyard.serve._protocols import (
+    MLFLOW,
+    OIP,
+    PLAIN,
+    decode_json,
+    encode_error,
+    mlflow_response,
+    oip_metadata,
+    oip_response,
+    parse_mlflow,
+    parse_oip,
+    parse_plain,
+    plain_response,
+)
+from modelyard.serve._service import ModelService
+from modelyard.serve._settings import ServeSettings
+
+__all__ = ["create_app"]
+
+_VERSION = getattr(modelyard, "__version__", "0")
+
+_JSON_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}, "required": True}
+_RECORDS_BODY = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"type": "object", "description": "one record: {field: value}"},
+                    {"type": "array", "items": {"type": "object"}, "minItems": 1},
+                ]
+            },
+            "example": {"tenure": 3, "contract": "Month-to-month"},
+        }
+    },
+    "required": True,
+}
+
+
+class JSONResponse(Response):
+    """JSON rendered by orjson (numpy scalars and arrays included)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _error(protocol: str, exc: ModelyardError) -> Response:
+    headers = {}
+    retry = getattr(exc, "retry_after", None)
+    if retry is not None:
+        headers["Retry-After"] = str(retry)
+    return JSONResponse(encode_error(protocol, exc), status_code=exc.http_status, headers=headers)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    too_big = PayloadTooLargeError(f"The request body is over the {limit:,}-byte limit; send fewer rows per request")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_big
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _version(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text.removeprefix("v"))
+    except ValueError:
+        raise NotFoundError(f"Model version must be a number such as 2. Got {text!r} instead") from None
+
+
+def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
+    """The model server as an ASGI app serving every use case of ``yard``."""
+    settings = settings or ServeSettings()
+    service = ModelService(yard, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="modelyard model server",
+        version=_VERSION,
+        description="Open Inference Protocol v2, MLflow scoring and plain JSON predictions for every use case.",
+        default_response_class=JSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+
+    async def guarded(protocol: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            return await work()
+        except ModelyardError as exc:
+            return _error(protocol, exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        protocol = OIP if request.url.path.startswith("/v2") else PLAIN
+        error = NotFoundError if exc.status_code == 404 else UsageError
+        err = error(f"{request.method} {request.url.path}: {exc.detail}; see /docs for the routes")
+        err.http_status = exc.status_code
+        return _error(protocol, err)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(PLAIN, BadRequestError(f"{where}: {first.get('msg', 'invalid')}"))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:  # no stack traces on the wire
+        err = ModelyardError(f"Internal error ({type(exc).__name__}); the server log has the details")
+        return _error(OIP if request.url.path.startswith("/v2") else PLAIN, err)
+
+    # -- plain ---------------------------------------------------------------------------
+
+    @app.post("/predict/{use_case}", tags=["plain"], openapi_extra={"requestBody": _RECORDS_BODY})
+    async def predict(use_case: str, request: Request) -> Any:
+        """Score JSON records: one object, a list of objects, or ``{"records": [...]}``."""
+
+        async def work() -> Any:
+            rows = parse_plain(decode_json(await _body(request, settings.max_body_bytes)))
+            pred = await service.predict(use_case, rows, protocol=PLAIN)
+            return JSONResponse(plain_response(pred), headers={"X-Request-Id": pred.request_id})
+
+        return await guarded(PLAIN, work)
+
+    @app.get("/models", tags=["plain"])
+    async def models() -> Any:
+        """What each use case serves now."""
+        return service.status()
+
+    # -- MLflow --------------------------------------------------------------------------
+
+    @app.post("/invocations", tags=["mlflow"], openapi_extra={"requestBody": _JSON_BODY})
+    async def invocations(request: Request) -> Any:
+        """MLflow scoring: ``dataframe_split``, ``dataframe_records``, ``instances`` or ``inputs``."""
+
+        async def work() -> Any:
+            ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
+            if ctype not in ("application/json", ""):
+                raise BadRequestError(f"Content-Type must be application/json. Got {ctype!r} instead")
+            rows = parse_mlflow(decode_json(await _body(request, settings.max_body_bytes)))
+            name = request.query_params.get("use_case") or settings.default_use_case
+            if name is None:
+                names = service.deployments.names()
+                if len(names) != 1:
+                    raise BadRequestError(
+                        f"This server serves {len(names)} use cases ({', '.join(names)}); name one with "
+                        "?use_case=<name>, or set MODELYARD_SERVE_DEFAULT_USE_CASE"
+                    )
+                name = names[0]
+            pred = await service.predict(name, rows, protocol=MLFLOW)
+            return JSONResponse(mlflow_response(pred), headers={"X-Request-Id": pred.request_id})
+
+        return await guarded(MLFLOW, work)
+
+    @app.get("/ping", tags=["mlflow"])
+    @app.get("/health", tags=["mlflow"])
+    async def ping() -> Response:
+        """200 when every use case has a production version loaded."""
+        return PlainTextResponse("\n", status_code=200 if service.ready() else 503)
+
+    @app.get("/version", tags=["mlflow"])
+    async def version() -> Response:
+        return PlainTextResponse(_VERSION)
+
+    # -- Open Inference Protocol v2 ------------------------------------------------------
+
+    @app.get("/v2", tags=["oip"])
+    async def v2_server() -> Any:
+        return {"name": "modelyard", "version": _VERSION, "extensions": ["binary_tensor_data"]}
+
+    @app.get("/v2/health/live", tags=["oip"])
+    async def v2_live() -> Any:
+        return {"live": True}
+
+    @app.get("/v2/health/ready", tags=["oip"])
+    async def v2_ready() -> Any:
+        ready = service.ready()
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    def _metadata(name: str, version: str | None) -> Any:
+        deployment = service.deployments.get(name)
+        v = _version(version)
+        if v is not None:
+            deployment.slot(v)
+        return oip_metadata(deployment.use_case, [s.version for s in deployment.slots()])
+
+    @app.get("/v2/models/{name}", tags=["oip"])
+    async def v2_model(name: str) -> Any:
+        return await guarded(OIP, _async(lambda: _metadata(name, None)))
+
+    @app.get("/v2/models/{name}/versions/{version}", tags=["oip"])
+    async def v2_model_version(name: str, version: str) -> Any:
+        return await guarded(OIP, _async(lambda: _metadata(name, version)))
+
+    def _ready(name: str, version: str | None) -> Any:
+        deployment = service.deployments.get(name)
+        v = _version(version)
+        slot = deployment.slot(v) if v is not None else deployment.production
+        ready = slot is not None
+        return JSONResponse({"name": name, "ready": ready}, status_code=200 if ready else 503)
+
+    @app.get("/v2/models/{name}/ready", tags=["oip"])
+    async def v2_model_ready(name: str) -> Any:
+        return await guarded(OIP, _async(lambda: _ready(name, None)))
+
+    @app.get("/v2/models/{name}/versions/{version}/ready", tags=["oip"])
+    async def v2_model_version_ready(name: str, version: str) -> Any:
+        return await guarded(OIP, _async(lambda: _ready(name, version)))
+
+    async def _infer(name: str, version: str | None, request: Request) -> Any:
+        async def work() -> Any:
+            body = await _body(request, settings.max_body_bytes)
+            rows, request_id, outputs = parse_oip(body, request.headers.get("inference-header-content-length"))
+            pred = await service.predict(name, rows, version=_version(version), request_id=None, protocol=OIP)
+            return JSONResponse(
+                oip_response(pred, name, request_id, outputs), headers={"X-Request-Id": pred.request_id}
+            )
+
+        return await guarded(OIP, work)
+
+    @app.post("/v2/models/{name}/infer", tags=["oip"], openapi_extra={"requestBody": _JSON_BODY})
+    async def v2_infer(name: str, request: Request) -> Any:
+        """Inference: one input per column (``pd`` content type), outputs ``score`` and ``decision``."""
+        return await _infer(name, None, request)
+
+    @app.post("/v2/models/{name}/versions/{version}/infer", tags=["oip"], openapi_extra={"requestBody": _JSON_BODY})
+    async def v2_infer_version(name: str, version: str, request: Request) -> Any:
+        return await _infer(name, version, request)
+
+    # -- operations ----------------------------------------------------------------------
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics() -> Response:
+        """Prometheus metrics: requests, latency, batch sizes, queue depth, GC pauses."""
+        return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/admin/reload", tags=["operations"])
+    async def reload(request: Request) -> Any:
+        """Read the registry now instead of at the next poll. Needs ``Authorization: Bearer <token>``."""
+
+        async def work() -> Any:
+            token = settings.admin_token
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if token is None:
+                raise AdminAuthError("Admin endpoints are off; set MODELYARD_SERVE_ADMIN_TOKEN to turn them on")
+            if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+                raise AdminAuthError("Missing or wrong admin token; send Authorization: Bearer <token>")
+            import asyncio
+
+            changed = await asyncio.to_thread(service.refresh)
+            return {"changed": changed, **service.status()}
+
+        return await guarded(PLAIN, work)
+
+    return app
+
+
+def _async(fn: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
+    async def run() -> Any:
+        return fn()
+
+    return run

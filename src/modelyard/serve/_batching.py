@@ -1,0 +1,165 @@
+"""Adaptive micro-batching: requests wait in a bounded queue and are scored together.
+
+One :class:`MicroBatcher` per deployed version. Its worker takes every request waiting (up to
+``max_batch_size`` rows) and hands them to one vectorised call in a thread. With one request
+waiting it goes at once (no added latency at low load); with several waiting it lingers up to
+``max_wait`` for more to fill the batch. A full queue refuses new requests with
+:class:`OverloadedError` (HTTP 503 + Retry-After) instead of letting latency grow without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from typing import Any, Generic, TypeVar
+
+from modelyard.serve._errors import OverloadedError
+
+__all__ = ["MicroBatcher", "Retired"]
+
+T = TypeVar("T")  # a request's payload (has ``n`` rows)
+R = TypeVar("R")  # its result
+
+
+class Retired(Exception):
+    """This batcher's version was swapped out and its worker has ended: route the request again."""
+
+
+class MicroBatcher(Generic[T, R]):
+    """A bounded queue plus one worker task that scores what waits in batches."""
+
+    def __init__(
+        self,
+        process: Callable[[list[T]], Sequence[R | BaseException]],
+        executor: Executor,
+        *,
+        name: str,
+        max_batch_size: int = 64,
+        max_wait_s: float = 0.001,
+        queue_limit: int = 512,
+        retry_after: int = 1,
+        on_batch: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.name = name
+        self._process = process
+        self._executor = executor
+        self.max_batch_size = max_batch_size
+        self.max_wait_s = max_wait_s
+        self.queue_limit = queue_limit
+        self.retry_after = retry_after
+        self._on_batch = on_batch
+        self._queue: collections.deque[tuple[T, asyncio.Future[R]]] = collections.deque()
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._retired = False
+        self._busy = False
+
+    @property
+    def depth(self) -> int:
+        """Requests waiting (not yet in a batch)."""
+        return len(self._queue)
+
+    @property
+    def idle(self) -> bool:
+        return not self._queue and not self._busy
+
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """Queue ``item``; the future resolves with its result. Must be called on the event loop."""
+        if self._retired and (self._task is None or self._task.done()):
+            raise Retired(self.name)
+        if len(self._queue) >= self.queue_limit:
+            raise OverloadedError(
+                f"The queue of {self.name} is full ({self.queue_limit} requests waiting); "
+                f"retry after {self.retry_after} s, or add server workers",
+                retry_after=self.retry_after,
+            )
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._queue.append((item, future))
+        if self._task is None or self._task.done():
+            self._wakeup = asyncio.Event()
+            self._task = loop.create_task(self._run(), name=f"batcher {self.name}")
+        else:
+            assert self._wakeup is not None
+            self._wakeup.set()
+        return future
+
+    def retire(self) -> None:
+        """Finish what is queued, then stop; later submits raise :class:`Retired`."""
+        self._retired = True
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def drain(self) -> None:
+        """Retire and wait until every queued request is answered."""
+        self.retire()
+        if self._task is not None:
+            await self._task
+
+    def _take(self) -> list[tuple[T, asyncio.Future[R]]]:
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        rows = 0
+        while self._queue and (not batch or rows + _rows(self._queue[0][0]) <= self.max_batch_size):
+            item = self._queue.popleft()
+            if item[1].cancelled():
+                continue
+            batch.append(item)
+            rows += _rows(item[0])
+        return batch
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._queue:
+                if self._retired:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = self._take()
+            if self.max_wait_s > 0 and len(batch) > 1 and self._rows(batch) < self.max_batch_size:
+                # under load: linger a little so the batch fills
+                await asyncio.sleep(self.max_wait_s)
+                more = self._take_more(self.max_batch_size - self._rows(batch))
+                batch.extend(more)
+            if not batch:
+                continue
+            self._busy = True
+            try:
+                items = [item for item, _ in batch]
+                try:
+                    results: Sequence[Any] = await loop.run_in_executor(self._executor, self._process, items)
+                except BaseException as exc:  # the process function itself broke: fail this batch only
+                    results = [exc] * len(batch)
+                if self._on_batch is not None:
+                    self._on_batch(self._rows(batch), len(self._queue))
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+            finally:
+                self._busy = False
+
+    def _take_more(self, room: int) -> list[tuple[T, asyncio.Future[R]]]:
+        more: list[tuple[T, asyncio.Future[R]]] = []
+        while self._queue and _rows(self._queue[0][0]) <= room:
+            item = self._queue.popleft()
+            if item[1].cancelled():
+                continue
+            more.append(item)
+            room -= _rows(item[0])
+        return more
+
+    @staticmethod
+    def _rows(batch: list[tuple[T, asyncio.Future[R]]]) -> int:
+        return sum(_rows(item) for item, _ in batch)
+
+
+def _rows(item: Any) -> int:
+    return int(getattr(item, "n", 1))

@@ -1,0 +1,64 @@
+"""The server's settings, read from ``MODELYARD_SERVE_*`` environment variables and ``.env``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ServeSettings"]
+
+
+class ServeSettings(BaseSettings):
+    """How the model server batches, routes, logs and protects itself.
+
+    Every field can be set as ``MODELYARD_SERVE_<FIELD>`` (``MODELYARD_SERVE_CANARY_FRACTION=0.1``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MODELYARD_SERVE_", env_file=".env", extra="ignore")
+
+    canary_fraction: float = Field(
+        default=0.1, ge=0, le=1, description="Share of requests the canary version answers (sticky by entity key)."
+    )
+    max_batch_size: int = Field(default=64, ge=1, description="Most rows scored in one model call.")
+    max_wait_ms: float = Field(
+        default=1.0, ge=0, description="Longest a request waits for others to share its batch, under load."
+    )
+    queue_limit: int = Field(
+        default=512, ge=1, description="Requests waiting per deployed version; beyond it the server answers 503."
+    )
+    retry_after_s: int = Field(default=1, ge=1, description="The Retry-After header sent with a 503.")
+    max_body_bytes: int = Field(default=5_000_000, ge=1, description="Largest request body accepted (HTTP 413).")
+    extra_fields: Literal["reject", "ignore"] = Field(
+        default="reject",
+        description=(
+            "What to do with request fields the spec does not know (inputs, data.extra_columns, entity key, "
+            "time and label columns): reject them with a 400, or ignore them."
+        ),
+    )
+    default_use_case: str | None = Field(
+        default=None, description="The use case /invocations scores; needed only when the yard has several."
+    )
+    log_folder: Path | None = Field(
+        default=None, description="Folder of the Parquet prediction log; <home>/predictions when unset."
+    )
+    log_enabled: bool = Field(default=True, description="Write every prediction to the prediction log.")
+    log_flush_rows: int = Field(default=10_000, ge=1, description="Write a log file once this many rows wait.")
+    log_flush_seconds: float = Field(default=2.0, gt=0, description="Write waiting log rows at least this often.")
+    poll_seconds: float = Field(default=1.0, gt=0, description="How often the registry is read for stage changes.")
+    gc_freeze: bool = Field(default=True, description="gc.collect() then gc.freeze() after models are loaded.")
+    workers: int = Field(default=1, ge=1, description="Server processes (set by `modelyard serve --workers`).")
+    threads_per_worker: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "Native (OpenMP/BLAS) threads per worker; keep workers x threads <= cores. One is fastest for "
+            "micro-batches: fanning a 64-row batch out to threads costs more than it saves."
+        ),
+    )
+    trust: bool = Field(default=False, description="Allow loading pickled models (they can run code).")
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bearer token for admin endpoints (reload); they are off when unset."
+    )

@@ -1,0 +1,233 @@
+"""Requests against the use case's spec: field names, then the feature code, then types and ranges.
+
+Every check is vectorised over a whole batch (pandas, no Python loop over rows); the first problem
+found becomes a :class:`~modelyard.DataError` naming the field, the row, the value and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelyard._exceptions import DataError
+from modelyard.data import FeatureCode, load_feature_code
+from modelyard.spec import Feature, UseCase
+
+__all__ = ["RequestContract", "Rows", "concat_rows"]
+
+
+@dataclass
+class Rows:
+    """One request's rows, column by column: ``{field: [value per row]}``."""
+
+    columns: dict[str, list[Any]]
+    n: int
+
+    @classmethod
+    def from_records(cls, records: list[dict[str, Any]]) -> Rows:
+        if len(records) == 1:
+            return cls({k: [v] for k, v in records[0].items()}, 1)
+        names: dict[str, None] = {}
+        for record in records:
+            names.update(dict.fromkeys(record))
+        return cls({k: [r.get(k) for r in records] for k in names}, len(records))
+
+    def records(self) -> list[dict[str, Any]]:
+        names = list(self.columns)
+        return [{k: self.columns[k][i] for k in names} for i in range(self.n)]
+
+
+def concat_rows(parts: list[Rows]) -> pd.DataFrame:
+    """One DataFrame of every part's rows (a field a part lacks is null there)."""
+    if len(parts) == 1:
+        return pd.DataFrame(parts[0].columns)
+    names: dict[str, None] = {}
+    for part in parts:
+        names.update(dict.fromkeys(part.columns))
+    data: dict[str, list[Any]] = {}
+    for name in names:
+        values: list[Any] = []
+        for part in parts:
+            col = part.columns.get(name)
+            values.extend(col if col is not None else [None] * part.n)
+        data[name] = values
+    return pd.DataFrame(data)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and np.isnan(value):
+        return "NaN"
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+class RequestContract:
+    """What a use case accepts, compiled once: allowed fields, the feature code and the input checks."""
+
+    def __init__(self, use_case: UseCase, *, extra_fields: str = "reject") -> None:
+        self.use_case = use_case
+        self.inputs: list[Feature] = list(use_case.inputs)
+        data = use_case.data
+        known = [f.name for f in self.inputs] + list(data.extra_columns)
+        known += [c for c in (data.entity_key, data.time, data.label) if c]
+        self.allowed: frozenset[str] = frozenset(known)
+        self.reject_extra = extra_fields == "reject"
+        self.feature_code: FeatureCode | None = load_feature_code(data.features) if data.features else None
+        self.entity_key: str | None = data.entity_key
+        # Raw fields named like an input are checked before the feature code runs, so that the
+        # feature code cannot quietly coerce a bad value (True -> 1, 1.5 -> 1); nulls are left to
+        # the check after it, which may fill them.
+        self._raw_checks = [f.model_copy(update={"nullable": True}) for f in self.inputs]
+
+    def check_fields(self, names: Iterable[str]) -> None:
+        """Refuse fields the spec does not know (cheap: runs on every request before it is queued)."""
+        if not self.reject_extra:
+            return
+        extra = [n for n in names if n not in self.allowed]
+        if extra:
+            raise DataError(
+                f"Field {extra[0]!r} is not an input of use case {self.use_case.name!r}"
+                f"{f' (nor are {extra[1:5]})' if len(extra) > 1 else ''}; remove it, or list it under "
+                "data.extra_columns in the spec. Known fields: " + ", ".join(sorted(self.allowed))
+            )
+
+    def prepare(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """Raw request rows → the model's validated inputs, in spec order."""
+        features = raw
+        if self.feature_code is not None:
+            for feature in self._raw_checks:
+                if feature.name in raw.columns:
+                    _check_column(feature, raw[feature.name])
+            try:
+                features = self.feature_code.apply(raw, partition="the request", key=self.entity_key)
+            except DataError as exc:
+                cause = exc.__cause__
+                if isinstance(cause, KeyError) and cause.args and cause.args[0] not in raw.columns:
+                    raise DataError(
+                        f"Field {cause.args[0]!r} is missing; the feature code {self.feature_code.path} "
+                        "needs it in every row. Send it."
+                    ) from None
+                raise
+        return self.validate(features)
+
+    def validate(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Check every input column of ``frame`` (types, nulls, ranges, categories); return them typed."""
+        missing = [f.name for f in self.inputs if f.name not in frame.columns]
+        if missing:
+            raise DataError(
+                f"Field {missing[0]!r} is missing"
+                f"{f' (and {len(missing) - 1} more: {missing[1:6]})' if len(missing) > 1 else ''}; "
+                f"it is an input of use case {self.use_case.name!r}. Send it in every row"
+                f"{' (null allowed)' if self._feature(missing[0]).nullable else ''}."
+            )
+        out = {f.name: _check_column(f, frame[f.name]) for f in self.inputs}
+        return pd.DataFrame(out, index=frame.index)
+
+    def _feature(self, name: str) -> Feature:
+        return next(f for f in self.inputs if f.name == name)
+
+
+def _fail(feature: Feature, bad: np.ndarray, values: np.ndarray, what: str, fix: str) -> None:
+    rows = np.flatnonzero(bad)
+    row = int(rows[0])
+    more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
+    raise DataError(f"Field {feature.name!r} {what}. Got {_show(values[row])} in row {row}{more} instead; {fix}.")
+
+
+def _check_column(feature: Feature, s: pd.Series) -> np.ndarray:
+    """One input column as a typed numpy array, or a DataError naming the first bad row."""
+    kind = feature.type
+    values = s.to_numpy()
+    na = pd.isna(values)
+    any_na = bool(na.any())
+    out: np.ndarray
+    if kind in ("int", "float"):
+        out = _numeric(feature, values, na)
+    elif kind == "bool":
+        out = _boolean(feature, values, na)
+    elif kind == "datetime":
+        out = pd.to_datetime(s, errors="coerce", format="mixed").to_numpy() if values.dtype == object else values
+        bad = pd.isna(out) & ~na
+        if bad.any():
+            _fail(feature, bad, values, "must be a date-time", "send an ISO 8601 string such as '2024-12-31T00:00:00'")
+    else:  # category, string
+        out = values.astype(object)
+        is_str = np.frompyfunc(lambda v: isinstance(v, str), 1, 1)(out).astype(bool)
+        bad = ~is_str & ~na
+        if bad.any():
+            _fail(feature, bad, values, "must be a string", "send text in quotes")
+        if any_na:
+            out = np.where(na, None, out)
+        if kind == "category" and feature.categories is not None:
+            allowed = np.array([str(c) for c in feature.categories], dtype=object)
+            bad = ~np.isin(out, allowed) & ~na
+            if bad.any():
+                _fail(feature, bad, values, f"must be one of {allowed.tolist()}", "send one of those values")
+    if any_na and not feature.nullable:
+        _fail(feature, na, values, "must not be null", "send a value, or mark the input nullable: true in the spec")
+    if kind in ("int", "float", "datetime") and (feature.min is not None or feature.max is not None):
+        _check_range(feature, out, values, na)
+    return out
+
+
+_is_bool = np.frompyfunc(lambda v: isinstance(v, bool | np.bool_), 1, 1)
+
+
+def _numeric(feature: Feature, values: np.ndarray, na: np.ndarray) -> np.ndarray:
+    what, fix = f"must be a number ({feature.type})", "send a JSON number, not text or a boolean"
+    if values.dtype.kind == "b":
+        _fail(feature, np.ones(len(values), bool), values, what, fix)
+    if values.dtype.kind in "iuf":
+        num = values.astype(np.float64)
+    else:
+        kinds = np.frompyfunc(
+            lambda v: isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_), 1, 1
+        )(values).astype(bool)
+        bad = ~kinds & ~na
+        if bad.any():
+            _fail(feature, bad, values, what, fix)
+        num = np.where(na, np.nan, values).astype(np.float64)
+    finite = np.isfinite(num) | na
+    if not finite.all():
+        _fail(feature, ~finite, values, "must be finite", "send a finite number")
+    if feature.type == "int":
+        frac = (num != np.floor(num)) & ~na
+        if frac.any():
+            _fail(feature, frac, values, "must be a whole number (int)", "round it, or change the spec's type to float")
+        huge = (np.abs(num) >= 2.0**63) & ~na
+        if huge.any():
+            _fail(feature, huge, values, "must fit in a 64-bit integer", "send a value between -2**63 and 2**63")
+        if not na.any():
+            return num.astype(np.int64)
+    return num
+
+
+def _boolean(feature: Feature, values: np.ndarray, na: np.ndarray) -> np.ndarray:
+    if values.dtype.kind == "b":
+        return values
+    ok = _is_bool(values).astype(bool) | ((values == 0) | (values == 1)) & ~na
+    bad = ~ok & ~na
+    if bad.any():
+        _fail(feature, bad, values, "must be a boolean", "send true or false")
+    out = np.where(na, None, values.astype(object))
+    return out if na.any() else out.astype(bool)
+
+
+def _check_range(feature: Feature, out: np.ndarray, values: np.ndarray, na: np.ndarray) -> None:
+    lo, hi = feature.min, feature.max
+    if feature.type == "datetime":
+        lo = np.datetime64(pd.Timestamp(lo)) if lo is not None else None
+        hi = np.datetime64(pd.Timestamp(hi)) if hi is not None else None
+    span = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+    with np.errstate(invalid="ignore"):
+        if lo is not None:
+            bad = (out < lo) & ~na
+            if bad.any():
+                _fail(feature, bad, values, f"must be at least {lo}", f"send a value in {span}")
+        if hi is not None:
+            bad = (out > hi) & ~na
+            if bad.any():
+                _fail(feature, bad, values, f"must be at most {hi}", f"send a value in {span}")

@@ -1,0 +1,99 @@
+"""Micro-batching: requests share model calls under load; a full queue answers 503 + Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from modelyard.serve import OverloadedError, ServeSettings, create_app
+from modelyard.serve._batching import MicroBatcher, Retired
+from modelyard.serve._validate import Rows
+
+from .conftest import LiveServer
+
+
+def _slow_double(parts: list[Rows]) -> list[Any]:
+    time.sleep(0.05)
+    return [[2 * v for v in p.columns["x"]] for p in parts]
+
+
+def test_batcher_groups_waiting_requests_and_keeps_order() -> None:
+    sizes: list[int] = []
+
+    async def main() -> list[Any]:
+        with ThreadPoolExecutor(1) as pool:
+            b = MicroBatcher(_slow_double, pool, name="t", max_batch_size=8, on_batch=lambda n, q: sizes.append(n))
+            futures = [b.submit(Rows({"x": [i]}, 1)) for i in range(10)]
+            results = await asyncio.gather(*futures)
+            await b.drain()
+            return results
+
+    assert asyncio.run(main()) == [[2 * i] for i in range(10)]
+    assert sizes == [8, 2]
+
+
+def test_batcher_refuses_beyond_its_queue_limit() -> None:
+    async def main() -> None:
+        with ThreadPoolExecutor(1) as pool:
+            b = MicroBatcher(_slow_double, pool, name="churn v1", queue_limit=2, retry_after=3)
+            first = [b.submit(Rows({"x": [i]}, 1)) for i in range(2)]
+            with pytest.raises(OverloadedError, match=r"The queue of churn v1 is full \(2 requests waiting\)") as err:
+                b.submit(Rows({"x": [9]}, 1))
+            assert err.value.retry_after == 3 and err.value.http_status == 503
+            await asyncio.gather(*first)
+            await b.drain()
+            with pytest.raises(Retired):
+                b.submit(Rows({"x": [1]}, 1))
+
+    asyncio.run(main())
+
+
+def test_a_failing_part_fails_only_its_request(client: httpx.Client, raw_rows: list[dict[str, Any]]) -> None:
+    bad = dict(raw_rows[0], tenure=-5)
+
+    def send(i: int) -> int:
+        return client.post("/predict/churn", json=bad if i == 3 else raw_rows[i]).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(send, range(16)))
+    assert codes[3] == 400 and codes.count(200) == 15
+
+
+def test_concurrent_requests_are_batched(live: LiveServer, raw_rows: list[dict[str, Any]]) -> None:
+    with httpx.Client(base_url=live.url, timeout=30) as c, ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(lambda r: c.post("/predict/churn", json=r).status_code, raw_rows[:160]))
+    assert codes == [200] * 160
+    metrics = live.service.metrics
+    hist = metrics.batch_size.labels("churn", "1", "production")
+    count = next(s.value for m in hist.collect() for s in m.samples if s.name.endswith("_count"))
+    assert count < 160  # fewer model calls than requests
+
+
+def test_overload_answers_503_with_retry_after(
+    serve_yard: Any, settings: ServeSettings, raw_rows: list[dict[str, Any]]
+) -> None:
+    tight = settings.model_copy(update={"queue_limit": 1, "max_batch_size": 1, "retry_after_s": 2})
+    with LiveServer(create_app(serve_yard, settings=tight)) as live:
+        codes: list[int] = []
+        retry: set[str] = set()
+        lock = threading.Lock()
+
+        def send(row: dict[str, Any]) -> None:
+            with httpx.Client(base_url=live.url, timeout=30) as c:
+                r = c.post("/predict/churn", json=row)
+            with lock:
+                codes.append(r.status_code)
+                if r.status_code == 503:
+                    retry.add(r.headers["retry-after"])
+                    assert "is full" in r.json()["error"]["message"]
+
+        with ThreadPoolExecutor(24) as pool:
+            list(pool.map(send, raw_rows[:96]))
+    assert set(codes) <= {200, 503} and 503 in codes and 200 in codes
+    assert retry == {"2"}
