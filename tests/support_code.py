@@ -26,3 +26,8 @@ def promote_in_process(root: str, url: str, version: int, barrier: Any, results:
             results.put((version, "ok"))
         except Exception as exc:  # reported to the parent, which fails the test with it
             results.put((version, f"{type(exc).__name__}: {exc}"))
+
+
+def tenure_percent(frame: pd.DataFrame) -> np.ndarray:
+    """The same rule answering in percent, as some research code does: needs a {scale: 0.01} adapter."""
+    return 100.0 * tenure_score(frame)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -133,13 +133,18 @@ class LoadedModel(ABC):
         """``"binary"`` (scores are probabilities) or ``"regression"``."""
         return str(self.metadata.get("task", "binary"))
 
-    def score(self, X: pd.DataFrame) -> np.ndarray:
-        """Score every row of ``X``: a float64 array of shape ``(len(X),)``."""
+    def score(self, X: pd.DataFrame, *, adapter: Callable[[Any], Any] | None = None) -> np.ndarray:
+        """Score every row of ``X``: a float64 array of shape ``(len(X),)``.
+
+        ``adapter`` (a spec output adapter's ``apply``) turns an almost-right answer (a ``proba``
+        column, percent) into scores before they are coerced.
+        """
         if not isinstance(X, pd.DataFrame):
             raise UsageError(f"score() takes a pandas DataFrame. Got {type(X).__name__} instead.")
         if len(X) == 0:
             return np.empty(0, dtype=np.float64)
-        return as_scores(self._predict(X), len(X), self.flavor)
+        answer = self._predict(X)
+        return as_scores(adapter(answer) if adapter is not None else answer, len(X), self.flavor)
 
     @abstractmethod
     def _predict(self, X: pd.DataFrame) -> Any:

@@ -67,7 +67,7 @@ def _score_parts(slot: Slot, contract: RequestContract, parts: list[Rows]) -> li
     """Score a batch in one call; when one part is bad, score the parts one by one to say which."""
     try:
         features = contract.prepare(concat_rows(parts))
-        scores = slot.model.score(features)
+        scores = slot.model.score(features, adapter=contract.score_adapter)
     except DataError as exc:
         if len(parts) == 1:
             return [exc]

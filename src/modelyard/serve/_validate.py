@@ -6,7 +6,7 @@ found becomes a :class:`~modelyard.DataError` naming the field, the row, the val
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +81,11 @@ class RequestContract:
         # feature code cannot quietly coerce a bad value (True -> 1, 1.5 -> 1); nulls are left to
         # the check after it, which may fill them.
         self._raw_checks = [f.model_copy(update={"nullable": True}) for f in self.inputs]
+        # The spec's output adapter for the score, applied exactly as the handoff check applies it.
+        from modelyard.check import adapters_from_spec
+
+        adapter = adapters_from_spec(use_case).get(use_case.outputs[0].name if use_case.outputs else "score")
+        self.score_adapter: Callable[[Any], Any] | None = adapter.apply if adapter is not None else None
 
     def check_fields(self, names: Iterable[str]) -> None:
         """Refuse fields the spec does not know (cheap: runs on every request before it is queued)."""
