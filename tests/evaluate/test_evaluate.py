@@ -232,3 +232,24 @@ def test_a_snapshot_id_is_evaluation_data(yard_root, store_url) -> None:  # type
         snapshot = build_snapshot(yard, "churn")
         result = evaluate(yard, "churn", 1, against=None, data=snapshot.id[:10], replicates=200)
         assert result.record is not None and result.record.data_ref == f"snapshot:{snapshot.id}"
+
+
+def test_the_baseline_learns_from_the_challengers_training_snapshot(yard_root, store_url) -> None:  # type: ignore[no-untyped-def]
+    """'Is it worth it' prices a logistic regression fitted on the challenger's own training rows."""
+    from modelyard import Settings, Yard
+    from modelyard.data import build_snapshot, read_snapshot, split_by_time
+    from modelyard.demo import build_challenger
+    from modelyard.demo._data import load_raw_churn, write_monthly_partitions
+    from modelyard.evaluate import evaluate
+
+    raw = load_raw_churn()
+    write_monthly_partitions(raw[raw.signup_date >= "2022-01-01"], yard_root / "data" / "churn")
+    with Yard(Settings(root=yard_root, database_url=store_url)) as yard:
+        snapshot = build_snapshot(yard, "churn")
+        train, recent = split_by_time(read_snapshot(yard, snapshot), "signup_date", fraction=0.7)
+        inputs = list(yard.use_case("churn").input_names)
+        model = build_challenger().fit(train[inputs], train["churned"])
+        yard.register("churn", model, training_data=train[inputs], snapshot_id=snapshot.id)
+        result = evaluate(yard, "churn", 1, against=None, data=recent, replicates=200, store=False)
+    label = result.result["reference"]["label"]
+    assert f"training snapshot {snapshot.short_id}, {len(train):,} rows, evaluation rows excluded" in label

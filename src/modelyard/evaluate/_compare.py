@@ -164,6 +164,7 @@ def compare(
     level: float = 0.95,
     segment_info: Mapping[str, dict[str, Any]] | None = None,
     reference_scores: np.ndarray | None = None,
+    reference_label: str = "logistic regression (cross-fitted on these rows)",
 ) -> dict[str, Any]:
     """Everything the report shows, as plain data (without id, verdict and gates).
 
@@ -289,7 +290,7 @@ def compare(
         ref_cost = costs.of(ref_acted)
         sums = bootstrap_sums(ref_cost, replicates, seed)[:, 0]
         reference = {
-            "label": "logistic regression (cross-fitted on these rows)",
+            "label": reference_label,
             "roc_auc": m.roc_auc(y, reference_scores),
             "cost_per_1000": interval(float(ref_cost.sum()) / n * 1000, sums / n * 1000, level).to_dict(),
         }

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from modelyard._exceptions import NotFoundError, UsageError
-from modelyard.evaluate._baseline import baseline_scores
+from modelyard.evaluate._baseline import baseline_scores, training_baseline_scores
 from modelyard.evaluate._compare import Contender, compare, folds_for
 from modelyard.evaluate._costs import row_costs
-from modelyard.evaluate._data import EvaluationData, check_scores, default_data_path, prepare_data
+from modelyard.evaluate._data import EvaluationData, _labels, check_scores, default_data_path, prepare_data
 from modelyard.evaluate._errors import NoPassingEvaluationError
 from modelyard.evaluate._gates import PROMOTE, check_gates, verdict_of
 from modelyard.evaluate._schema import SCHEMA_VERSION, jsonable
@@ -165,7 +165,7 @@ def evaluate(
     chal = contender("challenger", chal_mv)
     champ = contender("champion", champ_mv) if champ_mv is not None else None
     segment_info = {s.name: {"filter": s.filter} for s in spec.segments}
-    reference = baseline_scores(spec, prepared.inputs, prepared.y, folds_for(prepared.n, seed)) if baseline else None
+    reference, reference_label = _reference(yard, spec, chal_mv, prepared, seed) if baseline else (None, "")
     result = compare(
         prepared,
         costs,
@@ -177,6 +177,7 @@ def evaluate(
         level=level,
         segment_info=segment_info,
         reference_scores=reference,
+        reference_label=reference_label,
     )
     evaluation_id = f"ev_{uuid.uuid4().hex[:16]}"
     now = utcnow()
@@ -241,10 +242,14 @@ def _worth_it(result: dict[str, Any]) -> dict[str, Any]:
         )
         if ref_cost["value"] <= chal_cost["high"]:
             simpler_inside = True
+            caveat = (
+                " (it learnt from the evaluation period itself, so it is an optimistic reference)"
+                if "cross-fitted" in reference["label"]
+                else ""
+            )
             notes.append(
-                f"a logistic regression cross-fitted on these rows costs {ref_cost['value']:,.0f} per 1,000 "
-                f"(ROC AUC {reference['roc_auc']:.3f}), within the challenger's interval or below it "
-                "(it learnt from the evaluation period itself, so it is an optimistic reference)"
+                f"a {reference['label']} costs {ref_cost['value']:,.0f} per 1,000 "
+                f"(ROC AUC {reference['roc_auc']:.3f}), within the challenger's interval or below it{caveat}"
             )
     if simpler_inside:
         note = "A simpler model would do about as well: " + "; ".join(notes)
@@ -298,6 +303,34 @@ def load_evaluation(yard: Yard, evaluation_id: str) -> Evaluation:
         raise NotFoundError(f"There is no evaluation {evaluation_id!r}; list them with 'modelyard evaluations'")
     path = Path(record.report_path) if record.report_path else None
     return Evaluation(record.result, record, path)
+
+
+def _reference(
+    yard: Yard, spec: UseCase, challenger: ModelVersion, prepared: EvaluationData, seed: int
+) -> tuple[Any, str]:
+    """A logistic regression baseline: on the challenger's training snapshot when its lineage names
+    one (less the evaluation rows, by entity key), else cross-fitted on the evaluation rows."""
+    key = spec.data.entity_key
+    if challenger.snapshot_id and key and key in prepared.columns.columns:
+        from modelyard.data import get_snapshot, read_snapshot
+
+        try:
+            snapshot = get_snapshot(yard, challenger.snapshot_id)
+            rows = read_snapshot(yard, snapshot)
+        except NotFoundError:
+            rows = None
+        if rows is not None and key in rows.columns and spec.data.label in rows.columns:
+            train = rows[~rows[key].isin(prepared.columns[key])]
+            train_y = _labels(train[spec.data.label], spec.data.label, spec.positive_label)
+            scores = training_baseline_scores(spec, train, train_y, prepared.inputs)
+            if scores is not None:
+                label = (
+                    f"logistic regression (fitted on {challenger.ref}'s training snapshot "
+                    f"{snapshot.short_id}, {len(train):,} rows, evaluation rows excluded)"
+                )
+                return scores, label
+    fallback = baseline_scores(spec, prepared.inputs, prepared.y, folds_for(prepared.n, seed))
+    return fallback, "logistic regression (cross-fitted on these rows)"
 
 
 def _prepare(yard: Yard, spec: UseCase, data: pd.DataFrame | str | Path) -> EvaluationData:
