@@ -174,3 +174,18 @@ def test_result_json_round_trips(check_yard, fast) -> None:  # type: ignore[no-u
     assert data["passed"] is True and data["exit_code"] == 0
     assert isinstance(result, CheckResult)
     assert [c["name"] for c in data["checks"]][:2] == ["load", "model inputs"]
+
+
+def test_a_snapshot_id_is_check_data(check_yard, make_model, raw_recent, fast) -> None:  # type: ignore[no-untyped-def]
+    """A snapshot's rows already went through the feature code: the check runs the model on them as they are."""
+    from modelyard.data import build_snapshot
+    from modelyard.demo._data import write_monthly_partitions
+
+    write_monthly_partitions(raw_recent, Path(check_yard.settings.root) / "data" / "churn")
+    snapshot = build_snapshot(check_yard, "churn")
+    mv = check_yard.register("churn", make_model(1.0))
+    result = run_check(check_yard, "churn", mv.version, data=snapshot.id[:10], soak_seconds=0)
+    assert result.passed, result.failures()
+    assert result.data_ref == f"snapshot:{snapshot.id}" and result.rows == snapshot.row_count
+    (record,) = _stored(check_yard, mv.version)
+    assert record.data_ref == f"snapshot:{snapshot.id}"

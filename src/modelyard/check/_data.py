@@ -23,6 +23,8 @@ class Sample:
 
     raw: pd.DataFrame
     ref: str
+    prepared: bool = False
+    """True for a snapshot: its rows already went through the feature code."""
 
 
 class FeatureCodeError(Exception):

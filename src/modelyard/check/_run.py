@@ -14,7 +14,7 @@ import pandas as pd
 from modelyard._exceptions import NotFoundError, UsageError
 from modelyard.check._adapters import OutputAdapter, adapters_from_spec
 from modelyard.check._contract import data_checks, model_input_checks
-from modelyard.check._data import FeatureCodeError, build_inputs, read_sample
+from modelyard.check._data import FeatureCodeError, Sample, build_inputs, read_sample
 from modelyard.check._determinism import determinism_checks
 from modelyard.check._latency import latency_check, measure_latency
 from modelyard.check._memory import MIB, MemoryMeasurementError, artifact_check, measure_memory, memory_check
@@ -80,7 +80,7 @@ def _check(
     adapters: Mapping[str, OutputAdapter] | None,
 ) -> CheckResult:
     seconds = _soak_seconds(soak_seconds)
-    sample = read_sample(Path(yard.settings.root), data)
+    sample = _snapshot_sample(yard, data) or read_sample(Path(yard.settings.root), data)
     if adapters is None:
         adapters = adapters_from_spec(spec)
     label = str(model) if isinstance(model, str | int | Path) else f"a {type(model).__qualname__} object"
@@ -90,7 +90,7 @@ def _check(
         with runner.stage("load", usage_errors=True):
             candidate = _load(yard, spec, model, trust, result)
         with runner.stage("inputs"):
-            frame = _inputs(spec, candidate, sample.raw, result)
+            frame = _inputs(spec, candidate, sample.raw, result, prepared=sample.prepared)
         with production_runtime(NATIVE_THREADS):
             _measure(spec, candidate, frame, adapters, seconds, trust, result, runner)
     except _Stop as stop:
@@ -160,9 +160,22 @@ def _load(yard: Any, spec: Any, model: Any, trust: bool, result: CheckResult) ->
     return candidate
 
 
-def _inputs(spec: Any, candidate: Candidate, raw: pd.DataFrame, result: CheckResult) -> pd.DataFrame:
+def _snapshot_sample(yard: Any, data: Any) -> Sample | None:
+    """A snapshot named by its id (or a prefix of 6+ characters), or None when ``data`` is not one."""
+    text = str(data) if isinstance(data, str | Path) else ""
+    if not text or Path(text).exists() or len(text) < 6 or any(c not in "0123456789abcdef" for c in text.lower()):
+        return None
+    from modelyard.data import get_snapshot, read_snapshot
+
+    snapshot = get_snapshot(yard, text)
+    return Sample(read_snapshot(yard, snapshot), f"snapshot:{snapshot.id}", prepared=True)
+
+
+def _inputs(
+    spec: Any, candidate: Candidate, raw: pd.DataFrame, result: CheckResult, *, prepared: bool = False
+) -> pd.DataFrame:
     try:
-        features = build_inputs(spec, raw)
+        features = raw if prepared else build_inputs(spec, raw)
     except FeatureCodeError as exc:
         result.checks.append(
             Check(

@@ -31,7 +31,9 @@ def check(
     data: Annotated[
         Path | None,
         typer.Option(
-            "--data", metavar="FILE", help="Raw production rows (Parquet or CSV); data/recent.parquet by default."
+            "--data",
+            metavar="FILE_OR_SNAPSHOT",
+            help="Raw production rows (Parquet or CSV) or a snapshot id; data/recent.parquet by default.",
         ),
     ] = None,
     as_json: JsonFlag = False,
