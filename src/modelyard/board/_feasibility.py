@@ -14,7 +14,6 @@ share of bootstrap curves (of the better baseline at that size) that reach it.
 
 from __future__ import annotations
 
-import importlib
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -403,14 +402,13 @@ def _features_function(spec: UseCase) -> Callable[[pd.DataFrame], pd.DataFrame] 
     path = spec.data.features
     if not path:
         return None
-    module, _, name = path.partition(":")
+    from modelyard._exceptions import ModelyardError
+    from modelyard.data import load_feature_code
+
     try:
-        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-    except (ImportError, AttributeError) as exc:
-        raise UsageError(
-            f"The feature code {path!r} of {spec.name} (data.features) cannot be imported: {exc}; "
-            "fix the import path in the spec"
-        ) from None
+        return load_feature_code(path).function
+    except ModelyardError as exc:
+        raise UsageError(f"{spec.name}: {exc.message}") from None
 
 
 def load_use_case_data(spec: UseCase, data: str | Path | None, root: Path) -> tuple[pd.DataFrame, np.ndarray]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,14 +67,13 @@ def build_inputs(use_case: Any, raw: pd.DataFrame) -> pd.DataFrame:
     ref = use_case.data.features
     if not ref:
         return raw
-    module_name, _, name = ref.partition(":")
+    from modelyard._exceptions import ModelyardError
+    from modelyard.data import load_feature_code
+
     try:
-        func = getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError) as exc:
-        raise FeatureCodeError(
-            f"the feature code {ref} (data.features) cannot be imported: {exc}; install the package "
-            "that defines it or correct data.features"
-        ) from exc
+        func = load_feature_code(ref).function
+    except ModelyardError as exc:
+        raise FeatureCodeError(exc.message) from exc
     try:
         out = func(raw)
     except KeyError as exc:

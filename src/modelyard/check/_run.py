@@ -162,12 +162,11 @@ def _load(yard: Any, spec: Any, model: Any, trust: bool, result: CheckResult) ->
 
 def _snapshot_sample(yard: Any, data: Any) -> Sample | None:
     """A snapshot named by its id (or a prefix of 6+ characters), or None when ``data`` is not one."""
-    text = str(data) if isinstance(data, str | Path) else ""
-    if not text or Path(text).exists() or len(text) < 6 or any(c not in "0123456789abcdef" for c in text.lower()):
-        return None
-    from modelyard.data import get_snapshot, read_snapshot
+    from modelyard.data import get_snapshot, is_snapshot_ref, read_snapshot
 
-    snapshot = get_snapshot(yard, text)
+    if not is_snapshot_ref(data):
+        return None
+    snapshot = get_snapshot(yard, str(data))
     return Sample(read_snapshot(yard, snapshot), f"snapshot:{snapshot.id}", prepared=True)
 
 

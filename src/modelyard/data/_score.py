@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from modelyard._exceptions import DataError, UsageError
 from modelyard.data._features import load_feature_code
-from modelyard.data._snapshot import get_snapshot
+from modelyard.data._snapshot import get_snapshot, is_snapshot_ref
 from modelyard.data._sources import open_source
 
 if TYPE_CHECKING:
@@ -108,8 +108,7 @@ def score_batch(
 
 
 def _open(yard: Yard, data: str, chunk_rows: int, time_column: str | None) -> Iterator[tuple[pd.DataFrame, bool]]:
-    looks_like_id = len(data) >= 6 and all(c in "0123456789abcdef" for c in data.lower())
-    if looks_like_id and not Path(data).exists():
+    if is_snapshot_ref(data):
         return _chunks_from_snapshot(get_snapshot(yard, data).path, chunk_rows)
     source = open_source(data, yard.settings.root)
     from modelyard.data._sources import TimeRange

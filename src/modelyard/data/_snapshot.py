@@ -31,7 +31,15 @@ if TYPE_CHECKING:
     from modelyard._yard import Yard
     from modelyard.spec import UseCase
 
-__all__ = ["Snapshot", "build_snapshot", "get_snapshot", "list_snapshots", "read_snapshot", "split_by_time"]
+__all__ = [
+    "Snapshot",
+    "build_snapshot",
+    "get_snapshot",
+    "is_snapshot_ref",
+    "list_snapshots",
+    "read_snapshot",
+    "split_by_time",
+]
 
 ProgressCallback = Callable[[str, int, int], None]
 """Told ``(partition name, partitions done, partitions in all or 0 when unknown)`` after each one."""
@@ -277,16 +285,14 @@ def _conform(table: pa.Table, schema: pa.Schema, name: str) -> pa.Table:
 
 
 def _record(yard: Yard, snap: Snapshot, spec: UseCase) -> Snapshot:
-    from modelyard.registry._registry import _spec_text
+    from modelyard.registry import spec_fingerprint
 
     with yard.store.writing() as conn:
         existing = conn.execute(sa.select(snapshots).where(snapshots.c.id == snap.id)).first()
         if existing is not None:
             return Snapshot(**existing._mapping)
-        text = _spec_text(spec)
-        Store.save_use_case(
-            conn, spec.name, spec.sha256 or hashlib.sha256(text.encode()).hexdigest(), text, snap.created_at
-        )
+        text, sha256 = spec_fingerprint(spec)
+        Store.save_use_case(conn, spec.name, sha256, text, snap.created_at)
         conn.execute(snapshots.insert().values(**asdict(snap)))
     return snap
 
@@ -298,6 +304,14 @@ def list_snapshots(yard: Yard, use_case: str | None = None) -> list[Snapshot]:
         stmt = stmt.where(snapshots.c.use_case == use_case)
     with yard.store.reading() as conn:
         return [Snapshot(**row._mapping) for row in conn.execute(stmt)]
+
+
+def is_snapshot_ref(value: object) -> bool:
+    """Whether ``value`` names a snapshot (6+ hex characters of its id) rather than a file or glob."""
+    text = str(value) if isinstance(value, str | Path) else ""
+    if len(text) < 6 or any(c not in "0123456789abcdef" for c in text.lower()):
+        return False
+    return not Path(text).exists()
 
 
 def get_snapshot(yard: Yard, ref: str) -> Snapshot:

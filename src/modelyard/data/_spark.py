@@ -19,7 +19,7 @@ import pandas as pd
 
 from modelyard._exceptions import DataError, MissingExtraError, UsageError
 from modelyard.data._score import ScoreSummary
-from modelyard.data._snapshot import get_snapshot
+from modelyard.data._snapshot import get_snapshot, is_snapshot_ref
 
 if TYPE_CHECKING:
     from modelyard._yard import Yard
@@ -65,8 +65,7 @@ def score_with_spark(
     mv = yard.model(use_case, version)
     yard.load(use_case, mv.version)  # checksum and trust are verified here, once, on the driver
     payload = (mv.artifact_sha256, mv.flavor, mv.format, yard.artifacts.get(mv.artifact_sha256), mv.flavor_metadata)
-    looks_like_id = len(data) >= 6 and all(c in "0123456789abcdef" for c in data.lower())
-    if looks_like_id and not Path(data).exists():
+    if is_snapshot_ref(data):
         path, raw = get_snapshot(yard, data).path, False
     else:
         path = data if Path(data).is_absolute() else str(yard.settings.root / data)

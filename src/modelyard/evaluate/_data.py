@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,14 +65,13 @@ def _feature_function(use_case: UseCase) -> Any:
     path = use_case.data.features
     if path is None:
         return None
-    module, _, name = path.partition(":")
+    from modelyard._exceptions import ModelyardError
+    from modelyard.data import load_feature_code
+
     try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise EvaluationError(
-            f"The feature code {path!r} of use case {use_case.name!r} cannot be imported: {exc}; "
-            "check data.features in the spec"
-        ) from None
+        return load_feature_code(path).function
+    except ModelyardError as exc:
+        raise EvaluationError(f"Use case {use_case.name!r}: {exc.message}") from None
 
 
 def prepare_data(use_case: UseCase, data: pd.DataFrame | str | Path) -> EvaluationData:

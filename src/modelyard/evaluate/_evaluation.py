@@ -335,11 +335,10 @@ def _reference(
 
 def _prepare(yard: Yard, spec: UseCase, data: pd.DataFrame | str | Path) -> EvaluationData:
     """The evaluation rows from a frame, a file, or a snapshot id (recorded as ``snapshot:<id>``)."""
-    text = str(data) if isinstance(data, str | Path) else ""
-    if text and not Path(text).exists() and len(text) >= 6 and all(c in "0123456789abcdef" for c in text.lower()):
-        from modelyard.data import get_snapshot, read_snapshot
+    from modelyard.data import get_snapshot, is_snapshot_ref, read_snapshot
 
-        snapshot = get_snapshot(yard, text)
+    if is_snapshot_ref(data):
+        snapshot = get_snapshot(yard, str(data))
         return dataclasses.replace(prepare_data(spec, read_snapshot(yard, snapshot)), ref=f"snapshot:{snapshot.id}")
     return prepare_data(spec, data)
 

@@ -2,7 +2,7 @@
 
 from modelyard.registry._files import read_model_file, read_table
 from modelyard.registry._lineage import GitState, data_hash, git_state
-from modelyard.registry._registry import Registry, RegistryListener
+from modelyard.registry._registry import Registry, RegistryListener, spec_fingerprint
 from modelyard.registry._stages import ALLOWED_MOVES, check_move, parse_stage
 
 __all__ = [
@@ -16,4 +16,5 @@ __all__ = [
     "parse_stage",
     "read_model_file",
     "read_table",
+    "spec_fingerprint",
 ]

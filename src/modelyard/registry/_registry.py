@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from modelyard.spec import UseCase
 
-__all__ = ["Registry", "RegistryListener"]
+__all__ = ["Registry", "RegistryListener", "spec_fingerprint"]
 
 T = TypeVar("T")
 _RETRIES = 8
@@ -139,8 +139,7 @@ class Registry:
         """Register an already-serialised model. The artifact is stored before any row is written."""
         _check_threshold(threshold)
         name = use_case.name
-        spec_text = _spec_text(use_case)
-        spec_sha256 = use_case.sha256 or sha256_hex(spec_text.encode())
+        spec_text, spec_sha256 = spec_fingerprint(use_case)
         with self.store.reading() as conn:
             self._refuse_duplicate(conn, name, saved.payload)
         # The artifact is complete on disk before any row points at it: a crash from here to the
@@ -419,10 +418,14 @@ def _check_threshold(threshold: float) -> None:
         raise UsageError(f"The 'threshold' parameter must be in [0, 1]. Got {threshold!r} instead.")
 
 
-def _spec_text(use_case: UseCase) -> str:
+def spec_fingerprint(use_case: UseCase) -> tuple[str, str]:
+    """The spec as the registry records it: its file's text (or canonical JSON when it was built in
+    code) and that text's sha256."""
     path = getattr(use_case, "source_path", None)
     if path is not None and Path(path).exists():
-        return Path(path).read_text(encoding="utf-8")
-    import json
+        text = Path(path).read_text(encoding="utf-8")
+    else:
+        import json
 
-    return json.dumps(use_case.to_yaml_dict(), sort_keys=True)
+        text = json.dumps(use_case.to_yaml_dict(), sort_keys=True)
+    return text, use_case.sha256 or sha256_hex(text.encode())
