@@ -84,3 +84,23 @@ def test_the_demo_in_team_mode_keeps_registry_and_data_in_postgresql(tmp_path: P
         assert {v.version: v.stage for v in yard.models("churn")} == {1: Stage.PRODUCTION, 2: Stage.SHADOW}
     finally:
         yard.close()
+
+
+def test_the_serving_stage_answers_every_protocol_and_logs_both_versions(demo_yard) -> None:
+    from modelyard.serve import read_prediction_log
+    from modelyard.serve._demo import run_traffic
+
+    before = read_prediction_log(demo_yard.settings.resolved_home() / "predictions", "churn")  # the demo's own burst
+    traffic = run_traffic(demo_yard)
+    assert dict(traffic.failures) == {}
+    assert dict(traffic.rows) == {
+        "plain /predict": 300,
+        "MLflow /invocations": 500,
+        "OIP v2 /v2/models/churn/infer": 500,
+    }
+    assert traffic.example["version"] == 1 and traffic.example["role"] == "production"
+    logged = traffic.logged
+    new = logged.iloc[len(before) :]
+    assert new.groupby(["version", "role"]).size().to_dict() == {(1, "production"): 1300, (2, "shadow"): 1300}
+    assert traffic.metrics["requests v1 production"] >= 310 and traffic.metrics["batches v2 shadow"] > 0
+    assert new["score"].between(0, 1).all() and new["inputs"].str.contains("customer_id").all()

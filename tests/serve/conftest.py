@@ -4,8 +4,6 @@ rows from the real churn table, and a real uvicorn server on a free loopback por
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +11,9 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-import uvicorn
 
 from modelyard.serve import ServeSettings, create_app
+from modelyard.serve._background import BackgroundServer
 
 
 @pytest.fixture(scope="session")
@@ -53,34 +51,7 @@ def settings(tmp_path: Path) -> ServeSettings:
     )
 
 
-class LiveServer:
-    """uvicorn serving an app in a background thread on 127.0.0.1."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.02)
-        sock = self.server.servers[0].sockets[0]
-        self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
-
-    @property
-    def service(self) -> Any:
-        return self.app.state.service
+LiveServer = BackgroundServer  # uvicorn in a background thread on a free loopback port
 
 
 @pytest.fixture

@@ -171,12 +171,16 @@ def run_demo(
     from modelyard.board import demo_stage as board_stage
     from modelyard.check import demo_stage as check_stage
     from modelyard.evaluate import demo_stage as evaluation_stage
+    from modelyard.serve import demo_stage as serve_stage
 
     console.rule("[bold]Handoff check: will v2 work in production?")
     check_stage(yard, console)
 
     console.rule("[bold]Business evaluation: v2 against the production v1")
     evaluation_stage(yard, console)
+
+    console.rule("[bold]Serving: v1 answers live traffic, v2 listens in shadow")
+    serve_stage(yard, console)
 
     console.rule("[bold]Research board")
     board_stage(yard, console)
@@ -243,6 +247,7 @@ def _next_steps(console: Console, yard: Yard) -> None:
                     "  --force --why '...'                     # ...or overridden, on the record",
                     "modelyard rollback churn --reason '...'   # and back again",
                     "modelyard history churn                   # the audit trail",
+                    "modelyard serve                           # OIP v2, MLflow and /predict on :8080",
                     "modelyard board show                      # research items and their models",
                     "modelyard board radar                     # what research lands in the next sprints",
                 ]

@@ -8,6 +8,7 @@ Settings come from ``MODELYARD_SERVE_*`` (:class:`ServeSettings`).
 """
 
 from modelyard.serve._app import create_app
+from modelyard.serve._demo import demo_stage
 from modelyard.serve._errors import (
     AdminAuthError,
     BadRequestError,
@@ -34,6 +35,7 @@ __all__ = [
     "Rows",
     "ServeSettings",
     "create_app",
+    "demo_stage",
     "read_prediction_log",
     "serve",
 ]
