@@ -28,6 +28,7 @@ EXPORTED = {
     "Rows",
     "ServeSettings",
     "create_app",
+    "demo_stage",
     "read_prediction_log",
     "serve",
 }
