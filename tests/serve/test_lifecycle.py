@@ -10,11 +10,13 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from modelyard.serve import read_prediction_log
 
@@ -27,12 +29,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_nothing_is_lost_on_sigterm(serve_yard: Any, tmp_path: Path, raw_rows: list[dict[str, Any]]) -> None:
-    """Requests answered before and during a SIGTERM all reach the log (production and shadow rows)."""
+def _answer_until_sigterm(yard: Any, folder: Path, tmp_path: Path, raw_rows: list[dict[str, Any]]) -> list[str]:
+    """Serve ``yard`` in a child process, send it requests from 4 clients, SIGTERM it under load; the
+    request ids it answered."""
     port = _free_port()
-    folder = tmp_path / "log"
-    root = str(serve_yard.settings.root)
-    db = serve_yard.store.engine.url.render_as_string(hide_password=False)
+    root = str(yard.settings.root)
+    db = yard.store.engine.url.render_as_string(hide_password=False)
     script = textwrap.dedent(
         f"""
         from modelyard import Settings, Yard
@@ -87,6 +89,13 @@ def test_nothing_is_lost_on_sigterm(serve_yard: Any, tmp_path: Path, raw_rows: l
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    return answered
+
+
+def test_nothing_is_lost_on_sigterm(serve_yard: Any, tmp_path: Path, raw_rows: list[dict[str, Any]]) -> None:
+    """Requests answered before and during a SIGTERM all reach the log (production and shadow rows)."""
+    folder = tmp_path / "log"
+    answered = _answer_until_sigterm(serve_yard, folder, tmp_path, raw_rows)
     log = read_prediction_log(folder, "churn")
     assert len(answered) > 20
     production = log[log["role"] == "production"]
@@ -102,6 +111,33 @@ def test_nothing_is_lost_on_sigterm(serve_yard: Any, tmp_path: Path, raw_rows: l
         "score",
         "latency_ms",
     }
+
+
+@pytest.fixture
+def pg_serve_yard(yard_root: Path, pg_url: str, make_model: Any) -> Iterator[Any]:
+    """churn v1 (production) and v2 (shadow), on PostgreSQL: team mode."""
+    from modelyard import Settings, Yard
+
+    with Yard(Settings(root=yard_root, database_url=pg_url, author="tester")) as y:
+        v1 = y.register("churn", make_model(1.0))
+        y.promote("churn", v1.version, reason="first")
+        v2 = y.register("churn", make_model(0.3))
+        y.transition("churn", v2.version, "shadow", reason="listen")
+        yield y
+
+
+@pytest.mark.postgres
+def test_nothing_is_lost_on_sigterm_with_the_log_in_postgresql(
+    pg_serve_yard: Any, tmp_path: Path, raw_rows: list[dict[str, Any]]
+) -> None:
+    """Team mode: the same count across a SIGTERM, with the log in the predictions table."""
+    folder = tmp_path / "log"
+    answered = _answer_until_sigterm(pg_serve_yard, folder, tmp_path, raw_rows)
+    log = read_prediction_log(pg_serve_yard.store, "churn")
+    assert len(answered) > 20
+    assert sorted(log[log["role"] == "production"]["request_id"]) == sorted(answered)
+    assert sorted(log[log["role"] == "shadow"]["request_id"]) == sorted(answered)
+    assert not folder.exists()  # nothing had to be spilled to Parquet
 
 
 def test_promotion_under_load_swaps_within_5s_without_failures(

@@ -186,5 +186,12 @@ def test_openapi_and_docs(client: httpx.Client) -> None:
 def test_models_lists_deployments(client: httpx.Client) -> None:
     status = client.get("/models").json()
     assert status["deployments"] == [
-        {"use_case": "churn", "production": 1, "canary": None, "shadows": [2], "thresholds": {"1": 0.5, "2": 0.5}}
+        {
+            "use_case": "churn",
+            "production": 1,
+            "canary": None,
+            "canary_fraction": 0.1,
+            "shadows": [2],
+            "thresholds": {"1": 0.5, "2": 0.5},
+        }
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,7 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import modelyard
 from modelyard._exceptions import ModelyardError, NotFoundError, UsageError
 from modelyard._yard import Yard
-from modelyard.serve._errors import AdminAuthError, BadRequestError, PayloadTooLargeError
+from modelyard.serve._admin import add_admin_routes
+from modelyard.serve._errors import BadRequestError, PayloadTooLargeError
 from modelyard.serve._protocols import (
     MLFLOW,
     OIP,
@@ -269,23 +269,7 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
         """Prometheus metrics: requests, latency, batch sizes, queue depth, GC pauses."""
         return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/admin/reload", tags=["operations"])
-    async def reload(request: Request) -> Any:
-        """Read the registry now instead of at the next poll. Needs ``Authorization: Bearer <token>``."""
-
-        async def work() -> Any:
-            token = settings.admin_token
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if token is None:
-                raise AdminAuthError("Admin endpoints are off; set MODELYARD_SERVE_ADMIN_TOKEN to turn them on")
-            if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-                raise AdminAuthError("Missing or wrong admin token; send Authorization: Bearer <token>")
-            import asyncio
-
-            changed = await asyncio.to_thread(service.refresh)
-            return {"changed": changed, **service.status()}
-
-        return await guarded(PLAIN, work)
+    add_admin_routes(app, service, guarded)  # /admin/reload, /admin/traffic
 
     return app
 

@@ -5,6 +5,10 @@ shadows, each a :class:`Slot` holding its loaded model. :meth:`Deployments.refre
 registry (one query for every version) and rebuilds only the use cases whose versions, stages or
 thresholds changed; models already loaded are reused, so promoting a shadow costs no load. The swap
 is one dictionary assignment: a request holds the deployment it started with until it is answered.
+
+The canary's share of traffic is the use case's newest ``traffic_splits`` row (set by
+:meth:`Deployments.set_split`), else the server's default. It lives in the registry database, so
+every worker and replica applies a change at its next poll, and it outlives restarts.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from typing import Any
 from modelyard._exceptions import ModelyardError, NotFoundError
 from modelyard._yard import Yard
 from modelyard.flavors import LoadedModel
+from modelyard.serve._routing import TrafficSplit
 from modelyard.serve._validate import RequestContract
 from modelyard.spec import UseCase
-from modelyard.store import ModelVersion, Stage
+from modelyard.store import ModelVersion, Stage, Store, utcnow
 
 __all__ = ["Deployment", "Deployments", "Slot"]
 
@@ -55,6 +60,7 @@ class Deployment:
     canary: Slot | None = None
     shadows: tuple[Slot, ...] = ()
     fingerprint: tuple[Any, ...] = field(default=())
+    canary_fraction: float = 0.0
 
     @property
     def name(self) -> str:
@@ -78,6 +84,7 @@ class Deployment:
             "use_case": self.name,
             "production": self.production.version if self.production else None,
             "canary": self.canary.version if self.canary else None,
+            "canary_fraction": self.canary_fraction,
             "shadows": [s.version for s in self.shadows],
             "thresholds": {str(s.version): s.threshold for s in self.slots()},
         }
@@ -98,12 +105,15 @@ class Deployments:
         *,
         trust: bool = False,
         extra_fields: str = "reject",
+        canary_fraction: float = 0.1,
         attach: Callable[[Slot], None] = lambda slot: None,
         retire: Callable[[Slot], None] = lambda slot: None,
     ) -> None:
         self.yard = yard
         self.trust = trust
         self.extra_fields = extra_fields
+        self.default_fraction = canary_fraction
+        self.splits: dict[str, TrafficSplit] = {}
         self._attach = attach
         self._retire = retire
         self._current: dict[str, Deployment] = {}
@@ -134,6 +144,7 @@ class Deployments:
         """Read the registry; rebuild and swap the use cases that changed. Returns their names."""
         with self._lock:
             versions = self.yard.models()
+            self.splits = self._read_splits()
             by_case: dict[str, list[ModelVersion]] = {}
             for mv in versions:
                 by_case.setdefault(mv.use_case, []).append(mv)
@@ -163,7 +174,36 @@ class Deployments:
                 self.generation += 1
                 live_models = {(s.use_case, s.version, "") for d in self._current.values() for s in d.slots()}
                 self._models = {k: m for k, m in self._models.items() if (k[0], k[1], "") in live_models}
+            for deployment in self._current.values():  # a new split applies without a swap
+                deployment.canary_fraction = self.fraction_of(deployment.name)
             return changed
+
+    def fraction_of(self, name: str) -> float:
+        """The canary's share of the traffic of use case ``name``."""
+        split = self.splits.get(name)
+        return split.canary_fraction if split is not None else self.default_fraction
+
+    def _read_splits(self) -> dict[str, TrafficSplit]:
+        with self.yard.store.reading() as conn:
+            return {row["use_case"]: TrafficSplit.from_row(row) for row in Store.current_traffic_splits(conn)}
+
+    def set_split(self, name: str, fraction: float, *, actor: str, reason: str) -> TrafficSplit:
+        """Give the canary of ``name`` this share of traffic, here now and on every replica at its next poll."""
+        deployment = self.get(name)
+        split = TrafficSplit(
+            use_case=name,
+            canary_fraction=fraction,
+            canary_version=deployment.canary.version if deployment.canary else None,
+            actor=actor,
+            reason=reason,
+            at=utcnow(),
+        )
+        with self.yard.store.writing() as conn:
+            Store.append_traffic_split(conn, vars(split))
+        with self._lock:
+            self.splits[name] = split
+            self.get(name).canary_fraction = fraction
+        return split
 
     def _build(
         self, name: str, versions: list[ModelVersion], fingerprint: tuple[Any, ...], old: Deployment | None
@@ -188,6 +228,7 @@ class Deployments:
             canary=slots["canary"][0] if slots["canary"] else None,
             shadows=tuple(slots["shadow"]),
             fingerprint=fingerprint,
+            canary_fraction=self.fraction_of(name),
         )
 
     def _load(self, mv: ModelVersion) -> LoadedModel:

@@ -1,8 +1,17 @@
-"""The prediction log: every prediction, written to Parquet in batches by a background thread.
+"""The prediction log: every prediction, written in batches by a background thread.
 
-The hot path only appends a tuple to a deque; turning it into rows, JSON and Parquet happens in the
-writer thread, every ``flush_seconds`` or once ``flush_rows`` rows wait. :meth:`PredictionLog.close`
+The hot path only appends a tuple to a deque; turning it into rows and JSON and writing them happens
+in the writer thread, every ``flush_seconds`` or once ``flush_rows`` rows wait. :meth:`PredictionLog.close`
 writes whatever is left (the server calls it after draining requests on shutdown, SIGTERM included).
+
+Rows go to a :class:`LogSink`: Parquet files (:class:`ParquetSink`, the default), or the registry
+database's ``predictions`` table in team mode (:class:`~modelyard.serve._log_database.DatabaseSink`).
+While the sink is down the rows stay queued and the writer retries. The queue is bounded: past
+``max_pending_rows`` the oldest rows go to the ``fallback`` sink (Parquet files next to a database
+log), or are dropped and counted when there is none. Spilling beats dropping because the log is the
+record of what the models decided: disk is cheaper than memory, and an outage should not cost rows. A
+batch the database refuses for its content (say a NUL character, which JSONB cannot hold) goes to the
+fallback at once, so one odd request cannot stall the log.
 
 Files: ``<folder>/<use_case>/part-<UTC time>-<random>.parquet``, one row per scored row.
 """
@@ -12,20 +21,37 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-__all__ = ["LOG_SCHEMA", "LogEntry", "PredictionLog", "read_prediction_log"]
+if TYPE_CHECKING:
+    from modelyard._yard import Yard
+    from modelyard.serve._settings import ServeSettings
+    from modelyard.store import Store
+
+__all__ = [
+    "LOG_SCHEMA",
+    "LogEntry",
+    "LogSink",
+    "LogSinkDown",
+    "ParquetSink",
+    "PredictionLog",
+    "log_columns",
+    "open_prediction_log",
+    "read_prediction_log",
+]
 
 _logger = logging.getLogger("modelyard.serve")
 
@@ -60,100 +86,73 @@ class LogEntry:
     latency_ms: float
 
 
-class PredictionLog:
-    """Buffered, thread-safe writer of the Parquet prediction log."""
+def log_columns(entries: list[LogEntry]) -> dict[str, list[Any]]:
+    """The rows of ``entries``, column by column as in :data:`LOG_SCHEMA` (``inputs`` as JSON text)."""
+    cols: dict[str, list[Any]] = {name: [] for name in LOG_SCHEMA.names}
+    for e in entries:
+        n = len(e.scores)
+        names = list(e.columns)
+        at = datetime.fromtimestamp(e.at, UTC)
+        for i in range(n):
+            cols["request_id"].append(e.request_id)
+            cols["row"].append(i)
+            cols["inputs"].append(
+                orjson.dumps(
+                    {k: e.columns[k][i] for k in names},
+                    default=str,
+                    option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
+                ).decode()
+            )
+        cols["use_case"].extend([e.use_case] * n)
+        cols["version"].extend([e.version] * n)
+        cols["role"].extend([e.role] * n)
+        cols["at"].extend([at] * n)
+        cols["score"].extend(e.scores.tolist())
+        cols["decision"].extend(e.decisions.tolist())
+        cols["latency_ms"].extend([e.latency_ms] * n)
+    return cols
 
-    def __init__(self, folder: Path, *, flush_rows: int = 10_000, flush_seconds: float = 2.0) -> None:
+
+def _rows(entries: list[LogEntry]) -> int:
+    return sum(len(e.scores) for e in entries)
+
+
+class LogSinkDown(Exception):
+    """The sink cannot be reached now (a database outage): keep the rows and try again later."""
+
+
+class LogSink(Protocol):
+    """Where the writer thread puts batches of the log."""
+
+    target: str  # "parquet" or "database"
+    where: str  # a folder, or a database URL without its password
+
+    def write(self, entries: list[LogEntry]) -> int:
+        """Write every row of ``entries`` or none; returns the row count. Raises :class:`LogSinkDown`
+        when the target is unreachable, anything else when it refuses these rows."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ParquetSink:
+    """Parquet files under ``folder``, one per use case and batch."""
+
+    target = "parquet"
+
+    def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
-        self.flush_rows = flush_rows
-        self.flush_seconds = flush_seconds
-        self._pending: collections.deque[LogEntry] = collections.deque()
-        self._pending_rows = 0
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()  # one writer at a time (thread flush vs close)
-        self._thread: threading.Thread | None = None
-        self.rows_written = 0
+        self.where = str(self.folder)
         self.files_written = 0
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="modelyard-prediction-log", daemon=True)
-            self._thread.start()
-
-    def append(self, entry: LogEntry) -> None:
-        """Hand one scored request over (cheap; called on the event loop)."""
-        self._pending.append(entry)
-        self._pending_rows += len(entry.scores)
-        if self._pending_rows >= self.flush_rows:
-            self._wake.set()
-
-    def close(self) -> None:
-        """Stop the writer and write every row still waiting."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        self.flush()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.flush_seconds)
-            self._wake.clear()
-            try:
-                self.flush()
-            except Exception:  # a full disk must not kill the server; rows stay queued
-                _logger.exception("could not write the prediction log to %s", self.folder)
-                time.sleep(self.flush_seconds)
-
-    def flush(self) -> int:
-        """Write the waiting rows now; returns how many were written."""
-        with self._lock:
-            entries: list[LogEntry] = []
-            while self._pending:
-                entries.append(self._pending.popleft())
-            if not entries:
-                return 0
-            self._pending_rows -= sum(len(e.scores) for e in entries)
-            by_use_case: dict[str, list[LogEntry]] = {}
-            for entry in entries:
-                by_use_case.setdefault(entry.use_case, []).append(entry)
-            written = 0
-            try:
-                for use_case, mine in by_use_case.items():
-                    written += self._write(use_case, mine)
-            except Exception:
-                self._pending.extendleft(reversed(entries))
-                self._pending_rows += sum(len(e.scores) for e in entries)
-                raise
-            self.rows_written += written
-            return written
+    def write(self, entries: list[LogEntry]) -> int:
+        by_use_case: dict[str, list[LogEntry]] = {}
+        for entry in entries:
+            by_use_case.setdefault(entry.use_case, []).append(entry)
+        return sum(self._write(use_case, mine) for use_case, mine in by_use_case.items())
 
     def _write(self, use_case: str, entries: list[LogEntry]) -> int:
-        cols: dict[str, list[Any]] = {name: [] for name in LOG_SCHEMA.names}
-        for e in entries:
-            n = len(e.scores)
-            names = list(e.columns)
-            at = datetime.fromtimestamp(e.at, UTC)
-            for i in range(n):
-                cols["request_id"].append(e.request_id)
-                cols["row"].append(i)
-                cols["inputs"].append(
-                    orjson.dumps(
-                        {k: e.columns[k][i] for k in names},
-                        default=str,
-                        option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
-                    ).decode()
-                )
-            cols["use_case"].extend([e.use_case] * n)
-            cols["version"].extend([e.version] * n)
-            cols["role"].extend([e.role] * n)
-            cols["at"].extend([at] * n)
-            cols["score"].extend(e.scores.tolist())
-            cols["decision"].extend(e.decisions.tolist())
-            cols["latency_ms"].extend([e.latency_ms] * n)
-        table = pa.Table.from_pydict(cols, schema=LOG_SCHEMA)
+        table = pa.Table.from_pydict(log_columns(entries), schema=LOG_SCHEMA)
         folder = self.folder / use_case
         folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -163,12 +162,209 @@ class PredictionLog:
         self.files_written += 1
         return table.num_rows
 
+    def close(self) -> None:
+        pass
 
-def read_prediction_log(folder: str | Path, use_case: str | None = None) -> pd.DataFrame:
-    """Every logged prediction under ``folder`` (of one use case when given), oldest first."""
-    root = Path(folder) / use_case if use_case else Path(folder)
-    files = sorted(root.rglob("part-*.parquet"))
-    if not files:
-        return LOG_SCHEMA.empty_table().to_pandas()
-    frame = pa.concat_tables([pq.read_table(f, schema=LOG_SCHEMA) for f in files]).to_pandas()
-    return frame.sort_values("at", kind="stable").reset_index(drop=True)
+
+class PredictionLog:
+    """Buffered, thread-safe writer of the prediction log (Parquet files in ``target`` when it is a folder)."""
+
+    def __init__(
+        self,
+        target: Path | str | LogSink,
+        *,
+        flush_rows: int = 10_000,
+        flush_seconds: float = 2.0,
+        max_pending_rows: int = 1_000_000,
+        fallback: LogSink | None = None,
+    ) -> None:
+        self.sink: LogSink = ParquetSink(Path(target)) if isinstance(target, (str, Path)) else target
+        self.fallback = fallback
+        self.flush_rows = flush_rows
+        self.flush_seconds = flush_seconds
+        self.max_pending_rows = max_pending_rows
+        self._pending: collections.deque[LogEntry] = collections.deque()
+        # one thread adds to each counter (append: the event loop; the rest: the writer), so no lock
+        self._rows_appended = 0
+        self._rows_settled = 0  # written + spilled + dropped
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # one writer at a time (thread flush vs close)
+        self._thread: threading.Thread | None = None
+        self.rows_written = 0
+        self.rows_spilled = 0  # written to the fallback instead
+        self.rows_dropped = 0  # lost: over the bound with no fallback, or the fallback failed too
+        self.failures = 0  # batches the sink did not take
+
+    @property
+    def rows_waiting(self) -> int:
+        """Rows handed over and not yet written, spilled or dropped."""
+        return self._rows_appended - self._rows_settled
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="modelyard-prediction-log", daemon=True)
+            self._thread.start()
+
+    def append(self, entry: LogEntry) -> None:
+        """Hand one scored request over (cheap; called on the event loop)."""
+        self._pending.append(entry)
+        self._rows_appended += len(entry.scores)
+        if self._rows_appended - self._rows_settled >= self.flush_rows:
+            self._wake.set()
+
+    def close(self) -> None:
+        """Stop the writer and write every row still waiting (to the fallback when the sink is down)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        try:
+            self.flush()
+        except Exception:
+            _logger.exception("could not write the prediction log to %s on shutdown", self.sink.where)
+            with self._lock:
+                self._spill(self._take(), "the server is stopping and the log target is down")
+        finally:
+            self.sink.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception as exc:  # an outage or a full disk must not kill the server; rows stay queued
+                _logger.warning("could not write the prediction log to %s, retrying: %s", self.sink.where, exc)
+                self._stop.wait(self.flush_seconds)
+
+    def flush(self) -> int:
+        """Write the waiting rows now; returns how many the sink took. Raises when it took none."""
+        with self._lock:
+            entries = self._take()
+            if not entries:
+                return 0
+            try:
+                self.sink.write(entries)
+            except Exception as exc:
+                self.failures += 1
+                if self.fallback is not None and not isinstance(exc, LogSinkDown):
+                    self._spill(entries, f"{self.sink.where} refused them ({type(exc).__name__}: {exc})")
+                    return 0
+                self._pending.extendleft(reversed(entries))
+                self._shed()
+                raise
+            written = _rows(entries)  # every row or none
+            self.rows_written += written
+            self._rows_settled += written
+            return written
+
+    def _take(self) -> list[LogEntry]:
+        entries: list[LogEntry] = []
+        while self._pending:
+            entries.append(self._pending.popleft())
+        return entries
+
+    def _shed(self) -> None:
+        """Keep at most ``max_pending_rows`` queued: the oldest rows beyond go to the fallback."""
+        excess = self.rows_waiting - self.max_pending_rows  # all queued: nothing is being written now
+        shed: list[LogEntry] = []
+        while excess > 0 and self._pending:
+            entry = self._pending.popleft()
+            shed.append(entry)
+            excess -= len(entry.scores)
+        self._spill(shed, f"over {self.max_pending_rows:,} rows wait for {self.sink.where}")
+
+    def _spill(self, entries: list[LogEntry], why: str) -> None:
+        n = _rows(entries)
+        if not n:
+            return
+        if self.fallback is not None:
+            try:
+                self.fallback.write(entries)
+            except Exception:
+                _logger.exception("could not spill %d prediction log rows to %s", n, self.fallback.where)
+            else:
+                self.rows_spilled += n
+                self._rows_settled += n
+                _logger.warning("wrote %d prediction log rows to %s: %s", n, self.fallback.where, why)
+                return
+        self.rows_dropped += n
+        self._rows_settled += n
+        _logger.warning("dropped %d prediction log rows: %s", n, why)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "target": self.sink.target,
+            "where": self.sink.where,
+            "fallback": self.fallback.where if self.fallback is not None else None,
+            "rows_written": self.rows_written,
+            "rows_spilled": self.rows_spilled,
+            "rows_dropped": self.rows_dropped,
+            "rows_waiting": self.rows_waiting,
+        }
+
+    def register_metrics(self, registry: CollectorRegistry) -> None:
+        """Expose the log's counters on ``/metrics`` (read at scrape time; nothing on the hot path)."""
+        registry.register(_LogCollector(self))
+
+
+class _LogCollector:
+    def __init__(self, log: PredictionLog) -> None:
+        self.log = log
+
+    def collect(self) -> Iterator[Metric]:
+        rows = CounterMetricFamily(
+            "modelyard_prediction_log_rows",
+            "Prediction log rows by outcome: written to the log target, spilled to Parquet files, dropped.",
+            labels=("target", "outcome"),
+        )
+        target = self.log.sink.target
+        rows.add_metric((target, "written"), self.log.rows_written)
+        rows.add_metric((target, "spilled"), self.log.rows_spilled)
+        rows.add_metric((target, "dropped"), self.log.rows_dropped)
+        yield rows
+        waiting = GaugeMetricFamily(
+            "modelyard_prediction_log_waiting_rows", "Prediction log rows not written yet.", labels=("target",)
+        )
+        waiting.add_metric((target,), self.log.rows_waiting)
+        yield waiting
+
+
+def open_prediction_log(yard: Yard, settings: ServeSettings, folder: Path) -> PredictionLog:
+    """The server's log: Parquet files in ``folder``, or the yard's database (``settings.log_target``;
+    ``auto`` picks the database when it is PostgreSQL), spilling to Parquet files in ``folder``."""
+    target = settings.log_target
+    if target == "auto":
+        target = "database" if yard.store.dialect == "postgresql" else "parquet"
+    options: dict[str, Any] = {
+        "flush_rows": settings.log_flush_rows,
+        "flush_seconds": settings.log_flush_seconds,
+        "max_pending_rows": settings.log_queue_rows,
+    }
+    if target == "parquet":
+        return PredictionLog(folder, **options)
+    from modelyard.serve._log_database import DatabaseSink
+
+    sink = DatabaseSink(yard.settings.resolved_database_url())
+    return PredictionLog(sink, fallback=ParquetSink(folder), **options)
+
+
+def read_prediction_log(source: str | Path | Store, use_case: str | None = None) -> pd.DataFrame:
+    """Every logged prediction (of one use case when given), oldest first, in :data:`LOG_SCHEMA`.
+
+    ``source`` is the folder of a Parquet log, or where the database log is: a :class:`~modelyard.store.Store`
+    (``yard.store``) or a database URL.
+    """
+    if not isinstance(source, (str, Path)) or "://" in str(source):
+        from modelyard.serve._log_database import read_database_log
+
+        table = read_database_log(source, use_case)
+    else:
+        root = Path(source) / use_case if use_case else Path(source)
+        files = sorted(root.rglob("part-*.parquet"))
+        if not files:
+            return LOG_SCHEMA.empty_table().to_pandas()
+        table = pa.concat_tables([pq.read_table(f, schema=LOG_SCHEMA) for f in files])
+    return table.to_pandas().sort_values("at", kind="stable").reset_index(drop=True)

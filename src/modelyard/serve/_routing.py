@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-__all__ = ["canary_bucket", "takes_canary"]
+__all__ = ["TrafficSplit", "canary_bucket", "takes_canary"]
 
 _SCALE = float(2**64)
 
@@ -27,3 +30,27 @@ def takes_canary(use_case: str, entity: Any, fraction: float, rng: random.Random
     if entity is None:
         return (rng or random).random() < fraction
     return canary_bucket(use_case, entity) < fraction
+
+
+@dataclass(frozen=True)
+class TrafficSplit:
+    """The canary fraction set for one use case, by whom, why and when (a row of ``traffic_splits``)."""
+
+    use_case: str
+    canary_fraction: float
+    canary_version: int | None
+    actor: str
+    reason: str
+    at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> TrafficSplit:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "canary_fraction": self.canary_fraction,
+            "set_by": self.actor,
+            "reason": self.reason,
+            "set_at": self.at.isoformat(),
+        }

@@ -27,7 +27,7 @@ from modelyard._yard import Yard
 from modelyard.serve._batching import MicroBatcher, Retired
 from modelyard.serve._deployments import Deployment, Deployments, Slot
 from modelyard.serve._errors import NoProductionError
-from modelyard.serve._log import LogEntry, PredictionLog
+from modelyard.serve._log import LogEntry, PredictionLog, open_prediction_log
 from modelyard.serve._metrics import GcWatch, ServerMetrics
 from modelyard.serve._routing import takes_canary
 from modelyard.serve._settings import ServeSettings
@@ -97,11 +97,8 @@ class ModelService:
         self.gc_watch = GcWatch(self.metrics)
         self.log: PredictionLog | None = None
         if self.settings.log_enabled:
-            self.log = PredictionLog(
-                self.log_folder,
-                flush_rows=self.settings.log_flush_rows,
-                flush_seconds=self.settings.log_flush_seconds,
-            )
+            self.log = open_prediction_log(yard, self.settings, self.log_folder)
+            self.log.register_metrics(self.metrics.registry)
         # OpenMP's thread count is per calling thread: pin it inside the scoring threads themselves
         self._primary_pool = ThreadPoolExecutor(1, "modelyard-score", initializer=self._pin_threads)
         self._shadow_pool = ThreadPoolExecutor(1, "modelyard-shadow", initializer=self._pin_threads)
@@ -111,6 +108,7 @@ class ModelService:
             yard,
             trust=self.settings.trust,
             extra_fields=self.settings.extra_fields,
+            canary_fraction=self.settings.canary_fraction,
             attach=self._attach,
             retire=self._retire,
         )
@@ -254,7 +252,7 @@ class ModelService:
             key = deployment.contract.entity_key
             column = rows.columns.get(key) if key else None
             entity = column[0] if column else None
-            if takes_canary(deployment.name, entity, self.settings.canary_fraction, self._rng):
+            if takes_canary(deployment.name, entity, deployment.canary_fraction, self._rng):
                 return canary
         return production
 
@@ -354,5 +352,6 @@ class ModelService:
             "log": {
                 "folder": str(self.log_folder),
                 "rows_written": self.log.rows_written if self.log else 0,
+                **(self.log.describe() if self.log else {}),
             },
         }

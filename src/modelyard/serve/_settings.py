@@ -20,7 +20,13 @@ class ServeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MODELYARD_SERVE_", env_file=".env", extra="ignore")
 
     canary_fraction: float = Field(
-        default=0.1, ge=0, le=1, description="Share of requests the canary version answers (sticky by entity key)."
+        default=0.1,
+        ge=0,
+        le=1,
+        description=(
+            "Share of requests the canary version answers (sticky by entity key), for use cases whose "
+            "split was never set through PUT /admin/traffic/{use_case}."
+        ),
     )
     max_batch_size: int = Field(default=64, ge=1, description="Most rows scored in one model call.")
     max_wait_ms: float = Field(
@@ -42,9 +48,28 @@ class ServeSettings(BaseSettings):
         default=None, description="The use case /invocations scores; needed only when the yard has several."
     )
     log_folder: Path | None = Field(
-        default=None, description="Folder of the Parquet prediction log; <home>/predictions when unset."
+        default=None,
+        description=(
+            "Folder of the Parquet prediction log (with a database log: of the rows it spills); "
+            "<home>/predictions when unset."
+        ),
     )
     log_enabled: bool = Field(default=True, description="Write every prediction to the prediction log.")
+    log_target: Literal["auto", "parquet", "database"] = Field(
+        default="auto",
+        description=(
+            "Where the prediction log goes: Parquet files in log_folder, or the predictions table of the "
+            "yard's database; auto picks the database when it is PostgreSQL (team mode), Parquet otherwise."
+        ),
+    )
+    log_queue_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        description=(
+            "Most log rows held in memory while the log target is unreachable; older rows are written to "
+            "Parquet files in log_folder (database target) or dropped and counted (Parquet target)."
+        ),
+    )
     log_flush_rows: int = Field(default=10_000, ge=1, description="Write a log file once this many rows wait.")
     log_flush_seconds: float = Field(default=2.0, gt=0, description="Write waiting log rows at least this often.")
     poll_seconds: float = Field(default=1.0, gt=0, description="How often the registry is read for stage changes.")
@@ -60,5 +85,5 @@ class ServeSettings(BaseSettings):
     )
     trust: bool = Field(default=False, description="Allow loading pickled models (they can run code).")
     admin_token: SecretStr | None = Field(
-        default=None, description="Bearer token for admin endpoints (reload); they are off when unset."
+        default=None, description="Bearer token for admin endpoints (reload, traffic split); they are off when unset."
     )

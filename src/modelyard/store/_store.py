@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from modelyard.store._records import (
     UseCaseRecord,
 )
 from modelyard.store._schema import check_results, evaluations, model_versions, stage_changes, use_cases
+from modelyard.store._schema_predictions import PREDICTION_COLUMNS, predictions, traffic_splits
 
 __all__ = ["Store"]
 
@@ -246,6 +247,66 @@ class Store:
             stmt = stmt.where(evaluations.c.challenger_version == challenger_version)
         rows = conn.execute(stmt.order_by(evaluations.c.created_at, evaluations.c.id))
         return [EvaluationRecord(**row._mapping) for row in rows]
+
+    # -- the model server: prediction log (team mode) and traffic splits -----------------------
+
+    @staticmethod
+    def insert_predictions(conn: Connection, columns: Mapping[str, Sequence[Any]]) -> int:
+        """Append logged predictions given column by column (``inputs`` as JSON text); returns the row count.
+
+        PostgreSQL takes them with one ``COPY``; other databases with one executemany ``INSERT``.
+        """
+        rows = list(zip(*(columns[name] for name in PREDICTION_COLUMNS), strict=True))
+        if not rows:
+            return 0
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{name}"' for name in PREDICTION_COLUMNS)
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor, cursor.copy(f"COPY {predictions.name} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return len(rows)
+        stmt = predictions.insert().values(inputs=sa.bindparam("inputs_json", type_=sa.Text))
+        keys = [name if name != "inputs" else "inputs_json" for name in PREDICTION_COLUMNS]
+        conn.execute(stmt, [dict(zip(keys, row, strict=True)) for row in rows])
+        return len(rows)
+
+    @staticmethod
+    def read_predictions(conn: Connection, use_case: str | None = None) -> dict[str, list[Any]]:
+        """Logged predictions (of one use case when given), oldest first, column by column; ``inputs``
+        as JSON text."""
+        selected = [
+            sa.cast(predictions.c.inputs, sa.Text).label(name) if name == "inputs" else predictions.c[name]
+            for name in PREDICTION_COLUMNS
+        ]
+        stmt = sa.select(*selected).order_by(predictions.c.at, predictions.c.id)
+        if use_case is not None:
+            stmt = stmt.where(predictions.c.use_case == use_case)
+        rows = conn.execute(stmt).all()
+        values = list(zip(*rows, strict=True)) if rows else [() for _ in PREDICTION_COLUMNS]
+        return {name: list(column) for name, column in zip(PREDICTION_COLUMNS, values, strict=True)}
+
+    @staticmethod
+    def append_traffic_split(conn: Connection, values: Mapping[str, Any]) -> None:
+        """Record a new canary fraction of a use case (who, why, when, which canary)."""
+        conn.execute(traffic_splits.insert().values(**values))
+
+    @staticmethod
+    def current_traffic_splits(conn: Connection) -> list[dict[str, Any]]:
+        """The split in force of every use case that has one: its newest row."""
+        newest = sa.select(sa.func.max(traffic_splits.c.id)).group_by(traffic_splits.c.use_case)
+        rows = conn.execute(
+            sa.select(traffic_splits).where(traffic_splits.c.id.in_(newest)).order_by(traffic_splits.c.use_case)
+        )
+        return [dict(row._mapping) for row in rows]
+
+    @staticmethod
+    def list_traffic_splits(conn: Connection, use_case: str) -> list[dict[str, Any]]:
+        """Every split a use case had, oldest first."""
+        rows = conn.execute(
+            sa.select(traffic_splits).where(traffic_splits.c.use_case == use_case).order_by(traffic_splits.c.id)
+        )
+        return [dict(row._mapping) for row in rows]
 
 
 def _version(row: Mapping[Any, Any]) -> ModelVersion:

@@ -1,0 +1,183 @@
+"""The admin endpoints: read the registry now, and read or set each use case's canary traffic split.
+
+Every one needs ``Authorization: Bearer <token>`` with the token of ``MODELYARD_SERVE_ADMIN_TOKEN``;
+with no token set they are off. A split is stored in the registry database (append-only, with who
+and why), so every worker and replica applies it at its next poll and it survives restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+
+from modelyard.serve._errors import AdminAuthError, BadRequestError
+from modelyard.serve._protocols import PLAIN, decode_json
+from modelyard.serve._routing import TrafficSplit
+from modelyard.serve._service import ModelService
+from modelyard.serve._settings import ServeSettings
+
+__all__ = ["add_admin_routes", "parse_split", "require_admin"]
+
+Guard = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
+
+_FIELDS = {"canary_fraction", "reason", "actor"}
+_ACTOR_MAX = 128  # traffic_splits.actor
+_SPLIT_BODY = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "canary_fraction": {"type": "number", "minimum": 0, "maximum": 1},
+                    "reason": {"type": "string", "description": "Why; kept in the audit trail."},
+                    "actor": {
+                        "type": "string",
+                        "maxLength": _ACTOR_MAX,
+                        "description": "Who; kept in the audit trail.",
+                    },
+                },
+                "required": ["canary_fraction"],
+                "additionalProperties": False,
+            },
+            "example": {"canary_fraction": 0.25, "reason": "v2 looks good on 10%", "actor": "ana"},
+        }
+    },
+    "required": True,
+}
+
+_ERROR = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "object", "properties": {"type": {}, "message": {"type": "string"}}}},
+            }
+        }
+    }
+}
+_OBJECT = {"content": {"application/json": {"schema": {"type": "object"}}}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {200: _OBJECT, 400: _ERROR, 401: _ERROR, 404: _ERROR, 503: _ERROR}
+
+
+def require_admin(settings: ServeSettings, request: Request) -> None:
+    """Refuse the request unless it carries the admin token (compared in constant time)."""
+    token = settings.admin_token
+    if token is None:
+        raise AdminAuthError("Admin endpoints are off; set MODELYARD_SERVE_ADMIN_TOKEN to turn them on")
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+        raise AdminAuthError("Missing or wrong admin token; send Authorization: Bearer <token>")
+
+
+def parse_split(body: bytes) -> tuple[float, str | None, str | None]:
+    """``(canary_fraction, reason, actor)`` from a ``PUT /admin/traffic/{use_case}`` body."""
+    data = decode_json(body)
+    example = 'send {"canary_fraction": 0.25}'
+    if not isinstance(data, dict):
+        raise BadRequestError(f"The body must be a JSON object. Got {type(data).__name__} instead; {example}")
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise BadRequestError(
+            f"Unknown field {unknown[0]!r}; the body takes canary_fraction, and optionally reason and actor"
+        )
+    if "canary_fraction" not in data:
+        raise BadRequestError(f"Field 'canary_fraction' is missing; {example}")
+    fraction = data["canary_fraction"]
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not math.isfinite(fraction):
+        raise BadRequestError(
+            f"Field 'canary_fraction' must be a number in [0, 1]. Got {fraction!r} instead; {example}"
+        )
+    if not 0 <= fraction <= 1:
+        raise BadRequestError(f"Field 'canary_fraction' must be in [0, 1]. Got {fraction!r} instead; {example}")
+    for name in ("reason", "actor"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise BadRequestError(f"Field {name!r} must be a string. Got {value!r} instead; send text in quotes")
+        if value is not None and "\x00" in value:  # PostgreSQL text cannot hold it
+            raise BadRequestError(f"Field {name!r} must not contain NUL characters. Got {value!r} instead")
+    actor = data.get("actor")
+    if actor is not None and len(actor) > _ACTOR_MAX:
+        raise BadRequestError(
+            f"Field 'actor' must be at most {_ACTOR_MAX} characters. Got {len(actor)} instead; send a shorter name"
+        )
+    return float(fraction), data.get("reason"), actor
+
+
+def _split_view(service: ModelService, name: str) -> dict[str, Any]:
+    deployments = service.deployments
+    deployment = deployments.get(name)
+    split: TrafficSplit | None = deployments.splits.get(name)
+    return {
+        "use_case": name,
+        "canary_version": deployment.canary.version if deployment.canary else None,
+        "canary_fraction": deployment.canary_fraction,
+        "source": "default" if split is None else "set",
+        **(split.to_dict() if split is not None else {}),
+    }
+
+
+def add_admin_routes(app: FastAPI, service: ModelService, guarded: Guard) -> None:
+    """Add ``/admin/reload`` and ``/admin/traffic`` to ``app``; ``guarded`` turns errors into responses."""
+    settings = service.settings
+
+    @app.post("/admin/reload", tags=["operations"], responses=_RESPONSES)
+    async def reload(request: Request) -> Any:
+        """Read the registry now instead of at the next poll. Needs ``Authorization: Bearer <token>``."""
+
+        async def work() -> Any:
+            require_admin(settings, request)
+            changed = await asyncio.to_thread(service.refresh)
+            return {"changed": changed, **service.status()}
+
+        return await guarded(PLAIN, work)
+
+    @app.get("/admin/traffic", tags=["operations"], responses=_RESPONSES)
+    async def traffic(request: Request) -> Any:
+        """The canary's share of traffic per use case (set, or the server default). Needs the admin token."""
+
+        async def work() -> Any:
+            require_admin(settings, request)
+            return {
+                "default_canary_fraction": settings.canary_fraction,
+                "use_cases": [_split_view(service, name) for name in service.deployments.names()],
+            }
+
+        return await guarded(PLAIN, work)
+
+    @app.put(
+        "/admin/traffic/{use_case}",
+        tags=["operations"],
+        responses=_RESPONSES,
+        openapi_extra={"requestBody": _SPLIT_BODY},
+    )
+    async def set_traffic(use_case: str, request: Request) -> Any:
+        """Give the canary of a use case a share of traffic, sticky by entity key, on every replica within
+        ``poll_seconds``. Recorded with ``actor`` and ``reason``. Needs the admin token."""
+
+        async def work() -> Any:
+            require_admin(settings, request)
+            service.deployments.get(use_case)  # 404 before reading the body
+            fraction, reason, actor = parse_split(await request.body())
+            host = request.client.host if request.client else "unknown"
+            split = await asyncio.to_thread(
+                service.deployments.set_split,
+                use_case,
+                fraction,
+                actor=actor or f"admin API ({host})",
+                reason=reason or "set through PUT /admin/traffic",
+            )
+            view = _split_view(service, use_case)
+            if split.canary_version is None:
+                view["note"] = (
+                    f"No canary is deployed for {use_case!r}; the fraction is stored and applies once a version "
+                    "is moved to the canary stage"
+                )
+            return view
+
+        return await guarded(PLAIN, work)
