@@ -36,6 +36,21 @@ def register_commands(app: typer.Typer) -> None:
                 help="A snapshot id, or labelled rows (Parquet/CSV, raw or inputs); default data/recent.parquet.",
             ),
         ] = None,
+        scores: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--scores",
+                help="Scored output of 'modelyard score' (a Parquet file, or the --engine spark folder) to use "
+                "instead of scoring here; once per version, matched to --data by entity key.",
+                metavar="PATH",
+            ),
+        ] = None,
+        baseline: Annotated[
+            bool,
+            typer.Option(
+                "--baseline/--no-baseline", help="Price a logistic regression fitted on the same rows (worth it?)."
+            ),
+        ] = True,
         replicates: Annotated[int, typer.Option("--replicates", help="Bootstrap replicates.")] = 1000,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and of the folds.")] = 0,
         html: Annotated[Path | None, typer.Option("--html", help="Also write the HTML report here.")] = None,
@@ -55,6 +70,8 @@ def register_commands(app: typer.Typer) -> None:
                 _ref(version),
                 against=champion,
                 data=data,
+                scores=scores or None,
+                baseline=baseline,
                 replicates=replicates,
                 seed=seed,
                 trust=trust,

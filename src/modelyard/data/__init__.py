@@ -13,6 +13,7 @@ from modelyard.data._snapshot import (
 )
 from modelyard.data._sources import FileSource, Partition, Source, SqlSource, TimeRange, open_source
 from modelyard.data._spark import score_with_spark, spark_session
+from modelyard.data._spark_source import SparkSource
 
 __all__ = [
     "FeatureCode",
@@ -21,6 +22,7 @@ __all__ = [
     "ScoreSummary",
     "Snapshot",
     "Source",
+    "SparkSource",
     "SqlSource",
     "TimeRange",
     "build_snapshot",

@@ -7,7 +7,8 @@ Source strings:
 
 - ``data/churn/*.parquet`` or ``*.csv``: a path or glob, relative to the project root;
 - ``postgresql://user@host:5432/db?table=customers`` (or ``&query=SELECT ...``): a SQL table or query;
-- ``spark:TABLE`` or ``spark:parquet:/path``: a Spark table or path (optional ``spark`` extra).
+- ``spark:TABLE``, ``spark:parquet:PATH`` or ``spark:csv:PATH``: a table in the Spark session's
+  catalog, or files Spark reads (optional ``spark`` extra; see :mod:`._spark_source`).
 """
 
 from __future__ import annotations
@@ -245,5 +246,7 @@ def open_source(source: str, root: Path) -> Source:
             import pyspark  # noqa: F401
         except ImportError as exc:
             raise MissingExtraError("pyspark", "spark", f"Reading the Spark source {source!r}") from exc
-        raise UsageError(f"Spark sources ({source!r}) are not supported yet; export the table to Parquet for now")
+        from modelyard.data._spark_source import SparkSource
+
+        return SparkSource(source, root)
     return FileSource(source, root)

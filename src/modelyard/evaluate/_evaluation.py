@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +16,16 @@ from modelyard._exceptions import NotFoundError, UsageError
 from modelyard.evaluate._baseline import baseline_scores, training_baseline_scores
 from modelyard.evaluate._compare import Contender, compare, folds_for
 from modelyard.evaluate._costs import row_costs
-from modelyard.evaluate._data import EvaluationData, _labels, check_scores, default_data_path, prepare_data
+from modelyard.evaluate._data import (
+    EvaluationData,
+    Scores,
+    _labels,
+    check_scores,
+    default_data_path,
+    evaluation_columns,
+    prepare_data,
+    read_scores,
+)
 from modelyard.evaluate._errors import NoPassingEvaluationError
 from modelyard.evaluate._gates import PROMOTE, check_gates, verdict_of
 from modelyard.evaluate._schema import SCHEMA_VERSION, jsonable
@@ -122,6 +131,7 @@ def evaluate(
     *,
     against: int | str | None = "production",
     data: pd.DataFrame | str | Path | None = None,
+    scores: Scores | Sequence[Scores] | None = None,
     replicates: int = 1000,
     seed: int = 0,
     level: float = 0.95,
@@ -138,6 +148,12 @@ def evaluate(
     evaluation is stored with its HTML report under ``<home>/reports/`` unless ``store=False``;
     when anything fails, nothing is stored. With ``baseline``, a logistic regression cross-fitted on
     the same rows is priced as a simple reference ("is it worth it").
+
+    ``scores`` takes already-scored output instead of scoring in this process: the Parquet file or
+    folder ``modelyard score`` writes (``--engine spark`` too), or a frame, one per version or one
+    holding both; rows go to versions by their ``version`` column and to ``data``'s rows by the
+    spec's entity key. ``data`` still gives the labels and the columns costs and segments use;
+    with ``baseline=False`` and a snapshot as ``data``, only those columns are read.
     """
     if not isinstance(replicates, int) or replicates < 100:
         raise UsageError(f"The 'replicates' parameter must be an int >= 100. Got {replicates!r} instead.")
@@ -153,13 +169,18 @@ def evaluate(
         raise UsageError(f"{chal_mv.ref} is the version it would be compared with; name another with --against VERSION")
     if data is None:
         data = default_data_path(yard.settings.root)
-    prepared = _prepare(yard, spec, data)
+    prepared = _prepare(yard, spec, data, inputs=scores is None or baseline)
     costs, masks = row_costs(spec, prepared.columns, prepared.y, allow_negative=allow_negative_costs)
+    versions = {mv.version: mv.ref for mv in (chal_mv, champ_mv) if mv is not None}
+    scored = read_scores(spec, scores, prepared, versions) if scores is not None else {}
 
     def contender(role: str, mv: ModelVersion) -> Contender:
-        scores = yard.load(name, mv.version, trust=trust).score(prepared.inputs)
-        checked = check_scores(scores, mv.ref, prepared.inputs.index)
         info = _info(mv, _measurements(yard, mv))
+        if mv.version in scored:
+            values, info["scores"] = scored[mv.version]
+        else:
+            values = yard.load(name, mv.version, trust=trust).score(prepared.inputs)
+        checked = check_scores(values, mv.ref, prepared.columns.index)
         return Contender(role, f"v{mv.version}", checked, threshold_in_use=mv.threshold, info=info)
 
     chal = contender("challenger", chal_mv)
@@ -333,13 +354,21 @@ def _reference(
     return fallback, "logistic regression (cross-fitted on these rows)"
 
 
-def _prepare(yard: Yard, spec: UseCase, data: pd.DataFrame | str | Path) -> EvaluationData:
-    """The evaluation rows from a frame, a file, or a snapshot id (recorded as ``snapshot:<id>``)."""
+def _prepare(yard: Yard, spec: UseCase, data: pd.DataFrame | str | Path, *, inputs: bool) -> EvaluationData:
+    """The evaluation rows from a frame, a file, or a snapshot id (recorded as ``snapshot:<id>``).
+
+    Without ``inputs`` (scores given, no baseline), a snapshot's rows are read for the columns the
+    evaluation uses only: they already hold the feature code's output.
+    """
     from modelyard.data import get_snapshot, is_snapshot_ref, read_snapshot
 
     if is_snapshot_ref(data):
         snapshot = get_snapshot(yard, str(data))
-        return dataclasses.replace(prepare_data(spec, read_snapshot(yard, snapshot)), ref=f"snapshot:{snapshot.id}")
+        ref = f"snapshot:{snapshot.id}"
+        if inputs or not Path(snapshot.path).exists():  # a missing file: read_snapshot says so
+            return prepare_data(spec, read_snapshot(yard, snapshot), ref=ref)
+        wanted = [c for c in evaluation_columns(spec) if c in snapshot.columns]
+        return prepare_data(spec, pd.read_parquet(snapshot.path, columns=wanted), inputs=False, ref=ref)
     return prepare_data(spec, data)
 
 

@@ -424,7 +424,10 @@ class DataSource(_Model):
     """Where the training data comes from and which columns play which role."""
 
     source: str = Field(
-        min_length=1, title="Source", description="A path or glob of files, or a database/Spark table URL."
+        min_length=1,
+        title="Source",
+        description="A path or glob of Parquet/CSV files, a database URL (postgresql://...?table=NAME), or a "
+        "Spark table or path (spark:TABLE, spark:parquet:PATH, spark:csv:PATH).",
     )
     label: str = Field(min_length=1, title="Label column", description="The column holding the outcome.")
     time: str | None = Field(

@@ -1,0 +1,203 @@
+"""A Spark table or path as a production source: filtered and ordered in Spark, streamed in Arrow pages.
+
+Source strings (the ``spark`` extra):
+
+- ``spark:TABLE``: a table or view in the session's catalog, e.g. ``spark:sales.customers``;
+- ``spark:parquet:PATH`` or ``spark:csv:PATH``: a file, folder or glob Spark reads (relative paths
+  are under the project root; URLs such as ``s3a://bucket/churn/`` are passed on as they are).
+
+The time range is a filter in Spark, so it reaches the Parquet reader (pushdown). Rows come in a
+total order (the time column, then every column), the same on every run, so the same extraction
+gives the same snapshot id. They reach the driver a Spark partition at a time, as Arrow batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from modelyard._exceptions import DataError, UsageError
+from modelyard.data._sources import Partition, TimeRange
+
+__all__ = ["SparkSource"]
+
+FORMATS = ("parquet", "csv")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _ipc_batches() -> Callable[[Iterable[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """What Spark's Python workers run: each Arrow batch as one row holding its IPC bytes. A closure,
+    so it travels by value and the workers import pyarrow only, not modelyard."""
+
+    def to_ipc(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, batch.schema) as writer:
+                writer.write_batch(batch)
+            yield pa.RecordBatch.from_arrays([pa.array([sink.getvalue().to_pybytes()], pa.binary())], names=["batch"])
+
+    return to_ipc
+
+
+def _in_utc(table: pa.Table) -> pa.Table:
+    """Zoned timestamps in UTC whatever the Spark session's time zone (a metadata-only cast)."""
+    fields = [
+        pa.field(f.name, pa.timestamp(f.type.unit, "UTC")) if pa.types.is_timestamp(f.type) and f.type.tz else f
+        for f in table.schema
+    ]
+    target = pa.schema(fields)
+    return table if target.equals(table.schema) else table.cast(target)
+
+
+def _column(name: str) -> Any:
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+class SparkSource:
+    """A Spark table or Parquet/CSV path, read in the active Spark session (local mode if none)."""
+
+    def __init__(self, source: str, root: Path, *, page_rows: int = 100_000) -> None:
+        rest = source[len("spark:") :].strip()
+        kind, _, path = rest.partition(":")
+        self.table: str | None = None
+        self.format: str | None = None
+        self.path: str | None = None
+        if not path:
+            if not rest:
+                raise UsageError(
+                    f"data.source {source!r} names no Spark table or path; write spark:TABLE, "
+                    "spark:parquet:PATH or spark:csv:PATH"
+                )
+            self.table = rest
+        elif kind.lower() in FORMATS:
+            self.format = kind.lower()
+            absolute = "://" in path or path.startswith("file:") or Path(path).is_absolute()
+            self.path = path if absolute else str(root / path)
+        else:
+            raise UsageError(
+                f"data.source {source!r}: Spark reads {' or '.join(FORMATS)} paths, not {kind!r}; "
+                "write spark:parquet:PATH, spark:csv:PATH or spark:TABLE"
+            )
+        self.description = source
+        self.page_rows = page_rows
+
+    def count_partitions(self) -> int:
+        return 0  # unknown until read
+
+    def _frame(self, spark: Any) -> Any:
+        from pyspark.errors import PySparkException
+
+        try:
+            if self.table is not None:
+                return spark.table(self.table)
+            reader = spark.read.option("header", "true").option("inferSchema", "true")
+            return reader.csv(self.path) if self.format == "csv" else reader.parquet(self.path)
+        except PySparkException as exc:
+            what = f"table {self.table!r}" if self.table else f"{self.format} path {self.path!r}"
+            raise DataError(
+                f"data.source {self.description!r}: Spark cannot read the {what} "
+                f"({_reason(exc)}); check the name, or that the data has landed"
+            ) from exc
+
+    def _in_range(self, frame: Any, column: str, time_range: TimeRange) -> Any:
+        from pyspark.sql import functions as F
+        from pyspark.sql import types as T
+
+        if column not in frame.columns:
+            raise DataError(
+                f"data.source {self.description!r} has no time column {column!r} (data.time); "
+                f"its columns are {frame.columns}"
+            )
+        kind = frame.schema[column].dataType
+        for bound, is_start in ((time_range.start, True), (time_range.end, False)):
+            if bound is None:
+                continue
+            utc = _as_utc(bound)
+            if isinstance(kind, T.TimestampType):  # an instant: compare with the bound's instant
+                value = F.timestamp_micros(F.lit((utc - _EPOCH) // timedelta(microseconds=1)))
+            elif isinstance(kind, T.TimestampNTZType):  # wall times are taken to be UTC, as for files
+                value = F.lit(utc.replace(tzinfo=None).isoformat(" ")).cast("timestamp_ntz")
+            elif isinstance(kind, T.DateType):
+                value = F.lit(utc.date().isoformat()).cast("date")
+            else:
+                raise DataError(
+                    f"The time column {column!r} of data.source {self.description!r} is {kind.simpleString()}, "
+                    "not a timestamp or date; store it as a timestamp upstream"
+                )
+            col = _column(column)
+            frame = frame.where(col >= value if is_start else col < value)
+        return frame
+
+    def dataframe(self, time_column: str | None, time_range: TimeRange) -> Any:
+        """The rows in ``time_range``, in snapshot order, as a Spark DataFrame (planned, not yet run)."""
+        from pyspark.sql import SparkSession
+        from pyspark.sql import types as T
+
+        from modelyard.data._spark import spark_session
+
+        spark = SparkSession.getActiveSession() or spark_session()
+        frame = self._frame(spark)
+        if time_column is not None:
+            frame = self._in_range(frame, time_column, time_range)
+        # A total order (time first, then every column that has one), so a re-run gives the same
+        # rows in the same order, and so the same snapshot id.
+        names = ([time_column] if time_column else []) + [c for c in frame.columns if c != time_column]
+        orderable = [n for n in names if not isinstance(frame.schema[n].dataType, T.MapType)]
+        return frame.orderBy(*[_column(n).asc() for n in orderable])
+
+    def partitions(self, time_column: str | None, time_range: TimeRange) -> Iterator[Partition]:
+        stream = self.dataframe(time_column, time_range).mapInArrow(_ipc_batches(), "batch binary")
+        pending: list[pa.Table] = []
+        held = page = 0
+        for row in self._rows(stream):
+            table = pa.ipc.open_stream(row.batch).read_all()
+            pending.append(table)
+            held += table.num_rows
+            if held >= self.page_rows:
+                page += 1
+                yield self._page(pending, page)
+                pending, held = [], 0
+        if pending:
+            yield self._page(pending, page + 1)
+
+    def _page(self, tables: list[pa.Table], page: int) -> Partition:
+        table = _in_utc(pa.concat_tables(tables))
+        return Partition(f"{self.description} page {page}", table.to_pandas())
+
+    def _rows(self, stream: Any) -> Iterator[Any]:
+        """Spark's result a partition at a time; Spark's failures (a corrupt file, a type that
+        changed between files) as a DataError naming the source and Spark's reason."""
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        rows: Iterator[Any] | None = None
+        while True:
+            try:
+                rows = rows or stream.toLocalIterator(prefetchPartitions=True)  # runs the sort's sampling job
+                row = next(rows)
+            except StopIteration:
+                return
+            except (PySparkException, Py4JJavaError) as exc:
+                raise DataError(f"Spark failed reading data.source {self.description!r}: {_reason(exc)}") from exc
+            yield row
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of Spark's own message (a Java exception's, not py4j's wrapper)."""
+    java = getattr(exc, "java_exception", None)
+    text = str(java.getMessage()) if java is not None else str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _as_utc(bound: datetime) -> datetime:
+    """A range bound as an aware UTC time (a naive one is taken to be UTC, as for files)."""
+    return bound.replace(tzinfo=UTC) if bound.tzinfo is None else bound.astimezone(UTC)
