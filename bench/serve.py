@@ -1,110 +1,102 @@
-"""Benchmark of the model server: throughput and latency early vs late, with and without gc.freeze,
-and failed requests during a hot swap.
+"""Serving benchmark (issue 5): modelyard's model server against the baselines, a soak, gc.freeze.
 
-    .venv/bin/python bench/serve.py [--seconds 25] [--concurrency 16]
+    .venv/bin/python bench/serve.py setup                    # once: the baselines' venvs (~2.5 min, 1.8 GB)
+    .venv/bin/python bench/serve.py [compare] [--seconds 8]  # the table of issue 5 (~15 min)
+        [--servers modelyard,ceiling,flask,fastapi,mlflow,bentoml] [--procs 1,2] [--rounds 1] [--json out.json]
+    .venv/bin/python bench/serve.py soak --requests 1000000  # the million-request soak [--workers 2]
+    .venv/bin/python bench/serve.py freeze [--seconds 25]    # early vs late, gc.freeze on/off, hot swap
+    .venv/bin/python bench/serve.py loadgen                  # the load generator's own ceiling
 
-Builds the demo yard in a temporary folder (HistGradientBoosting challenger in production), starts
-``modelyard.serve.serve`` in a subprocess on 127.0.0.1, and drives it from this process with a small
-keep-alive HTTP/1.1 load generator on asyncio (single-row JSON requests to ``/predict/churn``).
+Every mode builds the demo yard in a temporary folder (the HistGradientBoosting challenger promoted
+to production) and starts each server in its own process on 127.0.0.1.
+
+compare: every server serves that same fitted pipeline and does the same work per request (raw
+JSON records -> DataFrame -> ``churn_features`` -> ``predict_proba``):
+
+* ``modelyard``  ``modelyard.serve.serve(yard, workers=N)``, POST /predict/churn, log on (default)
+* ``ceiling``    the same server and yard, the production model replaced by a python_function
+                 returning a constant (serve_baselines/bench_constant.py): same HTTP, validation,
+                 features, batching and log, no model call
+* ``flask``      serve_baselines/flask_app.py under ``gunicorn -w N`` (sync workers)
+* ``fastapi``    serve_baselines/fastapi_app.py under ``uvicorn --workers N``
+* ``mlflow``     ``mlflow models serve -w N --env-manager local`` on a pyfunc model
+                 (serve_baselines/mlflow_model.py), POST /invocations with dataframe_records
+* ``bentoml``    serve_baselines/bento_service.py, ``batchable=True`` (adaptive batching), N workers
+
+The baselines run from their own venvs under bench/.venvs/ (serve_baselines/baseline_envs.py;
+not the project's .venv; keep bench/.venvs/ out of git; ``compare`` installs a missing one itself),
+with the .venv's numpy/pandas/scikit-learn versions so that one pickle loads everywhere. Every
+server process gets OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1
+(modelyard pins itself to one thread per worker too). No access logs anywhere.
+
+For each server and N in (1, 2) processes: warm-up, then one load per cell {1 row, 100 rows} x
+{concurrency 1, 16}, each ``--warmup`` s unmeasured then ``--seconds`` s measured, from a closed-loop
+generator in its own process (serve_baselines/loadgen.py: uvloop protocols, pre-encoded requests,
+Content-Length-only parsing). With ``--rounds R`` every server is visited R times and each cell
+shows its median round. The targets' "in-process predict time" is ``model.score`` on one row's
+ready features (feature code excluded), one thread, in this process. The machine has 2 cores: the
+generator shares them with the servers, and others may be using them too: compare ratios from one
+run, not numbers across runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import gc
 import io
+import json
 import os
+import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
+from rich.console import Console
+from rich.table import Table
+
+BENCH = Path(__file__).resolve().parent
+BASELINES = BENCH / "serve_baselines"
+ROOT = BENCH.parent
+sys.path.insert(0, str(BASELINES))
+
+import baseline_envs  # noqa: E402
+
+PIN_THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+CELLS = ((1, 1), (1, 16), (100, 1), (100, 16))  # (rows per request, concurrency)
+SERVERS = ("modelyard", "ceiling", "flask", "fastapi", "mlflow", "bentoml")
+OTHERS = ("fastapi", "mlflow", "bentoml")  # "the best of the others"
+
+console = Console(width=max(Console().width, 180))
+
+
+# -- the yard, the model, the requests ---------------------------------------------------------
 
 
 @dataclass
-class Run:
-    latencies: list[float] = field(default_factory=list)  # seconds, in completion order
-    done_at: list[float] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)
-    versions: list[int] = field(default_factory=list)
+class Fixture:
+    """Everything the servers serve, built once in a temporary folder."""
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line[:15].lower() == b"content-length:":
-            length = int(line[15:])
-    return status, await reader.readexactly(length)
-
-
-async def _load(
-    port: int, body: bytes, *, concurrency: int, seconds: float, max_requests: int, parse_version: bool = False
-) -> Run:
-    run = Run()
-    request = (
-        b"POST /predict/churn HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        + f"Content-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
-    deadline = time.perf_counter() + seconds
-    sent = 0
-
-    async def worker() -> None:
-        nonlocal sent
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            while time.perf_counter() < deadline and sent < max_requests:
-                sent += 1
-                t0 = time.perf_counter()
-                try:
-                    writer.write(request)
-                    status, payload = await _read_response(reader)
-                except (ConnectionError, asyncio.IncompleteReadError):
-                    run.statuses.append(0)
-                    run.latencies.append(time.perf_counter() - t0)
-                    run.done_at.append(time.perf_counter())
-                    run.versions.append(-1)
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                    continue
-                t1 = time.perf_counter()
-                run.latencies.append(t1 - t0)
-                run.done_at.append(t1)
-                run.statuses.append(status)
-                if parse_version:
-                    run.versions.append(orjson.loads(payload).get("version", -1) if status == 200 else -1)
-        finally:
-            writer.close()
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return run
-
-
-def _window(run: Run, start: int, size: int = 1000) -> tuple[float, float, float]:
-    lat = np.array(run.latencies[start : start + size]) * 1000
-    span = run.done_at[start + size - 1] - run.done_at[start] if len(lat) > 1 else float("nan")
-    return (len(lat) - 1) / span, float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+    tmp: Path
+    yard: Path  # HistGradientBoosting in production
+    ceiling_yard: Path | None = None  # the constant python_function in production
+    model_dir: Path | None = None  # model.joblib + features.py, for the baselines
+    mlflow_model: Path | None = None
+    records: list[dict[str, Any]] = field(default_factory=list)  # 100 raw request records
 
 
 def _build_yard(folder: Path) -> None:
-    from rich.console import Console
-
     from modelyard.demo import run_demo
 
     yard = run_demo(folder, console=Console(file=io.StringIO()))
@@ -114,144 +106,1023 @@ def _build_yard(folder: Path) -> None:
     yard.close()
 
 
-@contextlib.contextmanager
-def _server(folder: Path, port: int, **settings: Any) -> Any:
-    env = dict(os.environ)
-    for key, value in settings.items():
-        env[f"MODELYARD_SERVE_{key.upper()}"] = str(value)
-    env["MODELYARD_SERVE_LOG_FOLDER"] = str(folder / "predictions")
-    script = textwrap.dedent(
-        f"""
-        from modelyard import open_yard
-        from modelyard.serve import serve
-        serve(open_yard({str(folder)!r}), "127.0.0.1", {port}, 1, log_level="warning")
-        """
-    )
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+def _build_ceiling_yard(yard: Path, folder: Path) -> None:
+    """A copy of the yard whose production version is ``bench_constant.constant_scores``."""
+    from bench_constant import constant_scores
+
+    from modelyard import open_yard
+
+    shutil.copytree(yard, folder)
+    with open_yard(folder) as y:
+        mv = y.register("churn", constant_scores, description="bench: the ceiling, a constant", code_folder=folder)
+        y.registry.promote("churn", mv.version, reason="bench: the ceiling serves a constant")
+
+
+def _export_model(yard: Path, out: Path) -> None:
+    """The production pipeline as model.joblib, and the feature code as features.py."""
+    import joblib
+
+    import modelyard.demo.features
+    from modelyard import open_yard
+
+    out.mkdir(parents=True)
+    with open_yard(yard) as y:
+        joblib.dump(y.load("churn", "production").raw, out / "model.joblib")
+    shutil.copy(modelyard.demo.features.__file__, out / "features.py")
+
+
+def _records(n: int = 100) -> list[dict[str, Any]]:
+    from modelyard.demo._data import load_raw_churn
+
+    raw = load_raw_churn().iloc[-n:].drop(columns=["churned", "signup_date"])
+    records: list[dict[str, Any]] = orjson.loads(orjson.dumps(raw.to_dict("records")))  # NaN -> null
+    records.reverse()  # records[0]: the row the earlier single-row benchmarks sent
+    return records
+
+
+def _fixture(tmp: Path, *, ceiling: bool = False, model_dir: bool = False) -> Fixture:
+    with console.status("building the demo yard (HistGradientBoosting in production)"):
+        t0 = time.perf_counter()
+        fx = Fixture(tmp=tmp, yard=tmp / "yard", records=_records())
+        _build_yard(fx.yard)
+        if ceiling:
+            fx.ceiling_yard = tmp / "yard-ceiling"
+            _build_ceiling_yard(fx.yard, fx.ceiling_yard)
+        if model_dir:
+            fx.model_dir = tmp / "model"
+            _export_model(fx.yard, fx.model_dir)
+    console.print(f"demo yard built in {time.perf_counter() - t0:.0f} s ({tmp})")
+    return fx
+
+
+def _http_request(path: str, body: bytes) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def _plain_body(records: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps(records[0] if len(records) == 1 else records)
+
+
+# -- servers ------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerSpec:
+    """How to start one server with N processes, probe it, and ask it for a prediction."""
+
+    name: str
+    label: str
+    command: Callable[[int, int], list[str]]  # (port, workers) -> argv
+    health: str
+    path: str
+    body: Callable[[list[dict[str, Any]]], bytes]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path = BASELINES
+    startup_seconds: float = 120.0
+
+
+def _modelyard_spec(name: str, label: str, yard: Path, log_folder: Path, **settings: Any) -> ServerSpec:
+    def command(port: int, workers: int) -> list[str]:
+        script = textwrap.dedent(
+            f"""
+            from modelyard import open_yard
+            from modelyard.serve import serve
+            serve(open_yard({str(yard)!r}), "127.0.0.1", {port}, {workers}, log_level="warning")
+            """
+        )
+        return [sys.executable, "-c", script]
+
+    env = {"MODELYARD_SERVE_LOG_FOLDER": str(log_folder), "PYTHONPATH": str(BASELINES)}
+    env.update({f"MODELYARD_SERVE_{k.upper()}": str(v) for k, v in settings.items()})
+    return ServerSpec(name, label, command, "/v2/health/ready", "/predict/churn", _plain_body, env, cwd=ROOT)
+
+
+def _specs(fx: Fixture, envs: dict[str, baseline_envs.BaselineEnv]) -> dict[str, ServerSpec]:
+    specs = {
+        "modelyard": _modelyard_spec("modelyard", "modelyard", fx.yard, fx.tmp / "log-modelyard"),
+    }
+    if fx.ceiling_yard is not None:
+        specs["ceiling"] = _modelyard_spec(
+            "ceiling", "modelyard, constant model (ceiling)", fx.ceiling_yard, fx.tmp / "log-ceiling"
+        )
+    model_env = {"BENCH_MODEL_DIR": str(fx.model_dir)}
+    if "web" in envs:
+        web = envs["web"].bin
+        specs["flask"] = ServerSpec(
+            "flask",
+            "Flask + gunicorn (sync)",
+            lambda port, n: [str(web / "gunicorn"), "-w", str(n), "-b", f"127.0.0.1:{port}", "flask_app:app"],
+            "/health",
+            "/predict/churn",
+            _plain_body,
+            model_env,
+        )
+        specs["fastapi"] = ServerSpec(
+            "fastapi",
+            "FastAPI + uvicorn",
+            lambda port, n: [
+                *(str(web / "uvicorn"), "fastapi_app:app", "--host", "127.0.0.1", "--port", str(port)),
+                *("--workers", str(n), "--no-access-log", "--log-level", "warning"),
+            ],
+            "/health",
+            "/predict/churn",
+            _plain_body,
+            model_env,
+        )
+    if "mlflow" in envs and fx.mlflow_model is not None:
+        mlflow_bin, mlflow_model = envs["mlflow"].bin, fx.mlflow_model
+        specs["mlflow"] = ServerSpec(
+            "mlflow",
+            "mlflow models serve",
+            lambda port, n: [
+                *(str(mlflow_bin / "mlflow"), "models", "serve", "-m", str(mlflow_model)),
+                *("-h", "127.0.0.1", "-p", str(port), "-w", str(n), "--env-manager", "local"),
+            ],
+            "/ping",
+            "/invocations",
+            lambda records: orjson.dumps({"dataframe_records": records}),
+            {"MLFLOW_TRACKING_URI": str(fx.tmp / "mlruns"), "PATH": f"{mlflow_bin}:{os.environ['PATH']}"},
+        )
+    if "bentoml" in envs:
+        bento_bin = envs["bentoml"].bin
+        specs["bentoml"] = ServerSpec(
+            "bentoml",
+            "BentoML (adaptive batching)",
+            lambda port, n: [
+                *(str(bento_bin / "bentoml"), "serve", "bento_service:Churn"),
+                *("--host", "127.0.0.1", "--port", str(port), "--working-dir", str(BASELINES)),
+            ],
+            "/readyz",
+            "/predict",
+            lambda records: orjson.dumps({"records": records}),
+            {
+                **model_env,
+                "BENTOML_DO_NOT_TRACK": "True",
+                "BENTOML_HOME": str(fx.tmp / "bentoml"),
+                "PATH": f"{bento_bin}:{os.environ['PATH']}",
+            },
+        )
+    return specs
+
+
+def _probe(port: int, path: str) -> bool:
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                    s.sendall(b"GET /v2/health/ready HTTP/1.1\r\nHost: x\r\n\r\n")
-                    if s.recv(64).startswith(b"HTTP/1.1 200"):
-                        break
-            except OSError:
-                pass
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+            return s.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def running(spec: ServerSpec, workers: int, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """Start ``spec`` with ``workers`` processes on a free port; stop its process group afterwards."""
+    port = _free_port()
+    env = {**os.environ, **PIN_THREADS, **spec.env}
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            spec.command(port, workers),
+            cwd=spec.cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + spec.startup_seconds
+        while not _probe(port, spec.health):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+                raise RuntimeError(f"{spec.name} did not start (exit {proc.poll()}); the end of {log}:\n{tail}")
             time.sleep(0.2)
-        yield proc
+        yield proc, port
     finally:
-        proc.terminate()
-        proc.wait(60)
+        _stop(proc)
 
 
-def _in_process_predict_ms(folder: Path, body: bytes) -> float:
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the group this bench started (the server and its workers), SIGKILL after 30 s."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # stray workers of a group whose leader is gone
+
+
+# -- the load generator ------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """One generator run: per-request arrays (completion order) and the generator's own cost."""
+
+    start: np.ndarray  # s since the measurement began
+    latency: np.ndarray  # s
+    status: np.ndarray
+    version: np.ndarray | None
+    seconds: float
+    cpu_seconds: float
+    t_measure: float  # the generator's time.perf_counter() when the measurement began
+
+    @property
+    def n(self) -> int:
+        return len(self.latency)
+
+    @property
+    def errors(self) -> int:
+        return int((self.status != 200).sum())
+
+    @property
+    def rps(self) -> float:
+        return self.n / self.seconds if self.seconds > 0 else float("nan")
+
+    def pct(self, q: float) -> float:
+        ok = self.latency[self.status == 200]
+        return float(np.percentile(ok, q) * 1000) if len(ok) else float("nan")
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.cpu_seconds / max(self.n, 1) * 1e6
+
+
+def _loadgen_argv(
+    port: int,
+    request: bytes,
+    tmp: Path,
+    *,
+    concurrency: int,
+    warmup: float,
+    seconds: float = 0.0,
+    requests: int | None = None,
+    parse_version: bool = False,
+    progress: float = 0.0,
+) -> tuple[list[str], Path]:
+    fd, req_path = tempfile.mkstemp(dir=tmp, suffix=".http")
+    os.write(fd, request)
+    os.close(fd)
+    out = Path(req_path).with_suffix(".npz")
+    argv = [sys.executable, str(BASELINES / "loadgen.py"), "--port", str(port), "--request", req_path]
+    argv += ["--concurrency", str(concurrency), "--warmup", str(warmup), "--seconds", str(seconds), "--out", str(out)]
+    if requests is not None:
+        argv += ["--requests", str(requests)]
+    if parse_version:
+        argv.append("--parse-version")
+    if progress:
+        argv += ["--progress", str(progress)]
+    return argv, out
+
+
+def _read_load(summary_line: str, out: Path) -> Load:
+    summary = json.loads(summary_line)
+    with np.load(out) as z:
+        arrays = {k: z[k] for k in z.files}
+    out.unlink()
+    return Load(
+        arrays["start"],
+        arrays["latency"],
+        arrays["status"],
+        arrays.get("version"),
+        summary["seconds"],
+        summary["cpu_seconds"],
+        summary["t_measure"],
+    )
+
+
+def drive(port: int, request: bytes, tmp: Path, **options: Any) -> Load:
+    """Run the generator to the end (see :func:`_loadgen_argv` for the options)."""
+    argv, out = _loadgen_argv(port, request, tmp, **options)
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the load generator failed:\n{done.stderr[-2000:]}")
+    return _read_load(done.stdout.strip().splitlines()[-1], out)
+
+
+# -- compare: the table of issue 5 ---------------------------------------------------------------
+
+
+def _in_process_predict_ms(yard: Path, record: dict[str, Any]) -> tuple[float, float, float, float]:
+    """p50 and p99 of ``model.score`` on one row's ready features, then of the feature code plus
+    ``model.score`` on the raw row (what every baseline does per request); this process, one thread."""
     import pandas as pd
     from threadpoolctl import threadpool_limits
 
     from modelyard import open_yard
     from modelyard.demo.features import churn_features
 
-    with open_yard(folder) as yard, threadpool_limits(1):  # as the server pins itself
-        model = yard.load("churn", "production")
-        frame = churn_features(pd.DataFrame([orjson.loads(body)]))
-        for _ in range(50):
-            model.score(frame)
+    def timed(fn: Any) -> tuple[float, float]:
+        for _ in range(100):
+            fn()
         times = []
-        for _ in range(300):
+        for _ in range(1000):
             t0 = time.perf_counter()
-            model.score(frame)
+            fn()
             times.append(time.perf_counter() - t0)
-    return float(np.percentile(times, 99) * 1000)
+        return float(np.percentile(times, 50) * 1000), float(np.percentile(times, 99) * 1000)
+
+    with open_yard(yard) as y, threadpool_limits(1):  # as the server pins itself
+        model = y.load("churn", "production")
+        frame = churn_features(pd.DataFrame([record]))
+        alone = timed(lambda: model.score(frame))
+        with_features = timed(lambda: model.score(churn_features(pd.DataFrame([record]))))
+    return (*alone, *with_features)
+
+
+def _generator_ceiling(tmp: Path, seconds: float, request: bytes) -> dict[int, Load]:
+    """The generator against serve_baselines/trivial_server.py (no framework, constant answer)."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, str(BASELINES / "trivial_server.py"), str(port)], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not _probe(port, "/"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the trivial server did not start")
+            time.sleep(0.1)
+        return {c: drive(port, request, tmp, concurrency=c, warmup=1.0, seconds=seconds) for c in (1, 16)}
+    finally:
+        _stop(proc)
+
+
+def _save_mlflow_model(env: baseline_envs.BaselineEnv, model_dir: Path, out: Path) -> bool:
+    done = subprocess.run(
+        [str(env.python), str(BASELINES / "mlflow_model.py"), str(model_dir), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **PIN_THREADS},
+    )
+    if done.returncode != 0:
+        console.print(f"[red]mlflow: saving the pyfunc model failed[/]; skipped:\n{done.stderr[-1500:]}")
+        return False
+    return True
+
+
+def _fmt_rate(load: Load | None) -> str:
+    if load is None:
+        return "-"
+    return f"{load.rps:,.0f}" + ("!" if load.errors else "")
+
+
+def _fmt_ms(value: float | None) -> str:
+    if value is None or np.isnan(value):
+        return "-"
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _measure(
+    spec: ServerSpec, n: int, fx: Fixture, tmp: Path, args: argparse.Namespace, status: str
+) -> dict[tuple[int, int], Load]:
+    """Start ``spec`` with ``n`` processes, warm it up, and load it with every cell in turn."""
+    requests = {rows: _http_request(spec.path, spec.body(fx.records[:rows])) for rows in (1, 100)}
+    cells: dict[tuple[int, int], Load] = {}
+    with running(spec, n, tmp / "logs" / f"{spec.name}-{n}.log") as (_, port):
+        with console.status(f"{status} {spec.label}, {n} process(es): warming up"):
+            for rows in (1, 100):
+                drive(port, requests[rows], tmp, concurrency=16, warmup=0.0, seconds=args.warmup_server / 2)
+        for rows, c in CELLS:
+            with console.status(f"{status} {spec.label}, {n} process(es): {rows} row(s), concurrency {c}"):
+                load = drive(port, requests[rows], tmp, concurrency=c, warmup=args.warmup, seconds=args.seconds)
+            cells[(rows, c)] = load
+            console.print(
+                f"  {spec.name:<9} x{n} rows={rows:<3} c={c:<2}: {load.rps:>7,.0f} req/s  "
+                f"p50 {load.pct(50):7.2f} ms  p99 {load.pct(99):7.2f} ms  errors {load.errors}  "
+                f"(generator {load.cpu_seconds / load.seconds:.0%} CPU)"
+            )
+    return cells
+
+
+def compare(args: argparse.Namespace) -> None:
+    servers = [s for s in args.servers.split(",") if s]
+    unknown = sorted(set(servers) - set(SERVERS))
+    if unknown:
+        raise SystemExit(f"--servers: unknown {unknown}; choose from {', '.join(SERVERS)}")
+    procs = [int(p) for p in args.procs.split(",")]
+    wanted_envs = [
+        e
+        for e, names in (("web", ("flask", "fastapi")), ("mlflow", ("mlflow",)), ("bentoml", ("bentoml",)))
+        if set(names) & set(servers)
+    ]
+    envs = baseline_envs.ensure(wanted_envs, console) if wanted_envs else {}
+
+    with tempfile.TemporaryDirectory(prefix="modelyard-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        fx = _fixture(tmp, ceiling="ceiling" in servers, model_dir=True)
+        if "mlflow" in envs:
+            fx.mlflow_model = tmp / "mlflow-model"
+            if not _save_mlflow_model(envs["mlflow"], fx.model_dir, fx.mlflow_model):  # type: ignore[arg-type]
+                fx.mlflow_model = None
+        specs = _specs(fx, envs)
+        absent = [s for s in servers if s not in specs]
+        if absent:
+            console.print(f"[yellow]not measured (not installed): {', '.join(absent)}[/]")
+        servers = [s for s in servers if s in specs]
+
+        model_ms = _in_process_predict_ms(fx.yard, fx.records[0])
+        console.print(
+            f"in-process, one row, 1 thread: model.score p50 {model_ms[0]:.3f} ms, p99 {model_ms[1]:.3f} ms; "
+            f"feature code + model.score p50 {model_ms[2]:.3f} ms, p99 {model_ms[3]:.3f} ms"
+        )
+        one_row = _http_request("/predict/churn", _plain_body(fx.records[:1]))
+        with console.status("measuring the load generator against a trivial server"):
+            gen_ceiling = _generator_ceiling(tmp, min(args.seconds, 5.0), one_row)
+        for c, load in gen_ceiling.items():
+            console.print(
+                f"load generator ceiling, concurrency {c}: {load.rps:,.0f} req/s, p50 {load.pct(50):.3f} ms, "
+                f"p99 {load.pct(99):.3f} ms; generator CPU {load.cpu_us_per_request:.1f} µs/request"
+            )
+
+        results: dict[tuple[str, int], dict[tuple[int, int], Load]] = {}
+        failures: dict[tuple[str, int], str] = {}
+        runs: dict[tuple[str, int], dict[tuple[int, int], list[Load]]] = {}
+        total = args.rounds * len(servers) * len(procs) * len(CELLS)
+        started = time.perf_counter()
+        for round_ in range(args.rounds):
+            for name in servers:
+                for n in procs:
+                    key = (name, n)
+                    if key in failures:
+                        continue
+                    at = round_ * len(servers) * len(procs) + servers.index(name) * len(procs) + procs.index(n)
+                    status = f"[{at * len(CELLS)}/{total}, {time.perf_counter() - started:.0f} s]"
+                    try:
+                        cells = _measure(specs[name], n, fx, tmp, args, status)
+                    except RuntimeError as exc:
+                        failures[key] = str(exc)
+                        console.print(f"[red]{exc}[/]")
+                        continue
+                    for cell, load in cells.items():
+                        runs.setdefault(key, {}).setdefault(cell, []).append(load)
+        for key, cells in runs.items():  # the median round of each cell, by req/s
+            results[key] = {cell: sorted(loads, key=lambda x: x.rps)[len(loads) // 2] for cell, loads in cells.items()}
+
+    _print_compare(args, servers, procs, specs, results, failures, model_ms, gen_ceiling)
+    if args.json:
+        _write_json(args.json, results, model_ms, gen_ceiling)
+
+
+def _print_compare(
+    args: argparse.Namespace,
+    servers: list[str],
+    procs: list[int],
+    specs: dict[str, ServerSpec],
+    results: dict[tuple[str, int], dict[tuple[int, int], Load]],
+    failures: dict[tuple[str, int], str],
+    model_ms: tuple[float, float, float, float],
+    gen_ceiling: dict[int, Load],
+) -> None:
+    table = Table(
+        title=(
+            f"Serving the demo's HistGradientBoosting churn model: {args.seconds:g} s per cell, "
+            f"{os.cpu_count()} cores (shared with the generator), 1 native thread per process"
+        ),
+        caption="req/s, then p50 and p99 latency in ms, per rows/request x concurrency. ! = some requests failed.",
+    )
+    table.add_column("server", no_wrap=True)
+    table.add_column("procs", justify="right")
+    for rows, c in CELLS:
+        for what in ("req/s", "p50", "p99"):
+            table.add_column(f"{rows}r c{c}\n{what}", justify="right")
+    for name in servers:
+        for n in procs:
+            cells = results.get((name, n), {})
+            row = [specs[name].label, str(n)]
+            for cell in CELLS:
+                load = cells.get(cell)
+                row += [
+                    _fmt_rate(load),
+                    _fmt_ms(load.pct(50) if load else None),
+                    _fmt_ms(load.pct(99) if load else None),
+                ]
+            table.add_row(*row, end_section=n == procs[-1])
+    console.print()
+    console.print(table)
+    for key, why in failures.items():
+        console.print(f"[red]{key[0]} x{key[1]} failed:[/] {why.splitlines()[0]}")
+
+    def get(name: str, n: int, cell: tuple[int, int]) -> Load | None:
+        return results.get((name, n), {}).get(cell)
+
+    def mark(ok: bool | None) -> str:
+        return "[green]met[/]" if ok else "[red]not met[/]" if ok is not None else "[yellow]n/a[/]"
+
+    console.print()
+    console.print("[bold]Targets (ratios within this run)[/]")
+    model_p50, model_p99, featured_p50, featured_p99 = model_ms
+    console.print(f"  in-process model.score on one row, 1 thread: p50 {model_p50:.3f} ms, p99 {model_p99:.3f} ms")
+    console.print(f"  in-process feature code + model.score: p50 {featured_p50:.3f} ms, p99 {featured_p99:.3f} ms")
+    for n in procs:
+        my16, my1 = get("modelyard", n, (1, 16)), get("modelyard", n, (1, 1))
+        flask16 = get("flask", n, (1, 16))
+        others = [(o, get(o, n, (1, 16))) for o in OTHERS]
+        others = [(o, load) for o, load in others if load is not None]
+        console.print(f"  [bold]{n} process(es)[/]")
+        if my16 is not None and flask16 is not None:
+            ratio = my16.rps / flask16.rps
+            console.print(
+                f"    1-row c16 req/s vs Flask: {my16.rps:,.0f} / {flask16.rps:,.0f} = {ratio:.2f}x "
+                f"(target >= 3x): {mark(ratio >= 3)}"
+            )
+            p99, fp99 = my16.pct(99), flask16.pct(99)
+            console.print(f"    1-row c16 p99 vs Flask: {p99:.2f} ms vs {fp99:.2f} ms (target <=): {mark(p99 <= fp99)}")
+        else:
+            console.print(f"    vs Flask: {mark(None)}")
+        if my16 is not None and others:
+            best, best_load = max(others, key=lambda o: o[1].rps)
+            ratio = my16.rps / best_load.rps
+            console.print(
+                f"    1-row c16 req/s vs the best other ({best}): {my16.rps:,.0f} / {best_load.rps:,.0f} "
+                f"= {ratio:.2f}x "
+                f"(target >= 2.5x): {mark(ratio >= 2.5)}"
+            )
+        if my1 is not None:
+            gap = my1.pct(99) - model_p99
+            console.print(
+                f"    1-row c1 p99 {my1.pct(99):.2f} ms - in-process predict p99 {model_p99:.2f} ms = {gap:+.2f} ms "
+                f"(target <= 1 ms): {mark(gap <= 1.0)}"
+            )
+            gap2 = my1.pct(99) - featured_p99
+            console.print(
+                f"    1-row c1 p99 - in-process feature code + predict p99 {featured_p99:.2f} ms = {gap2:+.2f} ms "
+                f"(the same target, counting the feature code every server runs): {mark(gap2 <= 1.0)}"
+            )
+        ceil16 = get("ceiling", n, (1, 16))
+        if my16 is not None and ceil16 is not None:
+            share = my16.rps / ceil16.rps
+            line = (
+                f"    ceiling (constant model), 1-row c16: {my16.rps:,.0f} / {ceil16.rps:,.0f} = {share:.0%} "
+                f"(goal >= 70%): {mark(share >= 0.7)}"
+            )
+            others_cells = [
+                f"{rows}r c{c} {mine.rps / ceil.rps:.0%}"
+                for rows, c in CELLS
+                if (rows, c) != (1, 16)
+                and (mine := get("modelyard", n, (rows, c))) is not None
+                and (ceil := get("ceiling", n, (rows, c))) is not None
+            ]
+            console.print(line + (f"; other cells: {', '.join(others_cells)}" if others_cells else ""))
+    if any(name == "mlflow" and n > 1 for name, n in results):
+        console.print(
+            "  note: `mlflow models serve -w N` (N > 1) runs plain uvicorn workers (asyncio + h11, no uvloop): the "
+            "socket they share is made with proto 0, so asyncio never sets TCP_NODELAY on its connections, and h11's "
+            "separate head and body writes meet the client's delayed ACK (~40 ms at concurrency 1). That is MLflow "
+            "as installed; with -w 1 uvicorn binds through asyncio and the stall is gone."
+        )
+    loads = [load for cells in results.values() for load in cells.values()]
+    if loads:
+        busiest = max(loads, key=lambda load: load.rps)
+        console.print(
+            f"  load generator: its ceiling against a trivial server {gen_ceiling[16].rps:,.0f} req/s at c16 "
+            f"({gen_ceiling[1].rps:,.0f} at c1); {gen_ceiling[16].cpu_us_per_request:.0f} µs of CPU per request; "
+            f"in the busiest cell above ({busiest.rps:,.0f} req/s) it used "
+            f"{busiest.cpu_seconds / busiest.seconds:.0%} of one core"
+        )
+
+
+def _write_json(
+    path: str,
+    results: dict[tuple[str, int], dict[tuple[int, int], Load]],
+    model_ms: tuple[float, float, float, float],
+    gen: dict[int, Load],
+) -> None:
+    def summary(load: Load) -> dict[str, float]:
+        return {
+            "rps": load.rps,
+            "p50_ms": load.pct(50),
+            "p99_ms": load.pct(99),
+            "requests": load.n,
+            "errors": load.errors,
+            "generator_cpu_share": load.cpu_seconds / load.seconds,
+        }
+
+    data = {
+        "cores": os.cpu_count(),
+        "in_process_predict_ms": {"p50": model_ms[0], "p99": model_ms[1]},
+        "in_process_features_and_predict_ms": {"p50": model_ms[2], "p99": model_ms[3]},
+        "generator_ceiling": {str(c): summary(load) for c, load in gen.items()},
+        "results": [
+            {"server": name, "procs": n, "rows": rows, "concurrency": c, **summary(load)}
+            for (name, n), cells in results.items()
+            for (rows, c), load in cells.items()
+        ],
+    }
+    Path(path).write_text(json.dumps(data, indent=1))
+    console.print(f"results written to {path}")
+
+
+# -- loadgen: the generator's own ceiling ------------------------------------------------------
+
+
+def loadgen(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="modelyard-bench-") as tmp_name:
+        request = _http_request("/predict/churn", _plain_body(_records(1)))
+        for c, load in _generator_ceiling(Path(tmp_name), args.seconds, request).items():
+            console.print(
+                f"concurrency {c}: {load.rps:,.0f} req/s, p50 {load.pct(50):.3f} ms, p99 {load.pct(99):.3f} ms, "
+                f"generator CPU {load.cpu_us_per_request:.1f} µs/request "
+                f"({load.cpu_seconds / load.seconds:.0%} of a core)"
+            )
+
+
+# -- soak: a million requests ------------------------------------------------------------------
+
+
+def _rss_bytes(pid: int) -> dict[int, int]:
+    """RSS of ``pid`` and its descendants, by pid."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return {}
+    out = {}
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            out[p.pid] = p.memory_info().rss
+    return out
+
+
+def _folder_bytes(folder: Path) -> tuple[int, int]:
+    files = [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+    return sum(p.stat().st_size for p in files), len(files)
+
+
+def _get(port: int, path: str) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).split(b"\r\n\r\n", 1)[1].decode()
+
+
+def _gc_metrics(text: str) -> list[str]:
+    """The server's GC pause histogram (Prometheus text), summarised per generation."""
+    count: dict[str, float] = {}
+    total: dict[str, float] = {}
+    buckets: dict[str, list[tuple[float, float]]] = {}
+    for line in text.splitlines():
+        m = re.match(r"modelyard_gc_pause_seconds_(count|sum|bucket)\{(.*)\} (\S+)", line)
+        if not m:
+            continue
+        kind, labels, value = m.group(1), dict(re.findall(r'(\w+)="([^"]*)"', m.group(2))), float(m.group(3))
+        g = labels.get("generation", "?")
+        if kind == "count":
+            count[g] = value
+        elif kind == "sum":
+            total[g] = value
+        else:
+            buckets.setdefault(g, []).append((float(labels["le"]), value))
+    out = []
+    for g in sorted(count):
+        n, s = int(count[g]), total.get(g, 0.0)
+        bound = next((le for le, c in sorted(buckets.get(g, [])) if c >= n), float("nan"))
+        mean = s / n * 1000 if n else 0.0
+        out.append(
+            f"generation {g}: {n:,} pauses, {s * 1000:,.1f} ms in all, mean {mean:.3f} ms, "
+            f"the longest <= {bound * 1000:g} ms"
+        )
+    frozen = re.search(r"^modelyard_gc_frozen_objects (\S+)", text, re.M)
+    if frozen:
+        out.append(f"objects frozen by gc.freeze: {float(frozen.group(1)):,.0f}")
+    return out
+
+
+def soak(args: argparse.Namespace) -> None:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    n_total = args.requests
+    with tempfile.TemporaryDirectory(prefix="modelyard-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        fx = _fixture(tmp)
+        log_folder = tmp / "predictions"
+        spec = _modelyard_spec("modelyard", "modelyard", fx.yard, log_folder)
+        request = _http_request("/predict/churn", _plain_body(fx.records[:1]))
+        samples: list[tuple[float, int, dict[int, int]]] = []  # (perf_counter, requests done, rss by pid)
+        log_samples: list[tuple[int, int, int]] = []  # (requests done, log bytes, log files)
+        with running(spec, args.workers, tmp / "server.log") as (proc, port):
+            with console.status("warming up"):
+                drive(port, request, tmp, concurrency=args.concurrency, warmup=0.0, seconds=args.warmup)
+            argv, out = _loadgen_argv(
+                port, request, tmp, concurrency=args.concurrency, warmup=1.0, requests=n_total, progress=0.25
+            )
+            gen = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+            done = [0]
+            last_line = [""]
+
+            def read() -> None:
+                for line in gen.stdout or ():
+                    if line.startswith("progress "):
+                        done[0] = int(line.split()[1])
+                    else:
+                        last_line[0] = line
+
+            reader = threading.Thread(target=read, daemon=True)
+            reader.start()
+            progress = Progress(
+                TextColumn("soak"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TextColumn("RSS {task.fields[rss]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            )
+            with progress:
+                task = progress.add_task("soak", total=n_total, rate="", rss="")
+                next_log = 0.0
+                while gen.poll() is None:
+                    time.sleep(1.0)
+                    now = time.perf_counter()
+                    rss = _rss_bytes(proc.pid)
+                    samples.append((now, done[0], rss))
+                    if now >= next_log:
+                        log_samples.append((done[0], *_folder_bytes(log_folder)))
+                        next_log = now + 10
+                    rate = ""
+                    if len(samples) >= 6:
+                        t_a, n_a, _ = samples[-6]
+                        rate = f"{(done[0] - n_a) / (now - t_a):,.0f} req/s"
+                    progress.update(task, completed=done[0], rate=rate, rss=f"{sum(rss.values()) / 2**20:,.0f} MB")
+                progress.update(task, completed=n_total)
+            reader.join(10)
+            if gen.returncode != 0:
+                raise RuntimeError(f"the load generator failed (exit {gen.returncode})")
+            load = _read_load(last_line[0], out)
+            samples.append((time.perf_counter(), n_total, _rss_bytes(proc.pid)))
+            time.sleep(args.log_settle)  # let the log writer flush its last rows before measuring disk
+            log_samples.append((n_total, *_folder_bytes(log_folder)))
+            gc_lines = _gc_metrics(_get(port, "/metrics"))
+    _print_soak(args, load, samples, log_samples, gc_lines)
+
+
+def _print_soak(
+    args: argparse.Namespace,
+    load: Load,
+    samples: list[tuple[float, int, dict[int, int]]],
+    log_samples: list[tuple[int, int, int]],
+    gc_lines: list[str],
+) -> None:
+    n = load.n
+    tenth = n // 10
+    lat = load.latency * 1000
+    done_at = load.start + load.latency
+    first, last = lat[:tenth], lat[n - tenth :]
+    p99_first, p99_last = np.percentile(first, 99), np.percentile(last, 99)
+    console.print()
+    console.print(
+        f"[bold]Soak: {n:,} single-row requests to /predict/churn at concurrency {args.concurrency}, "
+        f"{args.workers} worker(s), prediction log on, {load.seconds:,.0f} s, {load.errors} failed[/]"
+    )
+    console.print("latency (ms) and throughput by tenth of the requests, in completion order:")
+    table = Table()
+    for col in ("tenth", "req/s", "p50", "p99", "p99.9", "max"):
+        table.add_column(col, justify="right")
+    for d in range(10):
+        part = slice(d * tenth, (d + 1) * tenth if d < 9 else n)
+        span = done_at[part][-1] - done_at[part][0]
+        table.add_row(
+            f"{d + 1}",
+            f"{(len(lat[part]) - 1) / span:,.0f}",
+            *(f"{np.percentile(lat[part], q):.2f}" for q in (50, 99, 99.9)),
+            f"{lat[part].max():.1f}",
+        )
+    console.print(table)
+    ratio = p99_last / p99_first
+    ok = "[green]met[/]" if ratio <= 1.10 else "[red]not met[/]"
+    faster = " (the last tenth was over 10% faster: noise or a slow start, not a regression)" if ratio < 0.9 else ""
+    console.print(
+        f"p50 first 10% {np.percentile(first, 50):.2f} ms, last 10% {np.percentile(last, 50):.2f} ms; "
+        f"p99 first 10% {p99_first:.2f} ms, last 10% {p99_last:.2f} ms: last/first = {ratio:.3f} "
+        f"(target <= 1.10): {ok}{faster}"
+    )
+
+    def rss_at(requests: int) -> tuple[float, dict[int, int]]:
+        for _, done, rss in samples:
+            if done >= requests and rss:
+                return sum(rss.values()) / 2**20, rss
+        return float("nan"), {}
+
+    rss10, by_pid10 = rss_at(n // 10)
+    rss100, by_pid100 = rss_at(n)
+    growth = (rss100 / rss10 - 1) * 100
+    ok = "[green]met[/]" if growth < 5 else "[red]not met[/]"
+    console.print(
+        f"server RSS (all its processes): {rss10:,.1f} MB at 10% of the requests, {rss100:,.1f} MB at 100%: "
+        f"{growth:+.2f}% (target < 5%): {ok}"
+    )
+    if len(by_pid100) > 1:
+        parts = ", ".join(
+            f"pid {pid}: {by_pid10.get(pid, 0) / 2**20:,.1f} -> {rss / 2**20:,.1f} MB" for pid, rss in by_pid100.items()
+        )
+        console.print(f"  by process: {parts}")
+    picks = np.linspace(0, len(samples) - 1, min(len(samples), 11)).round().astype(int)
+    rss_curve = [f"{sum(samples[i][2].values()) / 2**20:,.0f}" for i in picks if samples[i][2]]
+    console.print(f"  RSS over the run (MB, 11 samples): {' '.join(rss_curve)}")
+    if log_samples:
+        first_log, last_log = log_samples[0], log_samples[-1]
+        console.print(
+            f"prediction log on disk: {first_log[1] / 2**20:,.1f} -> {last_log[1] / 2**20:,.1f} MB "
+            f"({last_log[2]:,} files at the end); files, not memory: RSS grew {growth:+.2f}% over the same time"
+        )
+    console.print("server GC pauses (from its /metrics" + (", one worker's view" if args.workers > 1 else "") + "):")
+    for line in gc_lines or ["no modelyard_gc_pause_seconds metric found"]:
+        console.print(f"  {line}")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "requests": n,
+                    "seconds": load.seconds,
+                    "errors": load.errors,
+                    "p50_first_ms": float(np.percentile(first, 50)),
+                    "p50_last_ms": float(np.percentile(last, 50)),
+                    "p99_first_ms": float(p99_first),
+                    "p99_last_ms": float(p99_last),
+                    "rss_10_mb": rss10,
+                    "rss_100_mb": rss100,
+                    "rss_growth_pct": growth,
+                    "log_bytes": log_samples[-1][1] if log_samples else None,
+                    "gc": gc_lines,
+                },
+                indent=1,
+            )
+        )
+
+
+# -- freeze: early vs late with gc.freeze on and off, and a hot swap ----------------------------------
+
+
+def _window(load: Load, first: bool, size: int = 1000) -> tuple[float, float, float]:
+    done_at = load.start + load.latency
+    part = slice(0, size) if first else slice(load.n - size, load.n)
+    lat = load.latency[part] * 1000
+    span = done_at[part][-1] - done_at[part][0]
+    return (len(lat) - 1) / span, float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+
+
+def freeze(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="modelyard-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        fx = _fixture(tmp)
+        request = _http_request("/predict/churn", _plain_body(fx.records[:1]))
+        _, model_p99, _, _ = _in_process_predict_ms(fx.yard, fx.records[0])
+        rows = []
+        for on in (True, False):
+            spec = _modelyard_spec("modelyard", "modelyard", fx.yard, tmp / "predictions", gc_freeze=on)
+            with (
+                running(spec, 1, tmp / "server.log") as (_, port),
+                console.status(f"gc.freeze {'on' if on else 'off'}"),
+            ):
+                drive(port, request, tmp, concurrency=4, warmup=0.0, seconds=2)
+                c1 = drive(port, request, tmp, concurrency=1, warmup=0.0, seconds=3)
+                run = drive(port, request, tmp, concurrency=args.concurrency, warmup=0.0, seconds=args.seconds)
+            rows.append((on, run, c1))
+
+        spec = _modelyard_spec("modelyard", "modelyard", fx.yard, tmp / "predictions", gc_freeze=True, poll_seconds=1.0)
+        with running(spec, 1, tmp / "server.log") as (_, port), console.status("hot swap under load"):
+            from modelyard import open_yard
+
+            argv, out = _loadgen_argv(
+                port, request, tmp, concurrency=args.concurrency, warmup=0.0, seconds=8, parse_version=True
+            )
+            gen = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+            time.sleep(2)
+            with open_yard(fx.yard) as y:
+                before = y.model("churn", "production").version
+                y.registry.rollback("churn", reason="bench: hot swap under load")
+            swapped_at = time.perf_counter()
+            stdout, _ = gen.communicate()
+            swap = _read_load(stdout.strip().splitlines()[-1], out)
+
+    console.print()
+    console.print(
+        f"modelyard serve: 1 worker, {os.cpu_count()} cores, /predict/churn single-row JSON, "
+        f"concurrency {args.concurrency}, HistGradientBoosting (demo challenger)"
+    )
+    console.print(f"in-process model.score p99 on one row: {model_p99:.2f} ms")
+    table = Table()
+    for col in (
+        "gc.freeze",
+        "requests N",
+        "req/s @1k",
+        "p50 @1k",
+        "p99 @1k",
+        "req/s @N",
+        "p50 @N",
+        "p99 @N",
+        "failed",
+        "c=1 p50",
+        "c=1 p99",
+    ):
+        table.add_column(col, justify="right")
+    for on, run, c1 in rows:
+        early, late = _window(run, True), _window(run, False)
+        table.add_row(
+            "on" if on else "off",
+            f"{run.n:,}",
+            f"{early[0]:,.0f}",
+            f"{early[1]:.2f}",
+            f"{early[2]:.2f}",
+            f"{late[0]:,.0f}",
+            f"{late[1]:.2f}",
+            f"{late[2]:.2f}",
+            str(run.errors),
+            f"{c1.pct(50):.2f}",
+            f"{c1.pct(99):.2f}",
+        )
+    console.print(table)
+    console.print("(latencies in ms; @1k = requests 1-1,000, @N = the last 1,000 of N)")
+    done_at = swap.t_measure + swap.start + swap.latency
+    versions = swap.version if swap.version is not None else np.full(swap.n, -1)
+    new = (versions != before) & (swap.version != -1) & (done_at > swapped_at)
+    took = f"{done_at[new].min() - swapped_at:.2f} s" if new.any() else "never"
+    console.print(
+        f"hot swap under load (rollback at t=2 s of 8 s): {swap.n:,} requests, {swap.errors} failed, "
+        f"new version answering after {took}"
+    )
+
+
+# -- setup -------------------------------------------------------------------------------------
+
+
+def setup(args: argparse.Namespace) -> None:
+    names = [n for n in args.envs.split(",") if n]
+    if args.reinstall:
+        for env in baseline_envs.baseline_envs().values():
+            if env.name in names and env.path.exists():
+                shutil.rmtree(env.path)
+    ready = baseline_envs.ensure(names, console, retry_failed=True)
+    for name in names:
+        env = baseline_envs.baseline_envs()[name]
+        if name in ready:
+            info = env.marker("ok")
+            console.print(
+                f"{name}: {env.path} ({', '.join(env.packages)}), installed in {info['install_seconds']} s, "
+                f"{info['size_mb']:,.0f} MB"
+            )
+        else:
+            console.print(f"{name}: [red]not installed[/] (see {env.path / 'failed.json'})")
+    console.print("[dim]bench/.venvs/ is not part of the project: keep it out of git.[/]")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=25.0, help="Load per gc.freeze setting.")
-    parser.add_argument("--concurrency", type=int, default=16)
-    args = parser.parse_args()
-    gc.freeze()
-    with tempfile.TemporaryDirectory(prefix="modelyard-bench-") as tmp:
-        folder = Path(tmp) / "yard"
-        _build_yard(folder)
-        from modelyard.demo._data import load_raw_churn
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="mode")
 
-        raw = load_raw_churn().iloc[-1:].drop(columns=["churned", "signup_date"])
-        body = orjson.dumps(raw.to_dict("records")[0])
-        model_p99 = _in_process_predict_ms(folder, body)
+    def compare_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--seconds", type=float, default=8.0, help="measured seconds per cell (default 8)")
+        p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each cell (default 1)")
+        p.add_argument("--warmup-server", type=float, default=4.0, help="seconds of load after each start (default 4)")
+        p.add_argument("--servers", default=",".join(SERVERS), help=f"comma-separated, from {','.join(SERVERS)}")
+        p.add_argument("--procs", default="1,2", help="server processes, comma-separated (default 1,2)")
+        p.add_argument("--rounds", type=int, default=1, help="visit every server this often; the median counts")
+        p.add_argument("--json", help="also write the numbers to this file")
 
-        rows = []
-        for freeze in (True, False):
-            port = _free_port()
-            with _server(folder, port, gc_freeze=freeze):
-                asyncio.run(_load(port, body, concurrency=4, seconds=2, max_requests=500))  # warm up
-                c1 = asyncio.run(_load(port, body, concurrency=1, seconds=3, max_requests=3000))
-                run = asyncio.run(
-                    _load(port, body, concurrency=args.concurrency, seconds=args.seconds, max_requests=10**7)
-                )
-            n = len(run.latencies)
-            early = _window(run, 0)
-            late = _window(run, n - 1000)
-            c1_lat = np.array(c1.latencies) * 1000
-            failed = sum(s != 200 for s in run.statuses)
-            rows.append((freeze, n, early, late, failed, np.percentile(c1_lat, 50), np.percentile(c1_lat, 99)))
-
-        port = _free_port()
-        with _server(folder, port, gc_freeze=True, poll_seconds=1.0):
-            from modelyard import open_yard
-
-            before: list[int] = []
-
-            async def swap() -> Run:
-                task = asyncio.create_task(
-                    _load(port, body, concurrency=args.concurrency, seconds=8, max_requests=10**7, parse_version=True)
-                )
-                await asyncio.sleep(2)
-                with open_yard(folder) as yard:
-                    before.append(yard.model("churn", "production").version)
-                    await asyncio.to_thread(yard.registry.rollback, "churn", reason="bench: hot swap under load")
-                swapped_at = time.perf_counter()
-                result = await task
-                result.done_at.append(swapped_at)  # remembered for the report below
-                return result
-
-            swap_run = asyncio.run(swap())
-        swapped_at = swap_run.done_at.pop()
-        swap_failed = sum(s != 200 for s in swap_run.statuses)
-        first_new = next(
-            (
-                t
-                for t, v in zip(swap_run.done_at, swap_run.versions, strict=True)
-                if v not in (-1, before[0]) and t > swapped_at
-            ),
-            None,
-        )
-
-    print()
-    print(
-        f"modelyard serve benchmark: 1 worker, {os.cpu_count()} cores, /predict/churn single-row JSON, "
-        f"concurrency {args.concurrency}, HistGradientBoosting (demo challenger)"
-    )
-    print(f"in-process model.score p99 on one row: {model_p99:.2f} ms")
-    header = (
-        f"{'gc.freeze':<10}{'requests N':>11}{'req/s @1k':>11}{'p50 @1k':>9}{'p99 @1k':>9}"
-        f"{'req/s @N':>10}{'p50 @N':>9}{'p99 @N':>9}{'failed':>8}{'c=1 p50':>9}{'c=1 p99':>9}"
-    )
-    print(header)
-    print("-" * len(header))
-    for freeze, n, early, late, failed, p50_1, p99_1 in rows:
-        print(
-            f"{'on' if freeze else 'off':<10}{n:>11,}{early[0]:>11,.0f}{early[1]:>8.2f}m{early[2]:>8.2f}m"
-            f"{late[0]:>10,.0f}{late[1]:>8.2f}m{late[2]:>8.2f}m{failed:>8}{p50_1:>8.2f}m{p99_1:>8.2f}m"
-        )
-    print("(latencies in ms; @1k = requests 1-1,000, @N = the last 1,000 of N)")
-    took = f"{first_new - swapped_at:.2f} s" if first_new is not None else "never"
-    print(
-        f"hot swap under load (rollback v2 -> v1 at t=2 s of 8 s): {len(swap_run.statuses):,} requests, "
-        f"{swap_failed} failed, new version answering after {took}"
-    )
+    compare_options(sub.add_parser("compare", help="modelyard against the baselines (the default)"))
+    p = sub.add_parser("soak", help="N single-row requests: p99 and RSS early vs late")
+    p.add_argument("--requests", type=int, default=1_000_000)
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--warmup", type=float, default=5.0, help="seconds of unrecorded load first (default 5)")
+    p.add_argument("--log-settle", type=float, default=3.0, help="seconds to let the log flush at the end")
+    p.add_argument("--json", help="also write the numbers to this file")
+    p = sub.add_parser("freeze", help="early vs late with gc.freeze on/off, and a hot swap under load")
+    p.add_argument("--seconds", type=float, default=25.0)
+    p.add_argument("--concurrency", type=int, default=16)
+    p = sub.add_parser("loadgen", help="the load generator's own ceiling against a trivial server")
+    p.add_argument("--seconds", type=float, default=5.0)
+    p = sub.add_parser("setup", help="install (or repair) the baselines' venvs under bench/.venvs/")
+    p.add_argument("--envs", default="web,mlflow,bentoml")
+    p.add_argument("--reinstall", action="store_true", help="delete and install again")
+    argv = sys.argv[1:]
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["compare", *argv]
+    args = parser.parse_args(argv)
+    {"compare": compare, "soak": soak, "freeze": freeze, "loadgen": loadgen, "setup": setup}[args.mode](args)
 
 
 if __name__ == "__main__":
