@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from modelyard._exceptions import DataError, NotFoundError, UsageError
 from modelyard.data._features import load_feature_code
+from modelyard.data._snapshot_sink import SnapshotSink
 from modelyard.data._sources import Source, TimeRange, open_source
 from modelyard.store import Store, utcnow
 from modelyard.store._schema_snapshots import snapshots
@@ -111,20 +107,19 @@ def build_snapshot(
     folder = yard.settings.resolved_home() / "snapshots"
     tmp = folder / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
-    sink = _Sink(tmp / "data.parquet")
+    sink = SnapshotSink(tmp / "data.parquet")
     schema: pa.Schema | None = None
     rows = 0
     try:
         total = src.count_partitions()
         for done, part in enumerate(src.partitions(spec.data.time, time_range), start=1):
             if len(part.frame):
-                frame, table = _partition_table(spec, code, part.name, part.frame, kept)
+                table = _partition_table(spec, code, part.name, part.frame, kept)
                 if schema is None:
                     schema = table.schema
                 elif not table.schema.equals(schema, check_metadata=False):
                     table = _conform(table, schema, part.name)
-                    frame = table.to_pandas()
-                sink.add(frame, table)
+                sink.add(table)
                 rows += len(table)
             if progress is not None:
                 progress(part.name, done, total)
@@ -170,17 +165,22 @@ def _partition_table(spec: UseCase, code: Any, name: str, raw: pd.DataFrame, kep
             raise DataError(
                 f"Partition {name} has no column {col!r} (data.{role}); its columns are {list(raw.columns)[:20]}"
             )
-    features = code.apply(raw.reset_index(drop=True), partition=f"partition {name}", key=spec.data.entity_key)
+    raw = raw.reset_index(drop=True)
+    features = code.apply(raw, partition=f"partition {name}", key=spec.data.entity_key)
     absent = [c for c in spec.input_names if c not in features.columns]
     if absent:
         raise DataError(
             f"The feature code {code.path} gives no column {absent[0]!r} that the spec's inputs name "
             f"(missing: {absent}); add it to the function or remove it from inputs"
         )
-    raw = raw.reset_index(drop=True)
     extra = [c for c in kept if c in raw.columns]
-    out = pd.concat([features[list(spec.input_names)].reset_index(drop=True), raw[extra]], axis=1)
-    return out, _normalise(pa.Table.from_pandas(out, preserve_index=False))
+    out = features.copy(deep=False)
+    for col in extra:
+        out[col] = raw[col].array  # by position, whatever index the feature code returned
+    # Straight to Arrow, picking the columns there (selecting them in pandas copies); one thread,
+    # as the other core is writing and hashing the previous partition.
+    table = pa.Table.from_pandas(out, columns=[*spec.input_names, *extra], preserve_index=False, nthreads=1)
+    return _normalise(table)
 
 
 def _normalise(table: pa.Table) -> pa.Table:
@@ -189,84 +189,6 @@ def _normalise(table: pa.Table) -> pa.Table:
     fields = [pa.field(f.name, pa.large_string()) if pa.types.is_string(f.type) else f for f in table.schema]
     target = pa.schema(fields)
     return table if target.equals(table.schema) else table.cast(target)
-
-
-def _is_text(type_: pa.DataType) -> bool:
-    return pa.types.is_string(type_) or pa.types.is_large_string(type_) or pa.types.is_binary(type_)
-
-
-def _hash_values(digests: tuple[Any, Any, Any], chunk: pa.Array, offset: int) -> None:
-    """Feed a column chunk to its three digests (values; lengths of text values; row numbers of
-    nulls, counted from the column's first row), so that equal columns give equal digests however
-    they are split into chunks. Vectorised: no Python loop over rows."""
-    values, lengths, nulls = digests
-    if chunk.null_count:
-        mask = chunk.is_null().to_numpy(zero_copy_only=False)
-        nulls.update((np.flatnonzero(mask) + offset).astype(np.int64).tobytes())
-        filler = "" if _is_text(chunk.type) else 0
-        chunk = pc.fill_null(chunk, pa.scalar(filler, type=chunk.type))
-    if _is_text(chunk.type):
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
-        lengths.update(np.diff(offsets).astype(np.int64).tobytes())
-        values.update(memoryview(chunk.buffers()[2])[offsets[0] : offsets[-1]])
-    else:
-        values.update(chunk.to_numpy(zero_copy_only=False).tobytes())
-
-
-class _Sink:
-    """Writes partitions to one Parquet file and hashes their rows on a background thread, so
-    writing one partition overlaps reading and featurising the next (pyarrow releases the GIL)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelyard-snapshot")
-        self._pending: Future[None] | None = None
-        self._writer: pq.ParquetWriter | None = None
-        self._schema = ""
-        self._columns: dict[str, tuple[Any, Any, Any]] = {}
-        self._rows = 0
-
-    def _write(self, table: pa.Table) -> None:
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, table.schema)
-            self._schema = table.schema.to_string(show_schema_metadata=False)
-            self._columns = {
-                name: (hashlib.sha256(), hashlib.sha256(), hashlib.sha256()) for name in table.column_names
-            }
-        self._writer.write_table(table)
-        for name, column in zip(table.column_names, table.columns, strict=True):
-            offset = self._rows
-            for chunk in column.chunks:
-                _hash_values(self._columns[name], chunk, offset)
-                offset += len(chunk)
-        self._rows += table.num_rows
-
-    def add(self, frame: pd.DataFrame, table: pa.Table) -> None:
-        if self._pending is not None:
-            self._pending.result()  # at most one partition in flight: memory stays bounded
-        self._pending = self._pool.submit(self._write, table)
-
-    def close(self) -> str:
-        """Finish writing; the sha256 of everything written."""
-        if self._pending is not None:
-            self._pending.result()
-            self._pending = None
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        self._pool.shutdown()
-        combined = hashlib.sha256(self._schema.encode())
-        for name, digests in self._columns.items():
-            combined.update(name.encode() + b"\0" + b"".join(d.digest() for d in digests))
-        return combined.hexdigest()
-
-    def abort(self) -> None:
-        if self._pending is not None:
-            self._pending.exception()
-        if self._writer is not None:
-            self._writer.close()
-        self._pool.shutdown()
 
 
 def _conform(table: pa.Table, schema: pa.Schema, name: str) -> pa.Table:
