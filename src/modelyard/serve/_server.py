@@ -27,7 +27,8 @@ def serve(
     """Serve ``yard`` until SIGINT/SIGTERM; then drain in-flight requests and flush the log.
 
     With ``workers > 1`` each process opens the yard again from its settings (passed through the
-    environment), loads the models and polls the registry on its own.
+    environment), loads the models, polls the registry and listens on its own socket on the same
+    port (``SO_REUSEPORT``: the kernel spreads connections over the processes).
     """
     settings = (settings or ServeSettings()).model_copy(update={"workers": workers})
     common: dict[str, Any] = {
@@ -42,7 +43,10 @@ def serve(
         uvicorn.run(create_app(yard, settings=settings), **common)
         return
     _export(yard.settings, settings)
-    uvicorn.run("modelyard.serve._server:app_from_environment", factory=True, workers=workers, **common)
+    from modelyard.serve._workers import run_workers
+
+    options = {k: v for k, v in common.items() if k not in ("host", "port")}
+    run_workers(host, port, workers, options)
 
 
 def _export(yard_settings: Settings, settings: ServeSettings) -> None:

@@ -1,0 +1,83 @@
+"""Several server processes on one port: connections spread over them, SIGTERM drains every one."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from modelyard import UsageError
+from modelyard.serve import read_prediction_log
+from modelyard.serve._workers import free_port_or_fail
+
+
+def test_a_port_another_program_holds_is_refused_by_name() -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        with pytest.raises(UsageError, match=rf"Port {port} on 127.0.0.1 is in use by another program"):
+            free_port_or_fail("127.0.0.1", port)
+    assert free_port_or_fail("127.0.0.1", 0) > 0
+
+
+@pytest.mark.slow
+def test_two_workers_share_keep_alive_clients_and_log_every_answer(
+    serve_yard: Any, tmp_path: Path, raw_rows: list[dict[str, Any]]
+) -> None:
+    port = free_port_or_fail("127.0.0.1", 0)
+    folder = tmp_path / "log"
+    root = str(serve_yard.settings.root)
+    db = serve_yard.store.engine.url.render_as_string(hide_password=False)
+    script = textwrap.dedent(
+        f"""
+        from modelyard import Settings, Yard
+        from modelyard.serve import ServeSettings, serve
+        yard = Yard(Settings(root={root!r}, database_url={db!r}))
+        settings = ServeSettings(log_folder={str(folder)!r}, log_flush_seconds=60)
+        serve(yard, "127.0.0.1", {port}, 2, settings=settings, log_level="warning")
+        """
+    )
+    output = tmp_path / "server.out"
+    with output.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    clients = [httpx.Client(base_url=url, timeout=30) for _ in range(16)]
+    try:
+        deadline = time.monotonic() + 90
+        ready = 0
+        while ready < 16:  # both workers must be up: ask until 16 answers in a row are ready
+            try:
+                ready = ready + 1 if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200 else 0
+            except httpx.TransportError:
+                ready = 0
+            assert proc.poll() is None and time.monotonic() < deadline, output.read_text()
+            time.sleep(0.05)
+        # each client keeps its connection; the kernel spreads 16 connections over both sockets
+        # (all 16 on one: probability 2 ** -15)
+        pids = {c.get("/models").json()["pid"] for c in clients}
+        assert len(pids) == 2
+        answered = []
+        for i in range(96):
+            r = clients[i % 16].post("/predict/churn", json=raw_rows[i])
+            assert r.status_code == 200, r.text
+            answered.append(r.json()["request_id"])
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, output.read_text()
+    finally:
+        for c in clients:
+            c.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = read_prediction_log(folder, "churn")
+    assert sorted(log[log["role"] == "production"]["request_id"]) == sorted(answered)
+    assert sorted(log[log["role"] == "shadow"]["request_id"]) == sorted(answered)
