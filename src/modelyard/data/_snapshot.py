@@ -184,11 +184,29 @@ def _partition_table(spec: UseCase, code: Any, name: str, raw: pd.DataFrame, kep
 
 
 def _normalise(table: pa.Table) -> pa.Table:
-    """One physical type per logical one (text is large_string), so the same values give the same
-    snapshot whichever way pandas or the source happened to store them."""
-    fields = [pa.field(f.name, pa.large_string()) if pa.types.is_string(f.type) else f for f in table.schema]
+    """One physical type per logical one (text is large_string, times are microseconds where that
+    loses nothing), so the same values give the same snapshot whichever way pandas, a file or Spark
+    happened to store them."""
+    fields = []
+    for f in table.schema:
+        if pa.types.is_string(f.type):
+            f = pa.field(f.name, pa.large_string())
+        elif pa.types.is_timestamp(f.type) and f.type.unit != "us" and _fits_microseconds(table[f.name], f.type):
+            f = pa.field(f.name, pa.timestamp("us", tz=f.type.tz))
+        fields.append(f)
     target = pa.schema(fields)
     return table if target.equals(table.schema) else table.cast(target)
+
+
+def _fits_microseconds(column: pa.ChunkedArray, type_: pa.TimestampType) -> bool:
+    """Whether ``column`` converts to microseconds without losing anything (always, from s and ms)."""
+    if type_.unit in ("s", "ms"):
+        return True
+    try:
+        column.cast(pa.timestamp("us", tz=type_.tz))  # safe cast: refuses to drop nanoseconds
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _conform(table: pa.Table, schema: pa.Schema, name: str) -> pa.Table:
