@@ -1,7 +1,7 @@
 """The demo's serving stage: start the model server, send real traffic through every protocol, read /metrics.
 
-The server runs in this process on a free loopback port, with the settings ``modelyard serve`` uses
-(the heap is frozen after loading the models, and unfrozen after the stage as the demo goes on).
+The server is ``modelyard serve`` itself, in its own process on a free loopback port (a client in
+the same interpreter would share its GIL and time its own waits).
 Requests are raw rows of the newest customers (``data/recent.parquet``), as a client would send
 them; v1 answers and the shadow v2 listens in.
 """
@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -23,10 +27,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from modelyard.serve._app import create_app
-from modelyard.serve._background import BackgroundServer
+from modelyard._exceptions import ModelyardError
 from modelyard.serve._log import read_prediction_log
-from modelyard.serve._settings import ServeSettings
+from modelyard.serve._workers import free_port_or_fail
 
 if TYPE_CHECKING:
     from modelyard._yard import Yard
@@ -144,33 +147,61 @@ def _scrape(text: str) -> dict[str, float]:
     return dict(out)
 
 
-def run_traffic(yard: Yard, *, concurrency: int = 16, settings: ServeSettings | None = None) -> DemoTraffic:
-    """Serve ``yard`` on loopback, send the demo traffic, scrape /metrics, stop; return what happened."""
+def run_traffic(yard: Yard, *, concurrency: int = 16) -> DemoTraffic:
+    """Start ``modelyard serve`` for ``yard`` in its own process on a free loopback port, send the
+    demo traffic, scrape /metrics, stop it with SIGTERM (it drains and flushes its log); return what
+    happened."""
     import httpx
 
     raw = pd.read_parquet(yard.settings.root / "data" / "recent.parquet")
     requests = _requests(_json_rows(raw))
-    settings = settings or ServeSettings(log_flush_seconds=0.5)
     traffic = DemoTraffic()
-    app = create_app(yard, settings=settings)
-    with BackgroundServer(app) as server, _unfreeze_after():
-        asyncio.run(_send(server.url, requests, traffic, concurrency))
-        for _ in range(100):  # shadows are scored off the response path; let them land
-            if all(b.idle for d in server.service.deployments.all() for s in d.slots() if (b := s.batcher)):
-                break
-            time.sleep(0.05)
-        traffic.metrics = _scrape(httpx.get(f"{server.url}/metrics", timeout=30).text)
-        log_folder = server.service.log_folder
-    traffic.logged = read_prediction_log(log_folder, USE_CASE)  # the server flushed it on shutdown
+    with _server_process(yard) as url:
+        asyncio.run(_send(url, requests, traffic, concurrency))
+        time.sleep(0.5)  # shadows are scored off the response path; let them land before counting
+        traffic.metrics = _scrape(httpx.get(f"{url}/metrics", timeout=30).text)
+    log_folder = yard.settings.resolved_home() / "predictions"
+    traffic.logged = read_prediction_log(log_folder, USE_CASE)  # the server flushed it on SIGTERM
     return traffic
 
 
 @contextlib.contextmanager
-def _unfreeze_after() -> Iterator[None]:
-    try:
-        yield
-    finally:
-        gc.unfreeze()
+def _server_process(yard: Yard) -> Iterator[str]:
+    """``modelyard serve`` in a child process, as a team runs it (not sharing the demo's interpreter)."""
+    import httpx
+
+    port = free_port_or_fail("127.0.0.1", 0)
+    env = dict(os.environ, MODELYARD_SERVE_LOG_FLUSH_SECONDS="0.5", MODELYARD_SERVE_LOG_TARGET="parquet")
+    for name, value in yard.settings.model_dump().items():
+        if value is not None:
+            secret = getattr(value, "get_secret_value", None)
+            env[f"MODELYARD_{name.upper()}"] = str(secret() if secret else value)
+    command = [sys.executable, "-m", "modelyard", "serve", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as output:
+        proc = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    output.seek(0)
+                    said = output.read().decode(errors="replace")
+                    raise ModelyardError(f"The model server did not start: {said}")
+                time.sleep(0.1)
+            yield url
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
 
 def _table(traffic: DemoTraffic) -> Table:
@@ -229,7 +260,7 @@ def demo_stage(yard: Yard, console: Console) -> DemoTraffic:
     pauses, seconds = traffic.metrics.get("gc pauses", 0), traffic.metrics.get("gc seconds", 0)
     console.print(
         f"Garbage-collector pauses while serving: {pauses:,.0f}, {seconds * 1000:.1f} ms "
-        "in all (the heap was frozen after loading the models, as `modelyard serve` does)."
+        "in all (the server froze its heap after loading the models)."
     )
     console.print(
         "The shadow v2 scored the same requests off the response path; its answers are only logged, "
