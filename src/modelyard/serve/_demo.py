@@ -29,6 +29,7 @@ from rich.table import Table
 
 from modelyard._exceptions import ModelyardError
 from modelyard.serve._log import read_prediction_log
+from modelyard.serve._server import settings_environment
 from modelyard.serve._workers import free_port_or_fail
 
 if TYPE_CHECKING:
@@ -172,10 +173,7 @@ def _server_process(yard: Yard) -> Iterator[str]:
 
     port = free_port_or_fail("127.0.0.1", 0)
     env = dict(os.environ, MODELYARD_SERVE_LOG_FLUSH_SECONDS="0.5", MODELYARD_SERVE_LOG_TARGET="parquet")
-    for name, value in yard.settings.model_dump().items():
-        if value is not None:
-            secret = getattr(value, "get_secret_value", None)
-            env[f"MODELYARD_{name.upper()}"] = str(secret() if secret else value)
+    env.update(settings_environment(yard.settings))
     command = [sys.executable, "-m", "modelyard", "serve", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as output:

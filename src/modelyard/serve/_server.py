@@ -49,15 +49,20 @@ def serve(
     run_workers(host, port, workers, options)
 
 
+def settings_environment(yard_settings: Settings, settings: ServeSettings | None = None) -> dict[str, str]:
+    """``MODELYARD_*`` (and ``MODELYARD_SERVE_*``) variables that rebuild these settings in another process."""
+    env: dict[str, str] = {}
+    groups = [("MODELYARD_", yard_settings)] + ([("MODELYARD_SERVE_", settings)] if settings is not None else [])
+    for prefix, group in groups:
+        for name, value in group.model_dump().items():
+            if value is not None:
+                secret = getattr(value, "get_secret_value", None)
+                env[f"{prefix}{name.upper()}"] = str(secret() if secret else value)
+    return env
+
+
 def _export(yard_settings: Settings, settings: ServeSettings) -> None:
-    for name, value in yard_settings.model_dump().items():
-        if value is not None:
-            secret = getattr(value, "get_secret_value", None)
-            os.environ[f"MODELYARD_{name.upper()}"] = str(secret() if secret else value)
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            secret = getattr(value, "get_secret_value", None)
-            os.environ[f"MODELYARD_SERVE_{name.upper()}"] = str(secret() if secret else value)
+    os.environ.update(settings_environment(yard_settings, settings))
 
 
 def app_from_environment() -> Any:
