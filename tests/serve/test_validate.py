@@ -1,0 +1,107 @@
+"""The request contract's checks, called directly: the fast path for typed columns and the general one
+must accept and refuse the same values, with the same messages."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelyard import DataError
+from modelyard.demo.features import INPUTS, churn_features
+from modelyard.serve._validate import RequestContract, Rows, concat_rows
+from modelyard.spec import load_use_case
+
+RAW = {
+    "customer_id": "0001-A",
+    "female": 1,
+    "senior_citizen": 0,
+    "partner": 1,
+    "dependents": 0,
+    "tenure": 0,
+    "phone_service": 1,
+    "multiple_lines": "No",
+    "internet_service": "DSL",
+    "online_security": "No",
+    "online_backup": "Yes",
+    "device_protection": "No",
+    "tech_support": "No",
+    "streaming_tv": "No",
+    "streaming_movies": "No",
+    "contract": "Month-to-month",
+    "paperless_billing": 1,
+    "payment_method": "Electronic check",
+    "monthly_charges": 29.85,
+    "total_charges": None,
+}
+
+
+@pytest.fixture(scope="module")
+def contract(tmp_path_factory: pytest.TempPathFactory) -> RequestContract:
+    path = Path(tmp_path_factory.mktemp("spec")) / "churn.yaml"
+    path.write_text(resources.files("modelyard.demo").joinpath("assets/churn.yaml").read_text(encoding="utf-8"))
+    return RequestContract(load_use_case(path))
+
+
+def _prepare(contract: RequestContract, changes: dict[str, object] | None = None) -> pd.DataFrame:
+    return contract.prepare(concat_rows([Rows.from_records([{**RAW, **(changes or {})}])]))
+
+
+def test_the_demo_features_come_out_in_the_spec_order(contract: RequestContract) -> None:
+    assert [f.name for f in contract.inputs] == INPUTS
+    frame = churn_features(concat_rows([Rows.from_records([RAW])]))
+    assert list(frame.columns) == INPUTS
+
+
+def test_typed_columns_pass_unchanged_with_a_null_where_the_spec_allows_one(contract: RequestContract) -> None:
+    frame = _prepare(contract)
+    assert list(frame.columns) == INPUTS
+    assert frame["tenure"].dtype == np.int64 and frame["monthly_charges"].dtype == np.float64
+    assert np.isnan(frame["total_charges"].iloc[0])
+    assert frame["contract"].iloc[0] == "Month-to-month"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"contract": "Weekly"}, "Field 'contract' must be one of ['Month-to-month', 'One year', 'Two year']"),
+        ({"monthly_charges": -1.0}, "Field 'monthly_charges' must be at least 0"),
+        ({"monthly_charges": None}, "Field 'monthly_charges' must not be null"),
+        ({"total_charges": -5.0}, "Field 'total_charges' must be at least 0"),
+        ({"tenure": 1.5}, "Field 'tenure' must be a whole number (int)"),
+        ({"female": True}, "Field 'female' must be a number (int)"),
+        ({"internet_service": 3}, "Field 'internet_service' must be a string"),
+    ],
+)
+def test_a_bad_value_is_named_with_its_field_and_row(
+    contract: RequestContract, changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(DataError) as caught:
+        _prepare(contract, changes)
+    assert message in caught.value.message
+    assert "row 0" in caught.value.message
+
+
+def test_an_infinite_value_is_refused_even_where_nulls_are_allowed(contract: RequestContract) -> None:
+    frame = churn_features(concat_rows([Rows.from_records([RAW, RAW])]))
+    frame["total_charges"] = [10.0, np.inf]
+    with pytest.raises(DataError, match=r"Field 'total_charges' must be finite\. Got inf in row 1"):
+        contract.validate(frame)
+
+
+def test_the_fast_and_general_paths_give_the_same_frame(contract: RequestContract) -> None:
+    """A frame of object columns takes the general path; the same values typed take the fast one."""
+    typed = churn_features(concat_rows([Rows.from_records([RAW, {**RAW, "total_charges": "12.5", "tenure": 3}])]))
+    untyped = typed.astype(object)
+    fast, general = contract.validate(typed), contract.validate(untyped)
+    assert list(fast.columns) == list(general.columns) == INPUTS
+    pd.testing.assert_frame_equal(fast, general, check_dtype=False)
+    assert fast["total_charges"].tolist()[1] == 12.5
+
+
+def test_columns_in_another_order_are_returned_in_the_spec_order(contract: RequestContract) -> None:
+    frame = churn_features(concat_rows([Rows.from_records([RAW])]))
+    assert list(contract.validate(frame[INPUTS[::-1]]).columns) == INPUTS
