@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from modelyard.serve._errors import AdminAuthError, BadRequestError
+from modelyard.serve._openapi import ADMIN_RELOAD_RESPONSES, ADMIN_SET_TRAFFIC_RESPONSES, ADMIN_TRAFFIC_RESPONSES
 from modelyard.serve._protocols import PLAIN, decode_json
 from modelyard.serve._routing import TrafficSplit
 from modelyard.serve._service import ModelService
@@ -49,20 +50,6 @@ _SPLIT_BODY = {
     },
     "required": True,
 }
-
-_ERROR = {
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "required": ["error"],
-                "properties": {"error": {"type": "object", "properties": {"type": {}, "message": {"type": "string"}}}},
-            }
-        }
-    }
-}
-_OBJECT = {"content": {"application/json": {"schema": {"type": "object"}}}}
-_RESPONSES: dict[int | str, dict[str, Any]] = {200: _OBJECT, 400: _ERROR, 401: _ERROR, 404: _ERROR, 503: _ERROR}
 
 
 def require_admin(settings: ServeSettings, request: Request) -> None:
@@ -126,7 +113,7 @@ def add_admin_routes(app: FastAPI, service: ModelService, guarded: Guard) -> Non
     """Add ``/admin/reload`` and ``/admin/traffic`` to ``app``; ``guarded`` turns errors into responses."""
     settings = service.settings
 
-    @app.post("/admin/reload", tags=["operations"], responses=_RESPONSES)
+    @app.post("/admin/reload", tags=["operations"], responses=ADMIN_RELOAD_RESPONSES)
     async def reload(request: Request) -> Any:
         """Read the registry now instead of at the next poll. Needs ``Authorization: Bearer <token>``."""
 
@@ -137,7 +124,7 @@ def add_admin_routes(app: FastAPI, service: ModelService, guarded: Guard) -> Non
 
         return await guarded(PLAIN, work)
 
-    @app.get("/admin/traffic", tags=["operations"], responses=_RESPONSES)
+    @app.get("/admin/traffic", tags=["operations"], responses=ADMIN_TRAFFIC_RESPONSES)
     async def traffic(request: Request) -> Any:
         """The canary's share of traffic per use case (set, or the server default). Needs the admin token."""
 
@@ -153,7 +140,7 @@ def add_admin_routes(app: FastAPI, service: ModelService, guarded: Guard) -> Non
     @app.put(
         "/admin/traffic/{use_case}",
         tags=["operations"],
-        responses=_RESPONSES,
+        responses=ADMIN_SET_TRAFFIC_RESPONSES,
         openapi_extra={"requestBody": _SPLIT_BODY},
     )
     async def set_traffic(use_case: str, request: Request) -> Any:

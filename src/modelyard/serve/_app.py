@@ -18,6 +18,22 @@ from modelyard._exceptions import ModelyardError, NotFoundError, UsageError
 from modelyard._yard import Yard
 from modelyard.serve._admin import add_admin_routes
 from modelyard.serve._errors import BadRequestError, PayloadTooLargeError
+from modelyard.serve._openapi import (
+    INVOCATIONS_QUERY,
+    METRICS_RESPONSES,
+    MLFLOW_RESPONSES,
+    MODELS_RESPONSES,
+    OIP_INFER_RESPONSES,
+    OIP_LIVE_RESPONSES,
+    OIP_MODEL_READY_RESPONSES,
+    OIP_MODEL_RESPONSES,
+    OIP_MODEL_VERSION_READY_RESPONSES,
+    OIP_READY_RESPONSES,
+    OIP_SERVER_RESPONSES,
+    PING_RESPONSES,
+    PLAIN_RESPONSES,
+    VERSION_RESPONSES,
+)
 from modelyard.serve._protocols import (
     MLFLOW,
     OIP,
@@ -146,7 +162,9 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
 
     # -- plain ---------------------------------------------------------------------------
 
-    @app.post("/predict/{use_case}", tags=["plain"], openapi_extra={"requestBody": _RECORDS_BODY})
+    @app.post(
+        "/predict/{use_case}", tags=["plain"], responses=PLAIN_RESPONSES, openapi_extra={"requestBody": _RECORDS_BODY}
+    )
     async def predict(use_case: str, request: Request) -> Any:
         """Score JSON records: one object, a list of objects, or ``{"records": [...]}``."""
 
@@ -157,14 +175,19 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
 
         return await guarded(PLAIN, work)
 
-    @app.get("/models", tags=["plain"])
+    @app.get("/models", tags=["plain"], responses=MODELS_RESPONSES)
     async def models() -> Any:
         """What each use case serves now."""
         return service.status()
 
     # -- MLflow --------------------------------------------------------------------------
 
-    @app.post("/invocations", tags=["mlflow"], openapi_extra={"requestBody": _JSON_BODY})
+    @app.post(
+        "/invocations",
+        tags=["mlflow"],
+        responses=MLFLOW_RESPONSES,
+        openapi_extra={"requestBody": _JSON_BODY, "parameters": [INVOCATIONS_QUERY]},
+    )
     async def invocations(request: Request) -> Any:
         """MLflow scoring: ``dataframe_split``, ``dataframe_records``, ``instances`` or ``inputs``."""
 
@@ -187,27 +210,27 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
 
         return await guarded(MLFLOW, work)
 
-    @app.get("/ping", tags=["mlflow"])
-    @app.get("/health", tags=["mlflow"])
+    @app.get("/ping", tags=["mlflow"], response_class=PlainTextResponse, responses=PING_RESPONSES)
+    @app.get("/health", tags=["mlflow"], response_class=PlainTextResponse, responses=PING_RESPONSES)
     async def ping() -> Response:
         """200 when every use case has a production version loaded."""
         return PlainTextResponse("\n", status_code=200 if service.ready() else 503)
 
-    @app.get("/version", tags=["mlflow"])
+    @app.get("/version", tags=["mlflow"], response_class=PlainTextResponse, responses=VERSION_RESPONSES)
     async def version() -> Response:
         return PlainTextResponse(_VERSION)
 
     # -- Open Inference Protocol v2 ------------------------------------------------------
 
-    @app.get("/v2", tags=["oip"])
+    @app.get("/v2", tags=["oip"], responses=OIP_SERVER_RESPONSES)
     async def v2_server() -> Any:
         return {"name": "modelyard", "version": _VERSION, "extensions": ["binary_tensor_data"]}
 
-    @app.get("/v2/health/live", tags=["oip"])
+    @app.get("/v2/health/live", tags=["oip"], responses=OIP_LIVE_RESPONSES)
     async def v2_live() -> Any:
         return {"live": True}
 
-    @app.get("/v2/health/ready", tags=["oip"])
+    @app.get("/v2/health/ready", tags=["oip"], responses=OIP_READY_RESPONSES)
     async def v2_ready() -> Any:
         ready = service.ready()
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
@@ -219,11 +242,11 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
             deployment.slot(v)
         return oip_metadata(deployment.use_case, [s.version for s in deployment.slots()])
 
-    @app.get("/v2/models/{name}", tags=["oip"])
+    @app.get("/v2/models/{name}", tags=["oip"], responses=OIP_MODEL_RESPONSES)
     async def v2_model(name: str) -> Any:
         return await guarded(OIP, _async(lambda: _metadata(name, None)))
 
-    @app.get("/v2/models/{name}/versions/{version}", tags=["oip"])
+    @app.get("/v2/models/{name}/versions/{version}", tags=["oip"], responses=OIP_MODEL_RESPONSES)
     async def v2_model_version(name: str, version: str) -> Any:
         return await guarded(OIP, _async(lambda: _metadata(name, version)))
 
@@ -234,11 +257,11 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
         ready = slot is not None
         return JSONResponse({"name": name, "ready": ready}, status_code=200 if ready else 503)
 
-    @app.get("/v2/models/{name}/ready", tags=["oip"])
+    @app.get("/v2/models/{name}/ready", tags=["oip"], responses=OIP_MODEL_READY_RESPONSES)
     async def v2_model_ready(name: str) -> Any:
         return await guarded(OIP, _async(lambda: _ready(name, None)))
 
-    @app.get("/v2/models/{name}/versions/{version}/ready", tags=["oip"])
+    @app.get("/v2/models/{name}/versions/{version}/ready", tags=["oip"], responses=OIP_MODEL_VERSION_READY_RESPONSES)
     async def v2_model_version_ready(name: str, version: str) -> Any:
         return await guarded(OIP, _async(lambda: _ready(name, version)))
 
@@ -253,18 +276,28 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
 
         return await guarded(OIP, work)
 
-    @app.post("/v2/models/{name}/infer", tags=["oip"], openapi_extra={"requestBody": _JSON_BODY})
+    @app.post(
+        "/v2/models/{name}/infer",
+        tags=["oip"],
+        responses=OIP_INFER_RESPONSES,
+        openapi_extra={"requestBody": _JSON_BODY},
+    )
     async def v2_infer(name: str, request: Request) -> Any:
         """Inference: one input per column (``pd`` content type), outputs ``score`` and ``decision``."""
         return await _infer(name, None, request)
 
-    @app.post("/v2/models/{name}/versions/{version}/infer", tags=["oip"], openapi_extra={"requestBody": _JSON_BODY})
+    @app.post(
+        "/v2/models/{name}/versions/{version}/infer",
+        tags=["oip"],
+        responses=OIP_INFER_RESPONSES,
+        openapi_extra={"requestBody": _JSON_BODY},
+    )
     async def v2_infer_version(name: str, version: str, request: Request) -> Any:
         return await _infer(name, version, request)
 
     # -- operations ----------------------------------------------------------------------
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse, responses=METRICS_RESPONSES)
     async def metrics() -> Response:
         """Prometheus metrics: requests, latency, batch sizes, queue depth, GC pauses."""
         return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
