@@ -232,3 +232,13 @@ def test_503_and_413_answers_are_documented(
     assert unready.post("/invocations", json={"instances": raw_rows[:1]}).json()["error_code"] == (
         "TEMPORARILY_UNAVAILABLE"
     )
+
+
+def test_no_route_documents_the_422_it_never_sends(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    statuses = {s for operations in spec["paths"].values() for op in operations.values() for s in op["responses"]}
+    assert "422" not in statuses and "400" in statuses
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    # what FastAPI would have answered 422 for: a version that is not a number in a typed path
+    answer = client.get("/v2/models/churn/versions/x")
+    assert answer.status_code in (400, 404) and "error" in answer.json()

@@ -18,6 +18,7 @@ from modelyard._exceptions import ModelyardError, NotFoundError, UsageError
 from modelyard._yard import Yard
 from modelyard.serve._admin import add_admin_routes
 from modelyard.serve._errors import BadRequestError, PayloadTooLargeError
+from modelyard.serve._fast_routes import FastRoutes
 from modelyard.serve._openapi import (
     INVOCATIONS_QUERY,
     METRICS_RESPONSES,
@@ -113,6 +114,32 @@ def _version(text: str | None) -> int | None:
         raise NotFoundError(f"Model version must be a number such as 2. Got {text!r} instead") from None
 
 
+class ModelServerApp(FastAPI):
+    """FastAPI, with the scoring routes answered first by :class:`FastRoutes` (see its module)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fast_routes = FastRoutes(_error)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not await self.fast_routes.answer(scope, receive, send):
+            await super().__call__(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document without the 422 it adds to routes with parameters: this server answers a
+        request FastAPI finds invalid with a 400 in the protocol's shape (``validation_error``)."""
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if isinstance(operation, dict):
+                        operation.get("responses", {}).pop("422", None)
+            components = schema.get("components", {}).get("schemas", {})
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
+        return self.openapi_schema
+
+
 def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
     """The model server as an ASGI app serving every use case of ``yard``."""
     settings = settings or ServeSettings()
@@ -126,7 +153,7 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
         finally:
             await service.stop()
 
-    app = FastAPI(
+    app = ModelServerApp(
         title="modelyard model server",
         version=_VERSION,
         description="Open Inference Protocol v2, MLflow scoring and plain JSON predictions for every use case.",
@@ -140,6 +167,43 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
             return await work()
         except ModelyardError as exc:
             return _error(protocol, exc)
+
+    # -- the scoring routes: one handler each, called by FastAPI's route and by the fast path --
+
+    async def plain_predict(request: Request, params: dict[str, str]) -> Response:
+        rows = parse_plain(decode_json(await _body(request, settings.max_body_bytes)))
+        pred = await service.predict(params["use_case"], rows, protocol=PLAIN)
+        return JSONResponse(plain_response(pred), headers={"X-Request-Id": pred.request_id})
+
+    async def mlflow_invocations(request: Request, params: dict[str, str]) -> Response:
+        ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
+        if ctype not in ("application/json", ""):
+            raise BadRequestError(f"Content-Type must be application/json. Got {ctype!r} instead")
+        rows = parse_mlflow(decode_json(await _body(request, settings.max_body_bytes)))
+        name = request.query_params.get("use_case") or settings.default_use_case
+        if name is None:
+            names = service.deployments.names()
+            if len(names) != 1:
+                raise BadRequestError(
+                    f"This server serves {len(names)} use cases ({', '.join(names)}); name one with "
+                    "?use_case=<name>, or set MODELYARD_SERVE_DEFAULT_USE_CASE"
+                )
+            name = names[0]
+        pred = await service.predict(name, rows, protocol=MLFLOW)
+        return JSONResponse(mlflow_response(pred), headers={"X-Request-Id": pred.request_id})
+
+    async def oip_infer(request: Request, params: dict[str, str]) -> Response:
+        name, version = params["name"], params.get("version")
+        body = await _body(request, settings.max_body_bytes)
+        rows, request_id, outputs = parse_oip(body, request.headers.get("inference-header-content-length"))
+        pred = await service.predict(name, rows, version=_version(version), request_id=None, protocol=OIP)
+        return JSONResponse(oip_response(pred, name, request_id, outputs), headers={"X-Request-Id": pred.request_id})
+
+    fast = app.fast_routes
+    fast.add("/predict/{use_case}", PLAIN, plain_predict)
+    fast.add("/invocations", MLFLOW, mlflow_invocations)
+    fast.add("/v2/models/{name}/infer", OIP, oip_infer)
+    fast.add("/v2/models/{name}/versions/{version}/infer", OIP, oip_infer)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -167,13 +231,7 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
     )
     async def predict(use_case: str, request: Request) -> Any:
         """Score JSON records: one object, a list of objects, or ``{"records": [...]}``."""
-
-        async def work() -> Any:
-            rows = parse_plain(decode_json(await _body(request, settings.max_body_bytes)))
-            pred = await service.predict(use_case, rows, protocol=PLAIN)
-            return JSONResponse(plain_response(pred), headers={"X-Request-Id": pred.request_id})
-
-        return await guarded(PLAIN, work)
+        return await fast.respond(PLAIN, plain_predict, request, {"use_case": use_case})
 
     @app.get("/models", tags=["plain"], responses=MODELS_RESPONSES)
     async def models() -> Any:
@@ -190,25 +248,7 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
     )
     async def invocations(request: Request) -> Any:
         """MLflow scoring: ``dataframe_split``, ``dataframe_records``, ``instances`` or ``inputs``."""
-
-        async def work() -> Any:
-            ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
-            if ctype not in ("application/json", ""):
-                raise BadRequestError(f"Content-Type must be application/json. Got {ctype!r} instead")
-            rows = parse_mlflow(decode_json(await _body(request, settings.max_body_bytes)))
-            name = request.query_params.get("use_case") or settings.default_use_case
-            if name is None:
-                names = service.deployments.names()
-                if len(names) != 1:
-                    raise BadRequestError(
-                        f"This server serves {len(names)} use cases ({', '.join(names)}); name one with "
-                        "?use_case=<name>, or set MODELYARD_SERVE_DEFAULT_USE_CASE"
-                    )
-                name = names[0]
-            pred = await service.predict(name, rows, protocol=MLFLOW)
-            return JSONResponse(mlflow_response(pred), headers={"X-Request-Id": pred.request_id})
-
-        return await guarded(MLFLOW, work)
+        return await fast.respond(MLFLOW, mlflow_invocations, request, {})
 
     @app.get("/ping", tags=["mlflow"], response_class=PlainTextResponse, responses=PING_RESPONSES)
     @app.get("/health", tags=["mlflow"], response_class=PlainTextResponse, responses=PING_RESPONSES)
@@ -265,17 +305,6 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
     async def v2_model_version_ready(name: str, version: str) -> Any:
         return await guarded(OIP, _async(lambda: _ready(name, version)))
 
-    async def _infer(name: str, version: str | None, request: Request) -> Any:
-        async def work() -> Any:
-            body = await _body(request, settings.max_body_bytes)
-            rows, request_id, outputs = parse_oip(body, request.headers.get("inference-header-content-length"))
-            pred = await service.predict(name, rows, version=_version(version), request_id=None, protocol=OIP)
-            return JSONResponse(
-                oip_response(pred, name, request_id, outputs), headers={"X-Request-Id": pred.request_id}
-            )
-
-        return await guarded(OIP, work)
-
     @app.post(
         "/v2/models/{name}/infer",
         tags=["oip"],
@@ -284,7 +313,7 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
     )
     async def v2_infer(name: str, request: Request) -> Any:
         """Inference: one input per column (``pd`` content type), outputs ``score`` and ``decision``."""
-        return await _infer(name, None, request)
+        return await fast.respond(OIP, oip_infer, request, {"name": name})
 
     @app.post(
         "/v2/models/{name}/versions/{version}/infer",
@@ -293,7 +322,7 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
         openapi_extra={"requestBody": _JSON_BODY},
     )
     async def v2_infer_version(name: str, version: str, request: Request) -> Any:
-        return await _infer(name, version, request)
+        return await fast.respond(OIP, oip_infer, request, {"name": name, "version": version})
 
     # -- operations ----------------------------------------------------------------------
 
