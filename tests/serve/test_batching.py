@@ -38,6 +38,37 @@ def test_batcher_groups_waiting_requests_and_keeps_order() -> None:
     assert sizes == [8, 2]
 
 
+def _instant_double(parts: list[Rows]) -> list[Any]:
+    return [[2 * v for v in p.columns["x"]] for p in parts]
+
+
+def test_batcher_waits_for_company_only_as_long_as_recent_load_says() -> None:
+    """Alone after light traffic: no wait. After a batch of 6, the first request back waits for the
+    other 5 (and goes the moment they are there, long before max_wait)."""
+    sizes: list[int] = []
+
+    async def main() -> tuple[float, float]:
+        with ThreadPoolExecutor(1) as pool:
+            b = MicroBatcher(_instant_double, pool, name="t", max_wait_s=0.5, on_batch=lambda n, q: sizes.append(n))
+            t0 = time.perf_counter()
+            await b.submit(Rows({"x": [0]}, 1))
+            alone = time.perf_counter() - t0
+            await asyncio.gather(*(b.submit(Rows({"x": [i]}, 1)) for i in range(6)))  # load: a batch of 6
+            t0 = time.perf_counter()
+            first = b.submit(Rows({"x": [1]}, 1))
+            await asyncio.sleep(0.05)
+            rest = [b.submit(Rows({"x": [i]}, 1)) for i in range(5)]
+            await asyncio.gather(first, *rest)
+            together = time.perf_counter() - t0
+            await b.drain()
+            return alone, together
+
+    alone, together = asyncio.run(main())
+    assert alone < 0.25, "a lone request after light traffic must not wait for max_wait"
+    assert sizes[0] == 1 and sizes[1] == 6 and sizes[2] == 6, sizes
+    assert 0.05 <= together < 0.4, "it waited for the five, and not for the whole max_wait"
+
+
 def test_batcher_refuses_beyond_its_queue_limit() -> None:
     async def main() -> None:
         with ThreadPoolExecutor(1) as pool:

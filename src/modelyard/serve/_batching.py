@@ -1,10 +1,14 @@
 """Adaptive micro-batching: requests wait in a bounded queue and are scored together.
 
 One :class:`MicroBatcher` per deployed version. Its worker takes every request waiting (up to
-``max_batch_size`` rows) and hands them to one vectorised call in a thread. With one request
-waiting it goes at once (no added latency at low load); with several waiting it lingers up to
-``max_wait`` for more to fill the batch. A full queue refuses new requests with
-:class:`OverloadedError` (HTTP 503 + Retry-After) instead of letting latency grow without bound.
+``max_batch_size`` rows) and hands them to one vectorised call in a thread. How long it waits for
+company adapts to the load it has just seen: it lingers (up to ``max_wait``) until as many rows are
+waiting as filled the last batches, or twice what it took when several were already waiting.
+With light traffic the last batches held one request, so a request goes at once (no added latency);
+under load the clients whose answers just went out are about to send again, and waiting the moment
+they take keeps one model call per round instead of two (the first request to come back alone,
+then the rest). A full queue refuses new requests with :class:`OverloadedError` (HTTP 503 +
+Retry-After) instead of letting latency grow without bound.
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ class MicroBatcher(Generic[T, R]):
         self.retry_after = retry_after
         self._on_batch = on_batch
         self._queue: collections.deque[tuple[T, asyncio.Future[R]]] = collections.deque()
+        self._queued_rows = 0
+        self._recent: collections.deque[int] = collections.deque([1], maxlen=2)  # rows of the last batches
+        self._enough: asyncio.Future[None] | None = None  # set when ``_wanted`` rows are waiting
+        self._wanted = 0
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._retired = False
@@ -78,6 +86,9 @@ class MicroBatcher(Generic[T, R]):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         self._queue.append((item, future))
+        self._queued_rows += _rows(item)
+        if self._enough is not None and self._queued_rows >= self._wanted and not self._enough.done():
+            self._enough.set_result(None)
         if self._task is None or self._task.done():
             self._wakeup = asyncio.Event()
             self._task = loop.create_task(self._run(), name=f"batcher {self.name}")
@@ -103,6 +114,7 @@ class MicroBatcher(Generic[T, R]):
         rows = 0
         while self._queue and (not batch or rows + _rows(self._queue[0][0]) <= self.max_batch_size):
             item = self._queue.popleft()
+            self._queued_rows -= _rows(item[0])
             if item[1].cancelled():
                 continue
             batch.append(item)
@@ -120,13 +132,17 @@ class MicroBatcher(Generic[T, R]):
                 await self._wakeup.wait()
                 continue
             batch = self._take()
-            if self.max_wait_s > 0 and len(batch) > 1 and self._rows(batch) < self.max_batch_size:
-                # under load: linger a little so the batch fills
-                await asyncio.sleep(self.max_wait_s)
-                more = self._take_more(self.max_batch_size - self._rows(batch))
-                batch.extend(more)
+            rows = self._rows(batch)
+            target = max(self._recent)
+            if len(batch) > 1:  # load growing: room for as many again
+                target = max(target, 2 * rows)
+            target = min(target, self.max_batch_size)
+            if self.max_wait_s > 0 and rows < target and not self._retired:
+                await self._linger(target - rows)
+                batch.extend(self._take_more(self.max_batch_size - self._rows(batch)))
             if not batch:
                 continue
+            self._recent.append(self._rows(batch))
             self._busy = True
             try:
                 items = [item for item, _ in batch]
@@ -146,10 +162,24 @@ class MicroBatcher(Generic[T, R]):
             finally:
                 self._busy = False
 
+    async def _linger(self, rows: int) -> None:
+        """Wait until ``rows`` more rows are queued, or ``max_wait`` has passed."""
+        if self._queued_rows >= rows:
+            return
+        loop = asyncio.get_running_loop()
+        self._enough, self._wanted = loop.create_future(), rows
+        timer = loop.call_later(self.max_wait_s, _settle, self._enough)
+        try:
+            await self._enough
+        finally:
+            timer.cancel()
+            self._enough = None
+
     def _take_more(self, room: int) -> list[tuple[T, asyncio.Future[R]]]:
         more: list[tuple[T, asyncio.Future[R]]] = []
         while self._queue and _rows(self._queue[0][0]) <= room:
             item = self._queue.popleft()
+            self._queued_rows -= _rows(item[0])
             if item[1].cancelled():
                 continue
             more.append(item)
@@ -163,3 +193,8 @@ class MicroBatcher(Generic[T, R]):
 
 def _rows(item: Any) -> int:
     return int(getattr(item, "n", 1))
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
