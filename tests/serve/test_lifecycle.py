@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from modelyard.serve import read_prediction_log
+from modelyard.serve._ready import wait_until_ready
 
 from .conftest import LiveServer
 
@@ -49,15 +50,7 @@ def _answer_until_sigterm(yard: Any, folder: Path, tmp_path: Path, raw_rows: lis
         proc = subprocess.Popen([sys.executable, "-c", script], stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, output.read_text()
-            time.sleep(0.1)
+        assert wait_until_ready(url, proc, timeout=60), output.read_text()
         answered: list[str] = []
         lock = threading.Lock()
         stop = threading.Event()

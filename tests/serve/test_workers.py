@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from modelyard import UsageError
 from modelyard.serve import read_prediction_log
+from modelyard.serve._ready import wait_until_ready
 from modelyard.serve._workers import free_port_or_fail
 
 
@@ -52,15 +52,8 @@ def test_two_workers_share_keep_alive_clients_and_log_every_answer(
     url = f"http://127.0.0.1:{port}"
     clients = [httpx.Client(base_url=url, timeout=30) for _ in range(16)]
     try:
-        deadline = time.monotonic() + 90
-        ready = 0
-        while ready < 16:  # both workers must be up: ask until 16 answers in a row are ready
-            try:
-                ready = ready + 1 if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200 else 0
-            except httpx.TransportError:
-                ready = 0
-            assert proc.poll() is None and time.monotonic() < deadline, output.read_text()
-            time.sleep(0.05)
+        # both workers must be up: ask until 16 answers in a row are ready
+        assert wait_until_ready(url, proc, in_a_row=16, interval=0.05), output.read_text()
         # each client keeps its connection; the kernel spreads 16 connections over both sockets
         # (all 16 on one: probability 2 ** -15)
         pids = {c.get("/models").json()["pid"] for c in clients}

@@ -29,6 +29,7 @@ from rich.table import Table
 
 from modelyard._exceptions import ModelyardError
 from modelyard.serve._log import read_prediction_log
+from modelyard.serve._ready import wait_until_ready
 from modelyard.serve._server import settings_environment
 from modelyard.serve._workers import free_port_or_fail
 
@@ -169,7 +170,6 @@ def run_traffic(yard: Yard, *, concurrency: int = 16) -> DemoTraffic:
 @contextlib.contextmanager
 def _server_process(yard: Yard) -> Iterator[str]:
     """``modelyard serve`` in a child process, as a team runs it (not sharing the demo's interpreter)."""
-    import httpx
 
     port = free_port_or_fail("127.0.0.1", 0)
     env = dict(os.environ, MODELYARD_SERVE_LOG_FLUSH_SECONDS="0.5", MODELYARD_SERVE_LOG_TARGET="parquet")
@@ -179,18 +179,10 @@ def _server_process(yard: Yard) -> Iterator[str]:
     with tempfile.TemporaryFile() as output:
         proc = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    output.seek(0)
-                    said = output.read().decode(errors="replace")
-                    raise ModelyardError(f"The model server did not start: {said}")
-                time.sleep(0.1)
+            if not wait_until_ready(url, proc):
+                output.seek(0)
+                said = output.read().decode(errors="replace")
+                raise ModelyardError(f"The model server did not start: {said}")
             yield url
         finally:
             if proc.poll() is None:
