@@ -776,6 +776,36 @@ def loadgen(args: argparse.Namespace) -> None:
 # -- soak: a million requests ------------------------------------------------------------------
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its descendants."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return float("nan")
+    total = 0.0
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def _machine_probe_us() -> float:
+    """CPU time of a fixed bit of Python (about 1 ms): how fast this machine runs code right now.
+
+    Thread CPU time, not wall time, so waiting for a core does not count; a slower probe means
+    slower cores (a busy hyperthread sibling, a lower clock), which slow the server just as much.
+    """
+    t0 = time.thread_time()
+    x = 0
+    for i in range(20_000):
+        x += i * i
+    return (time.thread_time() - t0) * 1e6
+
+
 def _rss_bytes(pid: int) -> dict[int, int]:
     """RSS of ``pid`` and its descendants, by pid."""
     import psutil
@@ -856,6 +886,7 @@ def soak(args: argparse.Namespace) -> None:
         spec = _modelyard_spec("modelyard", "modelyard", fx.yard, log_folder)
         request = _http_request("/predict/churn", _plain_body(fx.records[:1]))
         samples: list[tuple[float, int, dict[int, int]]] = []  # (perf_counter, requests done, rss by pid)
+        cpu: list[tuple[int, float, float]] = []  # (requests done, server CPU s, machine probe µs)
         log_samples: list[tuple[int, int, int]] = []  # (requests done, log bytes, log files)
         with running(spec, args.workers, tmp / "server.log") as (proc, port):
             with console.status("warming up"):
@@ -894,6 +925,7 @@ def soak(args: argparse.Namespace) -> None:
                     now = time.perf_counter()
                     rss = _rss_bytes(proc.pid)
                     samples.append((now, done[0], rss))
+                    cpu.append((done[0], _cpu_seconds(proc.pid), _machine_probe_us()))
                     if now >= next_log:
                         log_samples.append((done[0], *_folder_bytes(log_folder)))
                         next_log = now + 10
@@ -908,10 +940,25 @@ def soak(args: argparse.Namespace) -> None:
                 raise RuntimeError(f"the load generator failed (exit {gen.returncode})")
             load = _read_load(last_line[0], out)
             samples.append((time.perf_counter(), n_total, _rss_bytes(proc.pid)))
+            cpu.append((n_total, _cpu_seconds(proc.pid), _machine_probe_us()))
             time.sleep(args.log_settle)  # let the log writer flush its last rows before measuring disk
             log_samples.append((n_total, *_folder_bytes(log_folder)))
             gc_lines = _gc_metrics(_get(port, "/metrics"))
-    _print_soak(args, load, samples, log_samples, gc_lines)
+    _print_soak(args, load, samples, log_samples, gc_lines, cpu)
+
+
+def _cpu_by_tenth(cpu: list[tuple[int, float, float]], n: int) -> list[tuple[float, float]]:
+    """Per tenth of the requests: the server's CPU ms per request and the median machine probe."""
+    out = []
+    for d in range(10):
+        lo, hi = d * n // 10, (d + 1) * n // 10
+        inside = [c for c in cpu if lo <= c[0] <= hi]
+        if len(inside) < 2 or inside[-1][0] == inside[0][0]:
+            out.append((float("nan"), float("nan")))
+            continue
+        per_request = (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0]) * 1000
+        out.append((per_request, float(np.median([c[2] for c in inside]))))
+    return out
 
 
 def _print_soak(
@@ -920,8 +967,10 @@ def _print_soak(
     samples: list[tuple[float, int, dict[int, int]]],
     log_samples: list[tuple[int, int, int]],
     gc_lines: list[str],
+    cpu: list[tuple[int, float, float]] | None = None,
 ) -> None:
     n = load.n
+    cpu_per_tenth = _cpu_by_tenth(cpu or [], n)
     tenth = n // 10
     lat = load.latency * 1000
     done_at = load.start + load.latency
@@ -934,7 +983,7 @@ def _print_soak(
     )
     console.print("latency (ms) and throughput by tenth of the requests, in completion order:")
     table = Table()
-    for col in ("tenth", "req/s", "p50", "p99", "p99.9", "max"):
+    for col in ("tenth", "req/s", "p50", "p99", "p99.9", "max", "server CPU\nms/request", "machine probe\nµs"):
         table.add_column(col, justify="right")
     for d in range(10):
         part = slice(d * tenth, (d + 1) * tenth if d < 9 else n)
@@ -944,6 +993,7 @@ def _print_soak(
             f"{(len(lat[part]) - 1) / span:,.0f}",
             *(f"{np.percentile(lat[part], q):.2f}" for q in (50, 99, 99.9)),
             f"{lat[part].max():.1f}",
+            *(f"{v:.3f}" if i == 0 else f"{v:,.0f}" for i, v in enumerate(cpu_per_tenth[d])),
         )
     console.print(table)
     ratio = p99_last / p99_first
@@ -954,6 +1004,13 @@ def _print_soak(
         f"p99 first 10% {p99_first:.2f} ms, last 10% {p99_last:.2f} ms: last/first = {ratio:.3f} "
         f"(target <= 1.10): {ok}{faster}"
     )
+    (cpu_first, probe_first), (cpu_last, probe_last) = cpu_per_tenth[0], cpu_per_tenth[-1]
+    if np.isfinite([cpu_first, cpu_last, probe_first, probe_last]).all():
+        console.print(
+            f"server CPU per request, last/first tenth: {cpu_last / cpu_first:.3f}; the machine probe (the same code "
+            f"every second), last/first: {probe_last / probe_first:.3f}. A server that slows by itself shows in the "
+            "first ratio alone; a machine that slows shows in both."
+        )
 
     def rss_at(requests: int) -> tuple[float, dict[int, int]]:
         for _, done, rss in samples:

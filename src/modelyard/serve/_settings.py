@@ -30,7 +30,12 @@ class ServeSettings(BaseSettings):
     )
     max_batch_size: int = Field(default=64, ge=1, description="Most rows scored in one model call.")
     max_wait_ms: float = Field(
-        default=1.0, ge=0, description="Longest a request waits for others to share its batch, under load."
+        default=1.0,
+        ge=0,
+        description=(
+            "Longest a request waits for others to share its batch: only under load, when recent "
+            "batches held more rows than are waiting."
+        ),
     )
     queue_limit: int = Field(
         default=512, ge=1, description="Requests waiting per deployed version; beyond it the server answers 503."
