@@ -69,6 +69,45 @@ def test_batcher_waits_for_company_only_as_long_as_recent_load_says() -> None:
     assert 0.05 <= together < 0.4, "it waited for the five, and not for the whole max_wait"
 
 
+def test_one_big_request_does_not_make_the_next_lone_one_wait() -> None:
+    """The wait counts requests, not rows: a 64-row request alone is light traffic."""
+
+    async def main() -> float:
+        with ThreadPoolExecutor(1) as pool:
+            b = MicroBatcher(_instant_double, pool, name="t", max_wait_s=0.5, max_batch_size=64)
+            await b.submit(Rows({"x": list(range(64))}, 64))
+            t0 = time.perf_counter()
+            await b.submit(Rows({"x": [1]}, 1))
+            waited = time.perf_counter() - t0
+            await b.drain()
+            return waited
+
+    assert asyncio.run(main()) < 0.25
+
+
+def test_a_full_queue_ends_the_wait_instead_of_refusing_requests() -> None:
+    sizes: list[int] = []
+
+    async def main() -> tuple[float, int]:
+        with ThreadPoolExecutor(1) as pool:
+            b = MicroBatcher(
+                _instant_double, pool, name="t", max_wait_s=0.5, queue_limit=4, on_batch=lambda n, q: sizes.append(n)
+            )
+            b._recent.extend([8, 8])  # as after rounds of 8 (more than this queue can hold at once)
+            t0 = time.perf_counter()
+            first = b.submit(Rows({"x": [0]}, 1))
+            await asyncio.sleep(0.02)  # the worker takes it and waits for 7 more
+            rest = [b.submit(Rows({"x": [i]}, 1)) for i in range(4)]  # the queue is full at 4
+            await asyncio.gather(first, *rest)
+            waited = time.perf_counter() - t0
+            await b.drain()
+            return waited, sizes[-1]
+
+    waited, last = asyncio.run(main())
+    assert waited < 0.3, "a full queue must end the wait: waiting longer only turns requests away"
+    assert last == 5
+
+
 def test_batcher_refuses_beyond_its_queue_limit() -> None:
     async def main() -> None:
         with ThreadPoolExecutor(1) as pool:

@@ -11,7 +11,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from modelyard.serve._fast_routes import FastRoutes, _compile
+from modelyard.serve._fast_routes import FastRoutes, _compile, route_path
 
 from .conftest import LiveServer
 
@@ -78,3 +78,10 @@ def test_a_crash_is_a_500_in_the_protocols_shape_without_a_stack_trace(
     assert "secret detail" not in answer.text and "Traceback" not in answer.text
     if path == "/invocations":
         assert answer.json()["error_code"] == "INTERNAL_ERROR"
+
+
+def test_the_routes_see_the_path_without_the_root_path() -> None:
+    assert route_path({"path": "/api/predict/churn", "root_path": "/api"}) == "/predict/churn"
+    assert route_path({"path": "/api", "root_path": "/api"}) == "/"
+    assert route_path({"path": "/predict/churn", "root_path": ""}) == "/predict/churn"
+    assert route_path({"path": "/predict/churn"}) == "/predict/churn"

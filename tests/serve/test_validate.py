@@ -105,3 +105,21 @@ def test_the_fast_and_general_paths_give_the_same_frame(contract: RequestContrac
 def test_columns_in_another_order_are_returned_in_the_spec_order(contract: RequestContract) -> None:
     frame = churn_features(concat_rows([Rows.from_records([RAW])]))
     assert list(contract.validate(frame[INPUTS[::-1]]).columns) == INPUTS
+
+
+def test_an_input_named_twice_is_refused_by_name(contract: RequestContract) -> None:
+    frame = churn_features(concat_rows([Rows.from_records([RAW])]))
+    twice = pd.concat([frame, frame[["tenure"]]], axis=1)
+    with pytest.raises(DataError, match=r"Field 'tenure' appears 2 times in the model inputs"):
+        contract.validate(twice)
+    note = frame[["tenure"]].rename(columns={"tenure": "note"})
+    other = pd.concat([frame, note, note], axis=1)  # a repeated column the model does not take
+    assert list(contract.validate(other).columns) == INPUTS
+
+
+def test_the_feature_output_owns_its_memory() -> None:
+    raw = concat_rows([Rows.from_records([RAW, RAW])])
+    frame = churn_features(raw)
+    frame.loc[0, "tenure"] = 5  # writable (a model may edit its input in place)
+    raw.loc[1, "tenure"] = 77
+    assert frame["tenure"].tolist() == [5, 0]

@@ -61,4 +61,4 @@ def churn_features(raw: pd.DataFrame) -> pd.DataFrame:
         else:
             kind = "float64" if col == "monthly_charges" else "int64"
             out[col] = (s if s.dtype == kind else s.astype(kind)).to_numpy()
-    return pd.DataFrame(out, index=raw.index, copy=False)
+    return pd.DataFrame(out, index=raw.index)  # a copy: the result owns its memory and can be written to

@@ -18,7 +18,7 @@ from modelyard._exceptions import ModelyardError, NotFoundError, UsageError
 from modelyard._yard import Yard
 from modelyard.serve._admin import add_admin_routes
 from modelyard.serve._errors import BadRequestError, PayloadTooLargeError
-from modelyard.serve._fast_routes import FastRoutes
+from modelyard.serve._fast_routes import FastRoutes, route_path
 from modelyard.serve._openapi import (
     INVOCATIONS_QUERY,
     METRICS_RESPONSES,
@@ -222,7 +222,8 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:  # no stack traces on the wire
         err = ModelyardError(f"Internal error ({type(exc).__name__}); the server log has the details")
-        return _error(OIP if request.url.path.startswith("/v2") else PLAIN, err)
+        path = route_path(request.scope)
+        return _error(OIP if path.startswith("/v2") else MLFLOW if path == "/invocations" else PLAIN, err)
 
     # -- plain ---------------------------------------------------------------------------
 

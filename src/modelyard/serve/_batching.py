@@ -2,8 +2,8 @@
 
 One :class:`MicroBatcher` per deployed version. Its worker takes every request waiting (up to
 ``max_batch_size`` rows) and hands them to one vectorised call in a thread. How long it waits for
-company adapts to the load it has just seen: it lingers (up to ``max_wait``) until as many rows are
-waiting as filled the last batches, or twice what it took when several were already waiting.
+company adapts to the load it has just seen: it lingers (up to ``max_wait``) until as many requests
+are waiting as made up the last batches, or the batch is full, or the queue is.
 With light traffic the last batches held one request, so a request goes at once (no added latency);
 under load the clients whose answers just went out are about to send again, and waiting the moment
 they take keeps one model call per round instead of two (the first request to come back alone,
@@ -56,9 +56,10 @@ class MicroBatcher(Generic[T, R]):
         self._on_batch = on_batch
         self._queue: collections.deque[tuple[T, asyncio.Future[R]]] = collections.deque()
         self._queued_rows = 0
-        self._recent: collections.deque[int] = collections.deque([1], maxlen=2)  # rows of the last batches
-        self._enough: asyncio.Future[None] | None = None  # set when ``_wanted`` rows are waiting
-        self._wanted = 0
+        self._recent: collections.deque[int] = collections.deque([1], maxlen=2)  # requests in the last batches
+        self._enough: asyncio.Future[None] | None = None  # set when the lingering batch can go
+        self._wanted = 0  # requests
+        self._room = 0  # rows
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._retired = False
@@ -87,7 +88,7 @@ class MicroBatcher(Generic[T, R]):
         future: asyncio.Future[R] = loop.create_future()
         self._queue.append((item, future))
         self._queued_rows += _rows(item)
-        if self._enough is not None and self._queued_rows >= self._wanted and not self._enough.done():
+        if self._enough is not None and not self._enough.done() and self._can_go():
             self._enough.set_result(None)
         if self._task is None or self._task.done():
             self._wakeup = asyncio.Event()
@@ -132,17 +133,14 @@ class MicroBatcher(Generic[T, R]):
                 await self._wakeup.wait()
                 continue
             batch = self._take()
-            rows = self._rows(batch)
-            target = max(self._recent)
-            if len(batch) > 1:  # load growing: room for as many again
-                target = max(target, 2 * rows)
-            target = min(target, self.max_batch_size)
-            if self.max_wait_s > 0 and rows < target and not self._retired:
-                await self._linger(target - rows)
+            room = self.max_batch_size - self._rows(batch)
+            wanted = max(self._recent) - len(batch)
+            if batch and self.max_wait_s > 0 and wanted > 0 and room > 0 and not self._retired:
+                await self._linger(wanted, room)
                 batch.extend(self._take_more(self.max_batch_size - self._rows(batch)))
             if not batch:
                 continue
-            self._recent.append(self._rows(batch))
+            self._recent.append(len(batch))
             self._busy = True
             try:
                 items = [item for item, _ in batch]
@@ -162,12 +160,21 @@ class MicroBatcher(Generic[T, R]):
             finally:
                 self._busy = False
 
-    async def _linger(self, rows: int) -> None:
-        """Wait until ``rows`` more rows are queued, or ``max_wait`` has passed."""
-        if self._queued_rows >= rows:
+    def _can_go(self) -> bool:
+        return (
+            len(self._queue) >= self._wanted
+            or self._queued_rows >= self._room
+            or len(self._queue) >= self.queue_limit  # waiting longer would only turn requests away
+        )
+
+    async def _linger(self, wanted: int, room: int) -> None:
+        """Wait until ``wanted`` more requests, or ``room`` more rows, are queued, or the queue is
+        full, or ``max_wait`` has passed."""
+        self._wanted, self._room = wanted, room
+        if self._can_go():
             return
         loop = asyncio.get_running_loop()
-        self._enough, self._wanted = loop.create_future(), rows
+        self._enough = loop.create_future()
         timer = loop.call_later(self.max_wait_s, _settle, self._enough)
         try:
             await self._enough

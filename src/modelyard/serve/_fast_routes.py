@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from modelyard._exceptions import ModelyardError
 
-__all__ = ["FastRoutes", "Handler"]
+__all__ = ["FastRoutes", "Handler", "route_path"]
 
 _logger = logging.getLogger("modelyard.serve")
 
@@ -47,6 +47,16 @@ def _compile(path: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}$")
 
 
+def route_path(scope: dict[str, Any]) -> str:
+    """The path the app's routes see: without the ``root_path`` a mount or ``--root-path`` puts
+    in front (ASGI's ``path`` includes it, as Starlette's routing expects)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path
+
+
 class FastRoutes:
     """POST routes served straight from the ASGI scope; :meth:`answer` says whether it took the request."""
 
@@ -68,7 +78,7 @@ class FastRoutes:
         """Serve the request if it is a POST to one of the routes; False to let the app have it."""
         if scope["type"] != "http" or scope["method"] != "POST":
             return False
-        path = scope["path"]
+        path = route_path(scope)
         for route in self._routes:
             found = route.pattern.match(path)
             if found is not None:
