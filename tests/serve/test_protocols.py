@@ -9,27 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-SPEC_INPUTS = [
-    "female",
-    "senior_citizen",
-    "partner",
-    "dependents",
-    "tenure",
-    "phone_service",
-    "multiple_lines",
-    "internet_service",
-    "online_security",
-    "online_backup",
-    "device_protection",
-    "tech_support",
-    "streaming_tv",
-    "streaming_movies",
-    "contract",
-    "paperless_billing",
-    "payment_method",
-    "monthly_charges",
-    "total_charges",
-]
+from modelyard.demo.features import INPUTS  # the spec's inputs, in its order (pinned in test_validate)
 
 
 def expected_scores(yard: Any, rows: list[dict[str, Any]], version: int = 1) -> np.ndarray:
@@ -86,7 +66,7 @@ def test_mlflow_ping_health_version(client: httpx.Client) -> None:
 def _oip_body(rows: list[dict[str, Any]]) -> dict[str, Any]:
     frame = pd.DataFrame(rows)
     inputs = []
-    for col in SPEC_INPUTS:
+    for col in INPUTS:
         values = frame[col]
         if values.dtype.kind in "iu":
             datatype = "INT64"
@@ -126,7 +106,7 @@ def test_oip_health_metadata_ready(client: httpx.Client) -> None:
     assert client.get("/v2/health/ready").json() == {"ready": True}
     assert client.get("/v2").json()["name"] == "modelyard"
     meta = client.get("/v2/models/churn").json()
-    assert [i["name"] for i in meta["inputs"]] == SPEC_INPUTS
+    assert [i["name"] for i in meta["inputs"]] == INPUTS
     assert meta["versions"] == ["1", "2"]
     assert client.get("/v2/models/churn/ready").status_code == 200
     assert client.get("/v2/models/churn/versions/2/ready").status_code == 200
