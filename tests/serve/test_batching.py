@@ -69,6 +69,29 @@ def test_batcher_waits_for_company_only_as_long_as_recent_load_says() -> None:
     assert 0.05 <= together < 0.4, "it waited for the five, and not for the whole max_wait"
 
 
+def test_two_groups_that_alternate_are_brought_back_together() -> None:
+    """Group B queued while group A was in the model: when A is answered, B waits for A's clients to
+    come back, so the two share the next model call instead of alternating, a call each."""
+    sizes: list[int] = []
+
+    async def main() -> None:
+        with ThreadPoolExecutor(1) as pool:
+            b = MicroBatcher(_slow_double, pool, name="t", max_wait_s=0.5, on_batch=lambda n, q: sizes.append(n))
+            group_a = [b.submit(Rows({"x": [i]}, 1)) for i in range(3)]
+            await asyncio.sleep(0.01)  # A is in the model
+            group_b = [b.submit(Rows({"x": [i]}, 1)) for i in range(2)]
+            await asyncio.gather(*group_a)
+            again = []
+            for i in range(3):  # A's clients take a moment each to send again
+                await asyncio.sleep(0.01)
+                again.append(b.submit(Rows({"x": [i]}, 1)))
+            await asyncio.gather(*group_b, *again)
+            await b.drain()
+
+    asyncio.run(main())
+    assert sizes == [3, 5]
+
+
 def test_one_big_request_does_not_make_the_next_lone_one_wait() -> None:
     """The wait counts requests, not rows: a 64-row request alone is light traffic."""
 
@@ -93,7 +116,7 @@ def test_a_full_queue_ends_the_wait_instead_of_refusing_requests() -> None:
             b = MicroBatcher(
                 _instant_double, pool, name="t", max_wait_s=0.5, queue_limit=4, on_batch=lambda n, q: sizes.append(n)
             )
-            b._recent.extend([8, 8])  # as after rounds of 8 (more than this queue can hold at once)
+            b._expected = 8  # as after rounds of 8 (more than this queue can hold at once)
             t0 = time.perf_counter()
             first = b.submit(Rows({"x": [0]}, 1))
             await asyncio.sleep(0.02)  # the worker takes it and waits for 7 more

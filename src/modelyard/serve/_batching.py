@@ -2,14 +2,18 @@
 
 One :class:`MicroBatcher` per deployed version. Its worker takes every request waiting (up to
 ``max_batch_size`` rows) and hands them to one vectorised call in a thread. How long it waits for
-company adapts to the load it has just seen: it lingers (up to ``max_wait``) until as many requests
-are waiting as made up the last batches (or twice what it took, when several were already waiting),
-or the batch is full, or the queue is.
-With light traffic the last batches held one request, so a request goes at once (no added latency);
-under load the clients whose answers just went out are about to send again, and waiting the moment
-they take keeps one model call per round instead of two (the first request to come back alone,
-then the rest). A full queue refuses new requests with :class:`OverloadedError` (HTTP 503 +
-Retry-After) instead of letting latency grow without bound.
+company adapts to the load it has just seen. When a batch is answered, the requests in it and the
+requests queued behind it make the company the next batch expects: the clients whose answers just
+went out are about to send again. The next batch lingers (up to ``max_wait``) until that many
+requests are waiting, or the batch is full, or the queue is.
+
+With light traffic the last batch held one request and nobody waited behind it, so a request goes
+at once (no added latency). Under load, waiting the moment the clients take to come back keeps one
+model call per round instead of two. Without the wait, the first request back goes alone and the
+rest follow in a second call; and when the clients have split into two groups that alternate (one
+scored while the other queues), counting the queued group in brings them back together. A full queue
+refuses new requests with :class:`OverloadedError` (HTTP 503 + Retry-After) instead of letting
+latency grow without bound.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ class MicroBatcher(Generic[T, R]):
         self._on_batch = on_batch
         self._queue: collections.deque[tuple[T, asyncio.Future[R]]] = collections.deque()
         self._queued_rows = 0
-        self._recent: collections.deque[int] = collections.deque([1], maxlen=2)  # requests in the last batches
+        self._expected = 1  # requests the next batch waits for: the last batch's plus those queued behind it
         self._enough: asyncio.Future[None] | None = None  # set when the lingering batch can go
         self._wanted = 0  # requests
         self._room = 0  # rows
@@ -135,19 +139,12 @@ class MicroBatcher(Generic[T, R]):
                 continue
             batch = self._take()
             room = self.max_batch_size - self._rows(batch)
-            target = max(self._recent)
-            if len(batch) > 1:
-                # several already waiting: there may be a second group on its way (clients whose
-                # answers just went out). Without this, 16 clients can settle into two groups of 8
-                # that alternate, two model calls a round; measured over a million requests.
-                target = max(target, 2 * len(batch))
-            wanted = target - len(batch)
+            wanted = self._expected - len(batch)
             if batch and self.max_wait_s > 0 and wanted > 0 and room > 0 and not self._retired:
                 await self._linger(wanted, room)
                 batch.extend(self._take_more(self.max_batch_size - self._rows(batch)))
             if not batch:
                 continue
-            self._recent.append(len(batch))
             self._busy = True
             try:
                 items = [item for item, _ in batch]
@@ -155,6 +152,7 @@ class MicroBatcher(Generic[T, R]):
                     results: Sequence[Any] = await loop.run_in_executor(self._executor, self._process, items)
                 except BaseException as exc:  # the process function itself broke: fail this batch only
                     results = [exc] * len(batch)
+                self._expected = len(batch) + len(self._queue)
                 if self._on_batch is not None:
                     self._on_batch(self._rows(batch), len(self._queue))
                 for (_, future), result in zip(batch, results, strict=True):

@@ -33,8 +33,8 @@ class ServeSettings(BaseSettings):
         default=1.0,
         ge=0,
         description=(
-            "Longest a request waits for others to share its batch: only under load, when recent "
-            "batches held more rows than are waiting."
+            "Longest a request waits for others to share its batch: only under load, when the last "
+            "batch and the requests queued behind it outnumber those waiting now."
         ),
     )
     queue_limit: int = Field(
