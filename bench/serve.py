@@ -5,6 +5,7 @@
         [--servers modelyard,ceiling,flask,fastapi,mlflow,bentoml] [--procs 1,2] [--rounds 1] [--json out.json]
     .venv/bin/python bench/serve.py soak --requests 1000000  # the million-request soak [--workers 2]
     .venv/bin/python bench/serve.py freeze [--seconds 25]    # early vs late, gc.freeze on/off, hot swap
+    .venv/bin/python bench/serve.py latency [--rounds 8]     # the c1 target, HTTP and in-process interleaved
     .venv/bin/python bench/serve.py loadgen                  # the load generator's own ceiling
 
 Every mode builds the demo yard in a temporary folder (the HistGradientBoosting challenger promoted
@@ -416,31 +417,61 @@ def drive(port: int, request: bytes, tmp: Path, **options: Any) -> Load:
 # -- compare: the table of issue 5 ---------------------------------------------------------------
 
 
+class InProcess:
+    """The served model loaded in this process, timed one row at a time on one thread (as the
+    server pins itself): ``model.score`` on ready features, or the feature code plus ``model.score``
+    on the raw row (what every baseline does per request)."""
+
+    def __init__(self, yard: Path, record: dict[str, Any]) -> None:
+        import pandas as pd
+
+        from modelyard import open_yard
+        from modelyard.demo.features import churn_features
+
+        with open_yard(yard) as y:
+            self._model = y.load("churn", "production")
+        self._record = record
+        self._frame = churn_features(pd.DataFrame([record]))
+        self._features = churn_features
+        self._pd = pd
+
+    def times(self, *, features: bool, calls: int = 0, seconds: float = 0.0, warm: int = 20) -> np.ndarray:
+        """Seconds per call, for ``calls`` calls or for ``seconds`` of calls."""
+        from threadpoolctl import threadpool_limits
+
+        if features:
+            features_fn, frame_of, record = self._features, self._pd.DataFrame, self._record
+
+            def call() -> None:
+                self._model.score(features_fn(frame_of([record])))
+        else:
+
+            def call() -> None:
+                self._model.score(self._frame)
+
+        with threadpool_limits(1):
+            for _ in range(warm):
+                call()
+            out: list[float] = []
+            end = time.perf_counter() + seconds
+            while len(out) < calls or (seconds and time.perf_counter() < end):
+                t0 = time.perf_counter()
+                call()
+                out.append(time.perf_counter() - t0)
+        return np.asarray(out)
+
+
 def _in_process_predict_ms(yard: Path, record: dict[str, Any]) -> tuple[float, float, float, float]:
-    """p50 and p99 of ``model.score`` on one row's ready features, then of the feature code plus
-    ``model.score`` on the raw row (what every baseline does per request); this process, one thread."""
-    import pandas as pd
-    from threadpoolctl import threadpool_limits
-
-    from modelyard import open_yard
-    from modelyard.demo.features import churn_features
-
-    def timed(fn: Any) -> tuple[float, float]:
-        for _ in range(100):
-            fn()
-        times = []
-        for _ in range(1000):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return float(np.percentile(times, 50) * 1000), float(np.percentile(times, 99) * 1000)
-
-    with open_yard(yard) as y, threadpool_limits(1):  # as the server pins itself
-        model = y.load("churn", "production")
-        frame = churn_features(pd.DataFrame([record]))
-        alone = timed(lambda: model.score(frame))
-        with_features = timed(lambda: model.score(churn_features(pd.DataFrame([record]))))
-    return (*alone, *with_features)
+    """p50 and p99 (ms) of ``model.score`` on one row's ready features, then of the feature code
+    plus ``model.score`` on the raw row; 1,000 calls each (see :class:`InProcess`)."""
+    timer = InProcess(yard, record)
+    alone, with_features = (timer.times(features=f, calls=1000, warm=100) * 1000 for f in (False, True))
+    return (
+        float(np.percentile(alone, 50)),
+        float(np.percentile(alone, 99)),
+        float(np.percentile(with_features, 50)),
+        float(np.percentile(with_features, 99)),
+    )
 
 
 def _generator_ceiling(tmp: Path, seconds: float, request: bytes) -> dict[int, Load]:
@@ -823,8 +854,12 @@ def _rss_bytes(pid: int) -> dict[int, int]:
 
 
 def _folder_bytes(folder: Path) -> tuple[int, int]:
-    files = [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
-    return sum(p.stat().st_size for p in files), len(files)
+    """Bytes and count of the finished log files (a part being written is renamed under our feet)."""
+    sizes = []
+    for path in folder.rglob("*.parquet") if folder.exists() else ():
+        with contextlib.suppress(FileNotFoundError):
+            sizes.append(path.stat().st_size)
+    return sum(sizes), len(sizes)
 
 
 def _get(port: int, path: str) -> str:
@@ -917,7 +952,7 @@ def soak(args: argparse.Namespace) -> None:
                 TimeRemainingColumn(),
                 console=console,
             )
-            with progress:
+            with progress, _ended_with(gen):
                 task = progress.add_task("soak", total=n_total, rate="", rss="")
                 next_log = 0.0
                 while gen.poll() is None:
@@ -944,7 +979,71 @@ def soak(args: argparse.Namespace) -> None:
             time.sleep(args.log_settle)  # let the log writer flush its last rows before measuring disk
             log_samples.append((n_total, *_folder_bytes(log_folder)))
             gc_lines = _gc_metrics(_get(port, "/metrics"))
+            fresh_spec = _modelyard_spec("modelyard", "modelyard (fresh)", fx.yard, tmp / "predictions-fresh")
+            against = _soaked_against_fresh(args, proc, port, fresh_spec, request, tmp)
     _print_soak(args, load, samples, log_samples, gc_lines, cpu)
+    _print_soaked_against_fresh(args, against)
+
+
+def _soaked_against_fresh(
+    args: argparse.Namespace,
+    soaked: subprocess.Popen[bytes],
+    soaked_port: int,
+    spec: ServerSpec,
+    request: bytes,
+    tmp: Path,
+) -> dict[str, tuple[np.ndarray, float]]:
+    """The soaked server against a fresh one, alternating rounds of the same load: the machine's
+    drift over the soak (this machine's speed moves by 10-20% over minutes) falls on both alike.
+    Per side: pooled latencies (ms) and CPU ms per request."""
+    out: dict[str, tuple[list[np.ndarray], list[float], list[int]]] = {}
+    with running(spec, args.workers, tmp / "fresh-server.log") as (fresh, fresh_port):
+        with console.status("a fresh server: warming up"):
+            drive(fresh_port, request, tmp, concurrency=args.concurrency, warmup=0.0, seconds=args.warmup)
+        for r in range(args.ab_rounds):
+            for side, proc, port in (("soaked", soaked, soaked_port), ("fresh", fresh, fresh_port)):
+                with console.status(f"soaked against fresh, round {r + 1}/{args.ab_rounds}: {side}"):
+                    before = _cpu_seconds(proc.pid)
+                    load = drive(port, request, tmp, concurrency=args.concurrency, warmup=0.0, seconds=args.ab_seconds)
+                    used = _cpu_seconds(proc.pid) - before
+                lat, cpu, n = out.setdefault(side, ([], [], []))
+                lat.append(load.latency[load.status == 200] * 1000)
+                cpu.append(used)
+                n.append(load.n)
+    return {side: (np.concatenate(lat), sum(cpu) / sum(n) * 1000) for side, (lat, cpu, n) in out.items()}
+
+
+def _print_soaked_against_fresh(args: argparse.Namespace, against: dict[str, tuple[np.ndarray, float]]) -> None:
+    (soaked, soaked_cpu), (fresh, fresh_cpu) = against["soaked"], against["fresh"]
+    ratio = np.percentile(soaked, 99) / np.percentile(fresh, 99)
+    ok = "[green]within 10%[/]" if ratio <= 1.10 else "[red]over 10%[/]"
+    console.print(
+        f"soaked against a fresh server, {args.ab_rounds} alternating rounds of {args.ab_seconds:g} s each: "
+        f"p50 {np.percentile(soaked, 50):.2f} vs {np.percentile(fresh, 50):.2f} ms, "
+        f"p99 {np.percentile(soaked, 99):.2f} vs {np.percentile(fresh, 99):.2f} ms (soaked/fresh {ratio:.3f}, {ok}); "
+        f"CPU {soaked_cpu:.3f} vs {fresh_cpu:.3f} ms/request ({soaked_cpu / fresh_cpu:.3f}); "
+        f"{len(soaked):,} and {len(fresh):,} requests"
+    )
+    if args.json:
+        numbers = json.loads(Path(args.json).read_text())
+        numbers["soaked_against_fresh"] = {
+            "p99_soaked_ms": float(np.percentile(soaked, 99)),
+            "p99_fresh_ms": float(np.percentile(fresh, 99)),
+            "cpu_ms_per_request_soaked": soaked_cpu,
+            "cpu_ms_per_request_fresh": fresh_cpu,
+        }
+        Path(args.json).write_text(json.dumps(numbers, indent=1))
+
+
+@contextlib.contextmanager
+def _ended_with(proc: subprocess.Popen[str]) -> Iterator[None]:
+    """Kill ``proc`` if the block fails, so that no load generator outlives its soak."""
+    try:
+        yield
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
 
 
 def _cpu_by_tenth(cpu: list[tuple[int, float, float]], n: int) -> list[tuple[float, float]]:
@@ -1158,6 +1257,78 @@ def freeze(args: argparse.Namespace) -> None:
     )
 
 
+# -- latency: the c1 target, measured interleaved -------------------------------------------------
+
+
+def latency(args: argparse.Namespace) -> None:
+    """The c1 target with the machine's drift taken out: rounds that alternate one-row requests at
+    concurrency 1 to the server (1 process) with the same model timed in this process, the server
+    idle. Pooled percentiles, and each round's own gap."""
+    with tempfile.TemporaryDirectory(prefix="modelyard-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        fx = _fixture(tmp)
+        timer = InProcess(fx.yard, fx.records[0])
+        request = _http_request("/predict/churn", _plain_body(fx.records[:1]))
+        spec = _modelyard_spec("modelyard", "modelyard", fx.yard, tmp / "predictions")
+        http: list[np.ndarray] = []
+        alone: list[np.ndarray] = []
+        featured: list[np.ndarray] = []
+        with running(spec, 1, tmp / "server.log") as (_, port):
+            drive(port, request, tmp, concurrency=1, warmup=0.0, seconds=args.warmup)
+            for r in range(args.rounds):
+                with console.status(f"round {r + 1}/{args.rounds}: HTTP, then in-process"):
+                    load = drive(port, request, tmp, concurrency=1, warmup=0.2, seconds=args.seconds)
+                    http.append(load.latency[load.status == 200] * 1000)
+                    alone.append(timer.times(features=False, seconds=args.seconds / 2) * 1000)
+                    featured.append(timer.times(features=True, seconds=args.seconds / 2) * 1000)
+                console.print(
+                    f"  round {r + 1}: HTTP c1 p50 {np.percentile(http[-1], 50):.2f} p99 "
+                    f"{np.percentile(http[-1], 99):.2f} ms ({len(http[-1])} requests, {load.errors} errors); "
+                    f"in-process model.score p99 {np.percentile(alone[-1], 99):.2f}, with the feature code "
+                    f"{np.percentile(featured[-1], 99):.2f} ms"
+                )
+    _print_latency(args, http, alone, featured)
+
+
+def _print_latency(
+    args: argparse.Namespace, http: list[np.ndarray], alone: list[np.ndarray], featured: list[np.ndarray]
+) -> None:
+    table = Table(
+        title=f"One row at concurrency 1: {args.rounds} interleaved rounds of {args.seconds:g} s, 1 server process",
+        caption="ms; the gaps are the server's p99 minus the in-process p99",
+    )
+    for column in ("", "calls", "p50", "p99", "p99 gap", "rounds' p99 gaps: median (min to max)"):
+        table.add_column(column, justify="right" if column else "left")
+    pooled_http = np.concatenate(http)
+    http_p99 = [np.percentile(h, 99) for h in http]
+    table.add_row(
+        "modelyard over HTTP",
+        f"{len(pooled_http):,}",
+        f"{np.percentile(pooled_http, 50):.2f}",
+        f"{np.percentile(pooled_http, 99):.2f}",
+        "",
+        "",
+    )
+    gaps = {}
+    for label, parts in (("model.score in-process", alone), ("feature code + model.score", featured)):
+        pooled = np.concatenate(parts)
+        gap = float(np.percentile(pooled_http, 99) - np.percentile(pooled, 99))
+        per_round = [h - np.percentile(p, 99) for h, p in zip(http_p99, parts, strict=True)]
+        gaps[label] = gap
+        table.add_row(
+            label,
+            f"{len(pooled):,}",
+            f"{np.percentile(pooled, 50):.2f}",
+            f"{np.percentile(pooled, 99):.2f}",
+            f"{gap:+.2f}",
+            f"{np.median(per_round):+.2f} ({min(per_round):+.2f} to {max(per_round):+.2f})",
+        )
+    console.print(table)
+    for label, gap in gaps.items():
+        verdict = "[green]met[/]" if gap <= 1.0 else "[red]not met[/]"
+        console.print(f"c1 p99 within 1 ms of {label}: {gap:+.2f} ms, {verdict}")
+
+
 # -- setup -------------------------------------------------------------------------------------
 
 
@@ -1201,10 +1372,16 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--warmup", type=float, default=5.0, help="seconds of unrecorded load first (default 5)")
     p.add_argument("--log-settle", type=float, default=3.0, help="seconds to let the log flush at the end")
+    p.add_argument("--ab-rounds", type=int, default=3, help="rounds of soaked against fresh (default 3)")
+    p.add_argument("--ab-seconds", type=float, default=8.0, help="seconds per side per round (default 8)")
     p.add_argument("--json", help="also write the numbers to this file")
     p = sub.add_parser("freeze", help="early vs late with gc.freeze on/off, and a hot swap under load")
     p.add_argument("--seconds", type=float, default=25.0)
     p.add_argument("--concurrency", type=int, default=16)
+    p = sub.add_parser("latency", help="the c1 target: HTTP and in-process rounds, interleaved")
+    p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=4.0, help="seconds of requests per round (default 4)")
+    p.add_argument("--warmup", type=float, default=3.0, help="seconds of unmeasured requests first (default 3)")
     p = sub.add_parser("loadgen", help="the load generator's own ceiling against a trivial server")
     p.add_argument("--seconds", type=float, default=5.0)
     p = sub.add_parser("setup", help="install (or repair) the baselines' venvs under bench/.venvs/")
@@ -1214,7 +1391,8 @@ def main() -> None:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["compare", *argv]
     args = parser.parse_args(argv)
-    {"compare": compare, "soak": soak, "freeze": freeze, "loadgen": loadgen, "setup": setup}[args.mode](args)
+    modes = {"compare": compare, "soak": soak, "freeze": freeze, "latency": latency, "loadgen": loadgen, "setup": setup}
+    modes[args.mode](args)
 
 
 if __name__ == "__main__":
