@@ -3,7 +3,8 @@
     .venv/bin/python bench/serve.py setup                    # once: the baselines' venvs (~2.5 min, 1.8 GB)
     .venv/bin/python bench/serve.py [compare] [--seconds 8]  # the table of issue 5 (~15 min)
         [--servers modelyard,ceiling,flask,fastapi,mlflow,bentoml] [--procs 1,2] [--rounds 1] [--json out.json]
-    .venv/bin/python bench/serve.py soak --requests 1000000  # the million-request soak [--workers 2]
+    .venv/bin/python bench/serve.py soak --requests 1000000  # the million-request soak [--workers 2], then
+                                                             # the soaked server against a fresh one
     .venv/bin/python bench/serve.py freeze [--seconds 25]    # early vs late, gc.freeze on/off, hot swap
     .venv/bin/python bench/serve.py latency [--rounds 8]     # the c1 target, HTTP and in-process interleaved
     .venv/bin/python bench/serve.py loadgen                  # the load generator's own ceiling
