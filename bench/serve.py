@@ -430,26 +430,18 @@ class InProcess:
         from modelyard.demo.features import churn_features
 
         with open_yard(yard) as y:
-            self._model = y.load("churn", "production")
-        self._record = record
-        self._frame = churn_features(pd.DataFrame([record]))
-        self._features = churn_features
-        self._pd = pd
+            model = y.load("churn", "production")
+        ready = churn_features(pd.DataFrame([record]))
+        self._calls = {
+            False: lambda: model.score(ready),
+            True: lambda: model.score(churn_features(pd.DataFrame([record]))),
+        }
 
     def times(self, *, features: bool, calls: int = 0, seconds: float = 0.0, warm: int = 20) -> np.ndarray:
         """Seconds per call, for ``calls`` calls or for ``seconds`` of calls."""
         from threadpoolctl import threadpool_limits
 
-        if features:
-            features_fn, frame_of, record = self._features, self._pd.DataFrame, self._record
-
-            def call() -> None:
-                self._model.score(features_fn(frame_of([record])))
-        else:
-
-            def call() -> None:
-                self._model.score(self._frame)
-
+        call = self._calls[features]
         with threadpool_limits(1):
             for _ in range(warm):
                 call()
@@ -808,14 +800,23 @@ def loadgen(args: argparse.Namespace) -> None:
 # -- soak: a million requests ------------------------------------------------------------------
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` and its descendants."""
+def _process_tree(pid: int) -> list[Any]:
+    """``pid`` and its descendants as psutil processes; empty when ``pid`` is gone."""
     import psutil
 
     try:
         root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
+        return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
+        return []
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its descendants."""
+    import psutil
+
+    procs = _process_tree(pid)
+    if not procs:
         return float("nan")
     total = 0.0
     for p in procs:
@@ -842,13 +843,8 @@ def _rss_bytes(pid: int) -> dict[int, int]:
     """RSS of ``pid`` and its descendants, by pid."""
     import psutil
 
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return {}
     out = {}
-    for p in procs:
+    for p in _process_tree(pid):
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             out[p.pid] = p.memory_info().rss
     return out

@@ -115,17 +115,19 @@ class MicroBatcher(Generic[T, R]):
         if self._task is not None:
             await self._task
 
-    def _take(self) -> list[tuple[T, asyncio.Future[R]]]:
-        batch: list[tuple[T, asyncio.Future[R]]] = []
-        rows = 0
-        while self._queue and (not batch or rows + _rows(self._queue[0][0]) <= self.max_batch_size):
+    def _take(self, room: int, *, at_least_one: bool = False) -> list[tuple[T, asyncio.Future[R]]]:
+        """Queued requests, oldest first, while their rows fit in ``room`` (with ``at_least_one``,
+        the first one whatever its size); cancelled ones are dropped on the way."""
+        taken: list[tuple[T, asyncio.Future[R]]] = []
+        while self._queue and ((at_least_one and not taken) or _rows(self._queue[0][0]) <= room):
             item = self._queue.popleft()
-            self._queued_rows -= _rows(item[0])
+            rows = _rows(item[0])
+            self._queued_rows -= rows
             if item[1].cancelled():
                 continue
-            batch.append(item)
-            rows += _rows(item[0])
-        return batch
+            taken.append(item)
+            room -= rows
+        return taken
 
     async def _run(self) -> None:
         assert self._wakeup is not None
@@ -137,12 +139,12 @@ class MicroBatcher(Generic[T, R]):
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            batch = self._take()
+            batch = self._take(self.max_batch_size, at_least_one=True)
             room = self.max_batch_size - self._rows(batch)
             wanted = self._expected - len(batch)
             if batch and self.max_wait_s > 0 and wanted > 0 and room > 0 and not self._retired:
                 await self._linger(wanted, room)
-                batch.extend(self._take_more(self.max_batch_size - self._rows(batch)))
+                batch.extend(self._take(room))
             if not batch:
                 continue
             self._busy = True
@@ -186,17 +188,6 @@ class MicroBatcher(Generic[T, R]):
         finally:
             timer.cancel()
             self._enough = None
-
-    def _take_more(self, room: int) -> list[tuple[T, asyncio.Future[R]]]:
-        more: list[tuple[T, asyncio.Future[R]]] = []
-        while self._queue and _rows(self._queue[0][0]) <= room:
-            item = self._queue.popleft()
-            self._queued_rows -= _rows(item[0])
-            if item[1].cancelled():
-                continue
-            more.append(item)
-            room -= _rows(item[0])
-        return more
 
     @staticmethod
     def _rows(batch: list[tuple[T, asyncio.Future[R]]]) -> int:

@@ -23,14 +23,13 @@ def wait_until_ready(
 
     deadline = time.monotonic() + timeout
     ready = 0
-    while ready < in_a_row:
+    while True:
         try:
             ready = ready + 1 if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200 else 0
         except httpx.TransportError:
             ready = 0
         if ready >= in_a_row:
-            break
+            return True
         if (process is not None and process.poll() is not None) or time.monotonic() > deadline:
             return False
         time.sleep(interval)
-    return True
