@@ -43,15 +43,40 @@ def builds_reference_cycles(frame: pd.DataFrame) -> np.ndarray:
     return _work(frame)
 
 
-def slows_down(frame: pd.DataFrame) -> np.ndarray:
-    """Each call takes 0.5 µs more CPU than the one before: +5 ms per 10,000 calls.
+def _loop(iterations: int) -> int:
+    total = 0
+    for k in range(iterations):
+        total += k
+    return total
 
-    CPU time, not wall time: a busy wait on the wall clock burns less CPU whenever another process
-    takes the core, which halved the slope the soak (measuring CPU per call) saw on a busy machine."""
+
+def _iterations_per_half_microsecond() -> float:
+    """How many turns of :func:`_loop` take 0.5 µs of CPU on this machine now (best of 20)."""
+    best = min(_timed_loop(20_000) for _ in range(20))
+    return 500.0 * 20_000 / max(best, 1)
+
+
+def _timed_loop(iterations: int) -> int:
+    start = time.thread_time_ns()
+    _loop(iterations)
+    return time.thread_time_ns() - start
+
+
+_PER_CALL: list[float] = []  # loop turns added per call, measured at the first call
+
+
+def slows_down(frame: pd.DataFrame) -> np.ndarray:
+    """Each call does 0.5 µs more work than the one before (at the machine's speed when the soak
+    began): +5 ms per 10,000 calls.
+
+    Work, not a wait for a clock: the soak divides the model's CPU time by a reference task's, so
+    that a machine slowing down is not read as the model slowing down. A busy wait on a clock does
+    not slow with the machine, and on a machine that slowed during the soak the normalised slope came
+    out at half; a loop of Python work slows with the machine like the reference does."""
+    if not _PER_CALL:
+        _PER_CALL.append(_iterations_per_half_microsecond())
     _CALLS[0] += 1
-    end = time.thread_time() + _CALLS[0] * 5e-7
-    while time.thread_time() < end:
-        pass
+    _loop(int(_CALLS[0] * _PER_CALL[0]))
     return _work(frame)
 
 
@@ -59,6 +84,7 @@ def reset() -> None:
     """Forget what the leaky models kept (between tests)."""
     _KEPT.clear()
     _CALLS[0] = 0
+    _PER_CALL.clear()
 
 
 def raises_on_month_to_month(frame: pd.DataFrame) -> np.ndarray:
