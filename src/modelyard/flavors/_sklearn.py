@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import os
 import pickle
 import zipfile
 from typing import Any
@@ -20,6 +21,7 @@ from modelyard.flavors._base import (
     check_serialization,
     select_columns,
 )
+from modelyard.flavors._sklearn_compiled import CompiledSklearn, compile_sklearn
 
 __all__ = ["PICKLE_LOAD_MESSAGE", "SklearnFlavor", "SklearnModel"]
 
@@ -164,9 +166,19 @@ def _positive_index(obj: Any) -> tuple[str, list[Any] | None]:
 
 
 class SklearnModel(LoadedModel):
-    """A loaded scikit-learn estimator; binary classifiers score ``predict_proba[:, 1]``."""
+    """A loaded scikit-learn estimator; binary classifiers score ``predict_proba[:, 1]``.
+
+    HistGradientBoosting pipelines score small batches through their compiled form (see
+    :mod:`modelyard.flavors._sklearn_compiled`; same scores, bit for bit) unless the environment
+    sets ``MODELYARD_SKLEARN_COMPILED=0``.
+    """
 
     flavor = "sklearn"
+
+    def __init__(self, raw: Any, **kwargs: Any) -> None:
+        super().__init__(raw, **kwargs)
+        compiled = os.environ.get("MODELYARD_SKLEARN_COMPILED", "1") != "0"
+        self.compiled: CompiledSklearn | None = compile_sklearn(raw) if compiled else None
 
     def _predict(self, X: pd.DataFrame) -> Any:
         # Estimators that know their columns get those, in order; estimators fitted on an array
@@ -174,6 +186,10 @@ class SklearnModel(LoadedModel):
         data: Any = X
         if self.input_names is not None:
             data = select_columns(X, self.input_names)
+        if self.compiled is not None:
+            scores = self.compiled.predict(data)
+            if scores is not None:
+                return scores
         elif not self.metadata.get("fitted_on_frame", True):
             data = X.to_numpy()
         if self.task == "regression":

@@ -1,0 +1,405 @@
+"""A faster way to score small batches with scikit-learn's HistGradientBoosting pipelines.
+
+scikit-learn spends most of a one-row ``predict_proba`` in Python: input validation in every
+step, one Cython call per tree (200 trees, 200 calls), a ColumnTransformer that slices and
+re-stacks frames. For the small batches a server sends, that overhead is the whole cost. This
+module reads the fitted pipeline once and scores with a handful of numpy operations over all
+trees at once: the ordinal encoding as dictionary lookups, the trees as one flat node table walked
+level by level, the leaf values added in tree order (``cumsum``, not a pairwise sum), so every
+score is bit-for-bit the one scikit-learn gives.
+
+Only what it understands is compiled: a :class:`~sklearn.pipeline.Pipeline` of
+ColumnTransformers (OrdinalEncoder, passthrough, drop) ending in a binary
+HistGradientBoostingClassifier or a HistGradientBoostingRegressor. Anything else, and any batch
+it cannot take exactly (too many rows, a value that is not a plain string or number, a category
+code scikit-learn itself would overflow), is left to scikit-learn: :meth:`CompiledSklearn.predict`
+returns ``None`` and the caller asks scikit-learn. :func:`compile_sklearn` checks the compiled
+scorer against scikit-learn on rows made from the model's own split points and categories before
+handing it out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MAX_ROWS", "CompiledSklearn", "compile_sklearn"]
+
+MAX_ROWS = 256
+"""Batches above this size go to scikit-learn, whose per-row cost is lower (Cython, threads)."""
+
+_CHECK_ROWS = 400
+
+
+@dataclass(frozen=True)
+class _Ordinal:
+    """One column of a fitted OrdinalEncoder whose categories are strings, as a lookup table."""
+
+    codes: dict[str, float]
+    missing: float | None  # the code of a missing value (NaN) when NaN was a category in fit
+    unknown: float | None  # the code of an unknown value; None: scikit-learn raises, so we defer
+
+    def encode(self, values: Any) -> np.ndarray | None:
+        """Codes of a string column (object or pandas string dtype), or ``None`` to defer."""
+        if not isinstance(values, pd.Series) or not (
+            values.dtype == object or isinstance(values.dtype, pd.StringDtype)
+        ):
+            return None
+        out = np.empty(len(values), dtype=np.float64)
+        for i, value in enumerate(values.to_numpy(dtype=object)):
+            if type(value) is str:
+                code = self.codes.get(value, self.unknown)
+            elif type(value) is float and math.isnan(value):
+                code = self.missing if self.missing is not None else self.unknown
+            else:
+                return None  # None, numbers, pd.NA ...: scikit-learn's own rules, not ours
+            if code is None:
+                return None
+            out[i] = code
+        return out
+
+
+@dataclass(frozen=True)
+class _NumericOrdinal:
+    """One column of a fitted OrdinalEncoder whose categories are numbers (HistGradientBoosting's
+    own encoder of its categorical features)."""
+
+    categories: np.ndarray  # sorted, without NaN
+    missing: float  # the code of NaN (NaN was a category in fit) or, when it was not, of unknowns
+    unknown: float
+
+    def encode(self, values: Any) -> np.ndarray | None:
+        """The index of each value among the categories; missing and unknown values get theirs."""
+        x = _floats(values)
+        if x is None:
+            return None
+        at = np.minimum(np.searchsorted(self.categories, x), max(len(self.categories) - 1, 0))
+        found = self.categories[at] == x if len(self.categories) else np.zeros(len(x), dtype=bool)
+        return np.where(found, at.astype(np.float64), np.where(np.isnan(x), self.missing, self.unknown))
+
+
+_Encoder = _Ordinal | _NumericOrdinal | None  # None: the column passes through as float64
+
+
+def _floats(values: Any) -> np.ndarray | None:
+    """A numeric column as float64, as scikit-learn's ``check_array`` would make it; ``None`` for
+    anything whose conversion rules are not that simple (nullable, object, datetime ...)."""
+    if isinstance(values, pd.Series):
+        if values.dtype.kind not in "biuf":
+            return None
+        values = values.to_numpy()
+    return np.asarray(values, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """A fitted ColumnTransformer: each output column is one input column, encoded or passed."""
+
+    sources: tuple[int, ...]
+    encoders: tuple[_Encoder, ...]
+
+    def apply(self, columns: Sequence[Any]) -> list[np.ndarray] | None:
+        out = []
+        for source, encoder in zip(self.sources, self.encoders, strict=True):
+            column = _floats(columns[source]) if encoder is None else encoder.encode(columns[source])
+            if column is None:
+                return None
+            out.append(column)
+        return out
+
+
+@dataclass(frozen=True)
+class _Trees:
+    """Every tree of a fitted HistGradientBoosting model in one flat node table.
+
+    Leaves point at themselves, so walking ``depth`` levels from each root lands on a leaf
+    whatever the tree's own depth.
+    """
+
+    roots: np.ndarray  # (n_trees,) intp
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    categorical: np.ndarray
+    bitset: np.ndarray  # row of ``left_bits`` for categorical nodes
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    depth: int
+    left_bits: np.ndarray  # (n_categorical_splits + 1, 8) uint32: the raw left-category bitsets
+    known_bits: np.ndarray  # (n_categorical_features + 1, 8) uint32: the categories seen in fit
+    known_row: np.ndarray  # (n_features,) row of ``known_bits`` per feature
+    categorical_features: np.ndarray  # indices of the categorical features
+    baseline: float
+
+    @classmethod
+    def of(cls, model: Any) -> _Trees:
+        parts: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("feature", "threshold", "mgl", "cat", "bitset", "left", "right", "value", "leaf")
+        }
+        roots, bits, depth, offset, bit_offset = [], [np.zeros((1, 8), dtype=np.uint32)], 1, 0, 1
+        for (predictor,) in model._predictors:
+            nodes = predictor.nodes
+            own = np.arange(len(nodes)) + offset
+            leaf = nodes["is_leaf"].astype(bool)
+            roots.append(offset)
+            parts["feature"].append(nodes["feature_idx"].astype(np.intp))
+            parts["threshold"].append(nodes["num_threshold"].astype(np.float64))
+            parts["mgl"].append(nodes["missing_go_to_left"].astype(bool))
+            parts["cat"].append(nodes["is_categorical"].astype(bool) & ~leaf)
+            parts["bitset"].append(
+                np.where(
+                    nodes["is_categorical"].astype(bool) & ~leaf, nodes["bitset_idx"].astype(np.intp) + bit_offset, 0
+                )
+            )
+            parts["left"].append(np.where(leaf, own, nodes["left"].astype(np.intp) + offset))
+            parts["right"].append(np.where(leaf, own, nodes["right"].astype(np.intp) + offset))
+            parts["value"].append(nodes["value"].astype(np.float64))
+            depth = max(depth, int(nodes["depth"].max()))
+            raw_bits = np.asarray(predictor.raw_left_cat_bitsets, dtype=np.uint32).reshape(-1, 8)
+            bits.append(raw_bits)
+            offset += len(nodes)
+            bit_offset += len(raw_bits)
+        known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+        known_bits = np.vstack([np.asarray(known, dtype=np.uint32).reshape(-1, 8), np.zeros((1, 8), dtype=np.uint32)])
+        is_categorical = model._bin_mapper.is_categorical  # in the trees' own feature order
+        categorical = np.flatnonzero(np.asarray(is_categorical if is_categorical is not None else [], dtype=bool))
+        return cls(
+            roots=np.asarray(roots, dtype=np.intp),
+            feature=np.concatenate(parts["feature"]),
+            threshold=np.concatenate(parts["threshold"]),
+            missing_left=np.concatenate(parts["mgl"]),
+            categorical=np.concatenate(parts["cat"]),
+            bitset=np.concatenate(parts["bitset"]),
+            left=np.concatenate(parts["left"]),
+            right=np.concatenate(parts["right"]),
+            value=np.concatenate(parts["value"]),
+            depth=depth,
+            left_bits=np.vstack(bits),
+            known_bits=known_bits,
+            known_row=np.asarray(f_idx_map, dtype=np.intp),
+            categorical_features=categorical,
+            baseline=float(np.asarray(model._baseline_prediction).ravel()[0]),
+        )
+
+    def raw(self, X: np.ndarray) -> np.ndarray | None:
+        """The sum of the baseline and every tree's leaf, in tree order; ``None`` to defer.
+
+        Follows scikit-learn's ``_predict_one_from_raw_data`` branch for branch: NaN goes the
+        missing way; a categorical value below 0, or not among the categories seen in fit, goes
+        the missing way too; otherwise the left bitset decides.
+        """
+        if self.categorical_features.size and np.any(X[:, self.categorical_features] >= 256):
+            return None  # scikit-learn casts such values to uint8 (undefined in C): do not guess
+        n, trees = len(X), len(self.roots)
+        rows = np.repeat(np.arange(n), trees)
+        node = np.tile(self.roots, n)
+        for _ in range(self.depth):
+            value = X[rows, self.feature[node]]
+            missing = np.isnan(value)
+            missing_left = self.missing_left[node]
+            go_left = value <= self.threshold[node]
+            categorical = self.categorical[node] & ~missing
+            if categorical.any():
+                at = np.flatnonzero(categorical)
+                v = value[at]
+                code = np.where(v < 0, 0, v).astype(np.uint8).astype(np.intp)
+                word, bit = code >> 5, (code & 31).astype(np.uint32)
+                in_left = (self.left_bits[self.bitset[node[at]], word] >> bit) & 1 == 1
+                known = (self.known_bits[self.known_row[self.feature[node[at]]], word] >> bit) & 1 == 1
+                as_missing = (v < 0) | (~in_left & ~known)
+                go_left[at] = np.where(as_missing, missing_left[at], in_left)
+            go_left = np.where(missing, missing_left, go_left)
+            node = np.where(go_left, self.left[node], self.right[node])
+        leaves = self.value[node].reshape(n, trees)
+        summed = np.cumsum(np.hstack([np.full((n, 1), self.baseline), leaves]), axis=1)
+        return summed[:, -1]
+
+
+@dataclass(frozen=True)
+class CompiledSklearn:
+    """A fitted pipeline as lookup tables and one node table; see the module docstring."""
+
+    columns: tuple[str, ...]  # the input columns, by name, in the order the first stage reads them
+    stages: tuple[_Stage, ...]
+    trees: _Trees
+    model: Any  # the HistGradientBoosting estimator, for its loss's link function
+    classifier: bool
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray | None:
+        """Scores of ``X`` (the positive class's probability, or the regression value), or
+        ``None`` when this batch is scikit-learn's to score."""
+        if not 0 < len(X) <= MAX_ROWS:
+            return None
+        columns: list[Any] | None = [X[name] for name in self.columns]
+        for stage in self.stages:
+            columns = stage.apply(columns)
+            if columns is None:
+                return None
+        raw = self.trees.raw(np.column_stack(columns))
+        if raw is None:
+            return None
+        if self.classifier:
+            return np.asarray(self.model._loss.predict_proba(raw)[:, 1])
+        return np.asarray(self.model._loss.link.inverse(raw))
+
+
+def compile_sklearn(estimator: Any) -> CompiledSklearn | None:
+    """The compiled form of ``estimator``, or ``None`` if it is not one this module understands
+    or its compiled scores differ from scikit-learn's on the check rows."""
+    try:
+        compiled = _compile(estimator)
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        return None  # a layout of a scikit-learn version we do not know: keep scikit-learn
+    if compiled is None or not _agrees(compiled, estimator):
+        return None
+    return compiled
+
+
+def _compile(estimator: Any) -> CompiledSklearn | None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.pipeline import Pipeline
+
+    steps = [step for _, step in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+    model = steps[-1]
+    classifier = isinstance(model, HistGradientBoostingClassifier)
+    if not (classifier or isinstance(model, HistGradientBoostingRegressor)):
+        return None
+    if classifier and (len(model.classes_) != 2 or model.n_trees_per_iteration_ != 1):
+        return None
+    transformers = [s for s in steps[:-1] if not (isinstance(s, str) and s == "passthrough") and s is not None]
+    if getattr(model, "_preprocessor", None) is not None:
+        transformers.append(model._preprocessor)
+    if not all(isinstance(t, ColumnTransformer) for t in transformers):
+        return None
+    names = getattr(transformers[0] if transformers else model, "feature_names_in_", None)
+    if names is None:
+        return None  # fitted on an array: no column names to read a frame by
+    stages = []
+    for transformer in transformers:
+        stage = _stage(transformer)
+        if stage is None:
+            return None
+        stages.append(stage)
+    if not transformers:
+        stages.append(_Stage(tuple(range(len(names))), (None,) * len(names)))
+    if len(stages[-1].sources) != model.n_features_in_:
+        return None
+    return CompiledSklearn(tuple(str(n) for n in names), tuple(stages), _Trees.of(model), model, classifier)
+
+
+def _stage(transformer: Any) -> _Stage | None:
+    """A fitted ColumnTransformer as a :class:`_Stage`, or ``None`` if a part is not understood."""
+    from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
+
+    if getattr(transformer, "sparse_output_", False):
+        return None
+    sources: list[int] = []
+    encoders: list[_Encoder] = []
+    for name, fitted, _ in transformer.transformers_:
+        if isinstance(fitted, str) and fitted == "drop":
+            continue
+        picked = list(transformer._transformer_to_input_indices[name])
+        if not picked:
+            continue
+        if (isinstance(fitted, str) and fitted == "passthrough") or _passes_floats(fitted, FunctionTransformer):
+            encoded: list[_Encoder] | None = [None] * len(picked)
+        elif type(fitted) is OrdinalEncoder:
+            encoded = _ordinals(fitted)
+        else:
+            return None
+        if encoded is None:
+            return None
+        sources.extend(picked)
+        encoders.extend(encoded)
+    return _Stage(tuple(sources), tuple(encoders))
+
+
+def _passes_floats(fitted: Any, function_transformer: type) -> bool:
+    """An identity FunctionTransformer (what ``"passthrough"`` becomes once fitted), or the
+    ``check_array(dtype=float64)`` one HistGradientBoosting puts before its numeric features."""
+    if not isinstance(fitted, function_transformer) or fitted.inverse_func is not None or fitted.validate:
+        return False
+    func = fitted.func
+    if func is None:
+        return True
+    from sklearn.utils.validation import check_array
+
+    return (
+        isinstance(func, partial)
+        and func.func is check_array
+        and not func.args
+        and set(func.keywords) == {"dtype", "ensure_all_finite"}
+        and list(np.atleast_1d(func.keywords["dtype"])) == [np.float64]
+    )
+
+
+def _ordinals(encoder: Any) -> list[_Encoder] | None:
+    if encoder._infrequent_enabled or encoder.dtype not in (np.float64, float):
+        return None
+    if encoder.handle_unknown != "use_encoded_value":
+        return None  # scikit-learn raises on an unknown category; let it
+    unknown = float(encoder.unknown_value)
+    out: list[_Encoder] = []
+    for categories in encoder.categories_:
+        values = list(categories)
+        has_nan = bool(values) and isinstance(values[-1], float) and math.isnan(values[-1])
+        if has_nan:
+            values = values[:-1]
+        missing = float(encoder.encoded_missing_value) if has_nan else unknown
+        if all(type(v) is str for v in values):
+            out.append(_Ordinal({v: float(i) for i, v in enumerate(values)}, missing, unknown))
+        elif categories.dtype.kind in "iuf":
+            out.append(_NumericOrdinal(np.asarray(values, dtype=np.float64), missing, unknown))
+        else:
+            return None  # mixed categories: scikit-learn's own ordering rules
+    return out
+
+
+def _agrees(compiled: CompiledSklearn, estimator: Any) -> bool:
+    """Whether the compiled scores equal scikit-learn's, bit for bit, on rows that reach every
+    kind of branch: each split point and its neighbours, NaN, every category, an unknown one."""
+    frame = _check_frame(compiled)
+    ours = compiled.predict(frame)
+    if ours is None:
+        return False
+    theirs = estimator.predict_proba(frame)[:, 1] if compiled.classifier else estimator.predict(frame)
+    return bool(np.array_equal(ours, np.asarray(theirs, dtype=np.float64), equal_nan=True))
+
+
+def _check_frame(compiled: CompiledSklearn) -> pd.DataFrame:
+    """Check rows: for each input column, values drawn from what the model tells apart in it."""
+    rng = np.random.default_rng(0)
+    pools: list[list[Any]] = [[] for _ in compiled.columns]
+    strings: dict[int, _Ordinal] = {}
+    origin = list(range(len(compiled.columns)))
+    for stage in compiled.stages:
+        for source, encoder in zip(stage.sources, stage.encoders, strict=True):
+            if isinstance(encoder, _Ordinal) and origin[source] == source:
+                strings[source] = encoder
+            elif isinstance(encoder, _NumericOrdinal):
+                pools[origin[source]].extend(encoder.categories.tolist())
+        origin = [origin[source] for source in stage.sources]
+    trees = compiled.trees
+    split = ~trees.categorical & (trees.left != np.arange(len(trees.left)))
+    for feature, threshold in zip(trees.feature[split], trees.threshold[split], strict=True):
+        if np.isfinite(threshold):
+            pools[origin[feature]].extend(
+                [threshold, np.nextafter(threshold, np.inf), np.nextafter(threshold, -np.inf)]
+            )
+    data: dict[str, Any] = {}
+    for i, name in enumerate(compiled.columns):
+        if i in strings:
+            choices: list[Any] = [*strings[i].codes, float("nan"), "<a category not seen in fit>"]
+            data[name] = pd.Series(rng.choice(np.asarray(choices, dtype=object), _CHECK_ROWS), dtype=object)
+        else:
+            pool = np.asarray([*pools[i], np.nan, -1.0, 0.0, 1.0, 2.0], dtype=np.float64)
+            data[name] = rng.choice(pool, _CHECK_ROWS)
+    return pd.DataFrame(data)
