@@ -237,6 +237,9 @@ class CompiledSklearn:
         ``None`` when this batch is scikit-learn's to score."""
         if not 0 < len(X) <= MAX_ROWS:
             return None
+        return self._scores(X)
+
+    def _scores(self, X: pd.DataFrame) -> np.ndarray | None:
         columns: list[Any] | None = [X[name] for name in self.columns]
         for stage in self.stages:
             columns = stage.apply(columns)
@@ -367,7 +370,7 @@ def _agrees(compiled: CompiledSklearn, estimator: Any) -> bool:
     """Whether the compiled scores equal scikit-learn's, bit for bit, on rows that reach every
     kind of branch: each split point and its neighbours, NaN, every category, an unknown one."""
     frame = _check_frame(compiled)
-    ours = compiled.predict(frame)
+    ours = compiled._scores(frame)
     if ours is None:
         return False
     theirs = estimator.predict_proba(frame)[:, 1] if compiled.classifier else estimator.predict(frame)
