@@ -77,7 +77,7 @@ import baseline_envs  # noqa: E402
 
 PIN_THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 CELLS = ((1, 1), (1, 16), (100, 1), (100, 16))  # (rows per request, concurrency)
-SERVERS = ("modelyard", "ceiling", "flask", "fastapi", "mlflow", "bentoml")
+SERVERS = ("modelyard", "ceiling", "modelyard-sklearn", "flask", "fastapi", "mlflow", "bentoml")
 OTHERS = ("fastapi", "mlflow", "bentoml")  # "the best of the others"
 
 console = Console(width=max(Console().width, 180))
@@ -192,7 +192,9 @@ class ServerSpec:
     startup_seconds: float = 120.0
 
 
-def _modelyard_spec(name: str, label: str, yard: Path, log_folder: Path, **settings: Any) -> ServerSpec:
+def _modelyard_spec(
+    name: str, label: str, yard: Path, log_folder: Path, *, compiled: bool = True, **settings: Any
+) -> ServerSpec:
     def command(port: int, workers: int) -> list[str]:
         script = textwrap.dedent(
             f"""
@@ -204,6 +206,8 @@ def _modelyard_spec(name: str, label: str, yard: Path, log_folder: Path, **setti
         return [sys.executable, "-c", script]
 
     env = {"MODELYARD_SERVE_LOG_FOLDER": str(log_folder), "PYTHONPATH": str(BASELINES)}
+    if not compiled:
+        env["MODELYARD_SKLEARN_COMPILED"] = "0"
     env.update({f"MODELYARD_SERVE_{k.upper()}": str(v) for k, v in settings.items()})
     return ServerSpec(name, label, command, "/v2/health/ready", "/predict/churn", _plain_body, env, cwd=ROOT)
 
@@ -216,6 +220,13 @@ def _specs(fx: Fixture, envs: dict[str, baseline_envs.BaselineEnv]) -> dict[str,
         specs["ceiling"] = _modelyard_spec(
             "ceiling", "modelyard, constant model (ceiling)", fx.ceiling_yard, fx.tmp / "log-ceiling"
         )
+    specs["modelyard-sklearn"] = _modelyard_spec(
+        "modelyard-sklearn",
+        "modelyard, scikit-learn's own predict",
+        fx.yard,
+        fx.tmp / "log-modelyard-sklearn",
+        compiled=False,
+    )
     model_env = {"BENCH_MODEL_DIR": str(fx.model_dir)}
     if "web" in envs:
         web = envs["web"].bin
@@ -423,7 +434,7 @@ class InProcess:
     server pins itself): ``model.score`` on ready features, or the feature code plus ``model.score``
     on the raw row (what every baseline does per request)."""
 
-    def __init__(self, yard: Path, record: dict[str, Any]) -> None:
+    def __init__(self, yard: Path, record: dict[str, Any], *, compiled: bool = True) -> None:
         import pandas as pd
 
         from modelyard import open_yard
@@ -431,6 +442,8 @@ class InProcess:
 
         with open_yard(yard) as y:
             model = y.load("churn", "production")
+        if not compiled:
+            model.compiled = None  # type: ignore[attr-defined]  # scikit-learn's own predict_proba
         ready = churn_features(pd.DataFrame([record]))
         self._calls = {
             False: lambda: model.score(ready),
@@ -454,10 +467,12 @@ class InProcess:
         return np.asarray(out)
 
 
-def _in_process_predict_ms(yard: Path, record: dict[str, Any]) -> tuple[float, float, float, float]:
+def _in_process_predict_ms(
+    yard: Path, record: dict[str, Any], *, compiled: bool = True
+) -> tuple[float, float, float, float]:
     """p50 and p99 (ms) of ``model.score`` on one row's ready features, then of the feature code
     plus ``model.score`` on the raw row; 1,000 calls each (see :class:`InProcess`)."""
-    timer = InProcess(yard, record)
+    timer = InProcess(yard, record, compiled=compiled)
     alone, with_features = (timer.times(features=f, calls=1000, warm=100) * 1000 for f in (False, True))
     return (
         float(np.percentile(alone, 50)),
@@ -566,10 +581,12 @@ def compare(args: argparse.Namespace) -> None:
         servers = [s for s in servers if s in specs]
 
         model_ms = _in_process_predict_ms(fx.yard, fx.records[0])
-        console.print(
-            f"in-process, one row, 1 thread: model.score p50 {model_ms[0]:.3f} ms, p99 {model_ms[1]:.3f} ms; "
-            f"feature code + model.score p50 {model_ms[2]:.3f} ms, p99 {model_ms[3]:.3f} ms"
-        )
+        sklearn_ms = _in_process_predict_ms(fx.yard, fx.records[0], compiled=False)
+        for what, ms in (("model.score", model_ms), ("scikit-learn's predict_proba", sklearn_ms)):
+            console.print(
+                f"in-process, one row, 1 thread: {what} p50 {ms[0]:.3f} ms, p99 {ms[1]:.3f} ms; "
+                f"feature code + {what} p50 {ms[2]:.3f} ms, p99 {ms[3]:.3f} ms"
+            )
         one_row = _http_request("/predict/churn", _plain_body(fx.records[:1]))
         with console.status("measuring the load generator against a trivial server"):
             gen_ceiling = _generator_ceiling(tmp, min(args.seconds, 5.0), one_row)
@@ -686,6 +703,13 @@ def _print_compare(
                 f"    1-row c16 req/s vs the best other ({best}): {my16.rps:,.0f} / {best_load.rps:,.0f} "
                 f"= {ratio:.2f}x "
                 f"(target >= 2.5x): {mark(ratio >= 2.5)}"
+            )
+        plain16 = get("modelyard-sklearn", n, (1, 16))
+        if my16 is not None and plain16 is not None:
+            versus = f", {plain16.rps / flask16.rps:.2f}x Flask" if flask16 is not None else ""
+            console.print(
+                f"    for scale, modelyard on scikit-learn's own predict (compiled scoring off), 1-row c16: "
+                f"{plain16.rps:,.0f} req/s{versus}; compiled scoring gives {my16.rps / plain16.rps:.2f}x that"
             )
         if my1 is not None:
             near = (near_ms or {}).get(("modelyard", n))
