@@ -91,7 +91,7 @@ def _floats(values: Any) -> np.ndarray | None:
     """A numeric column as float64, as scikit-learn's ``check_array`` would make it; ``None`` for
     anything whose conversion rules are not that simple (nullable, object, datetime ...)."""
     if isinstance(values, pd.Series):
-        if values.dtype.kind not in "biuf":
+        if not isinstance(values.dtype, np.dtype) or values.dtype.kind not in "biuf":
             return None
         values = values.to_numpy()
     return np.asarray(values, dtype=np.float64)
@@ -141,7 +141,7 @@ class _Trees:
     @classmethod
     def of(cls, model: Any) -> _Trees:
         parts: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("feature", "threshold", "mgl", "cat", "bitset", "left", "right", "value", "leaf")
+            k: [] for k in ("feature", "threshold", "mgl", "cat", "bitset", "left", "right", "value")
         }
         roots, bits, depth, offset, bit_offset = [], [np.zeros((1, 8), dtype=np.uint32)], 1, 0, 1
         for (predictor,) in model._predictors:
