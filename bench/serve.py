@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/serve.py setup                    # once: the baselines' venvs (~2.5 min, 1.8 GB)
     .venv/bin/python bench/serve.py [compare] [--seconds 8]  # the table of issue 5 (~15 min)
-        [--servers modelyard,ceiling,flask,fastapi,mlflow,bentoml] [--procs 1,2] [--rounds 1] [--json out.json]
+        [--servers modelyard,ceiling,modelyard-sklearn,flask,fastapi,mlflow,bentoml]
+        [--procs 1,2] [--rounds 1] [--json out.json]
     .venv/bin/python bench/serve.py soak --requests 1000000  # the million-request soak [--workers 2], then
                                                              # the soaked server against a fresh one
     .venv/bin/python bench/serve.py freeze [--seconds 25]    # early vs late, gc.freeze on/off, hot swap
@@ -19,6 +20,8 @@ JSON records -> DataFrame -> ``churn_features`` -> ``predict_proba``):
 * ``ceiling``    the same server and yard, the production model replaced by a python_function
                  returning a constant (serve_baselines/bench_constant.py): same HTTP, validation,
                  features, batching and log, no model call
+* ``modelyard-sklearn``  the same server with ``MODELYARD_SKLEARN_COMPILED=0``: scikit-learn's own
+                 ``predict_proba`` instead of the compiled scorer (not one of "the others")
 * ``flask``      serve_baselines/flask_app.py under ``gunicorn -w N`` (sync workers)
 * ``fastapi``    serve_baselines/fastapi_app.py under ``uvicorn --workers N``
 * ``mlflow``     ``mlflow models serve -w N --env-manager local`` on a pyfunc model
@@ -36,7 +39,8 @@ For each server and N in (1, 2) processes: warm-up, then one load per cell {1 ro
 generator in its own process (serve_baselines/loadgen.py: uvloop protocols, pre-encoded requests,
 Content-Length-only parsing). With ``--rounds R`` every server is visited R times and each cell
 shows its median round. The targets' "in-process predict time" is ``model.score`` on one row's
-ready features (feature code excluded), one thread, in this process. The machine has 2 cores: the
+ready features (feature code excluded), one thread, in this process: the compiled scorer, as the
+server runs it; scikit-learn's own ``predict_proba`` is printed beside it. The machine has 2 cores: the
 generator shares them with the servers, and others may be using them too: compare ratios from one
 run, not numbers across runs.
 """

@@ -47,12 +47,10 @@ class _Ordinal:
 
     def encode(self, values: Any) -> np.ndarray | None:
         """Codes of a string column (object or pandas string dtype), or ``None`` to defer."""
-        if not isinstance(values, pd.Series) or not (
-            values.dtype == object or isinstance(values.dtype, pd.StringDtype)
-        ):
+        if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
             return None
         out = np.empty(len(values), dtype=np.float64)
-        for i, value in enumerate(values.to_numpy(dtype=object)):
+        for i, value in enumerate(np.asarray(values, dtype=object)):
             if type(value) is str:
                 code = self.codes.get(value, self.unknown)
             elif type(value) is float and math.isnan(value):
@@ -89,12 +87,11 @@ _Encoder = _Ordinal | _NumericOrdinal | None  # None: the column passes through 
 
 def _floats(values: Any) -> np.ndarray | None:
     """A numeric column as float64, as scikit-learn's ``check_array`` would make it; ``None`` for
-    anything whose conversion rules are not that simple (nullable, object, datetime ...)."""
-    if isinstance(values, pd.Series):
-        if not isinstance(values.dtype, np.dtype) or values.dtype.kind not in "biuf":
-            return None
-        values = values.to_numpy()
-    return np.asarray(values, dtype=np.float64)
+    anything whose conversion rules are not that simple (pandas nullable or categorical arrays,
+    object, datetime ...)."""
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
+        return None
+    return values.astype(np.float64, copy=False)
 
 
 @dataclass(frozen=True)
@@ -118,73 +115,66 @@ class _Stage:
 class _Trees:
     """Every tree of a fitted HistGradientBoosting model in one flat node table.
 
-    Leaves point at themselves, so walking ``depth`` levels from each root lands on a leaf
-    whatever the tree's own depth.
+    Leaves are their own children, so walking ``depth`` levels from each root lands on a leaf
+    whatever the tree's own depth. A categorical split is a row of ``category_left``: for each
+    code 0-255 whether it goes left (in the split's left set; else right if it was seen in fit,
+    else the missing side), and in column 256 the missing side, for NaN and negative codes.
     """
 
     roots: np.ndarray  # (n_trees,) intp
-    feature: np.ndarray
-    threshold: np.ndarray
-    missing_left: np.ndarray
-    categorical: np.ndarray
-    bitset: np.ndarray  # row of ``left_bits`` for categorical nodes
-    left: np.ndarray
-    right: np.ndarray
-    value: np.ndarray
+    feature: np.ndarray  # (n_nodes,) intp
+    threshold: np.ndarray  # (n_nodes,) float64
+    missing_left: np.ndarray  # (n_nodes,) bool
+    categorical: np.ndarray  # (n_nodes,) bool: a categorical split
+    category_row: np.ndarray  # (n_nodes,) intp: its row of ``category_left`` (0 for others)
+    category_left: np.ndarray  # (n_categorical_splits + 1, 257) bool
+    children: np.ndarray  # (2 * n_nodes,) intp: left child at 2i, right child at 2i + 1
+    value: np.ndarray  # (n_nodes,) float64
     depth: int
-    left_bits: np.ndarray  # (n_categorical_splits + 1, 8) uint32: the raw left-category bitsets
-    known_bits: np.ndarray  # (n_categorical_features + 1, 8) uint32: the categories seen in fit
-    known_row: np.ndarray  # (n_features,) row of ``known_bits`` per feature
     categorical_features: np.ndarray  # indices of the categorical features
     baseline: float
 
     @classmethod
     def of(cls, model: Any) -> _Trees:
-        parts: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("feature", "threshold", "mgl", "cat", "bitset", "left", "right", "value")
-        }
-        roots, bits, depth, offset, bit_offset = [], [np.zeros((1, 8), dtype=np.uint32)], 1, 0, 1
+        known_bits, known_row = model._bin_mapper.make_known_categories_bitsets()
+        known_row = np.asarray(known_row, dtype=np.intp)
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("nodes", "children", "rows", "tables")}
+        roots, offset, splits = [], 0, 1
         for (predictor,) in model._predictors:
             nodes = predictor.nodes
-            own = np.arange(len(nodes)) + offset
             leaf = nodes["is_leaf"].astype(bool)
+            own = np.arange(len(nodes)) + offset
+            categorical = nodes["is_categorical"].astype(bool) & ~leaf
+            left = np.where(leaf, own, nodes["left"].astype(np.intp) + offset)
+            right = np.where(leaf, own, nodes["right"].astype(np.intp) + offset)
+            parts["nodes"].append(nodes)
+            parts["children"].append(np.column_stack([left, right]).ravel())
+            at = np.flatnonzero(categorical)
+            rows = np.zeros(len(nodes), dtype=np.intp)
+            rows[at] = splits + np.arange(len(at))
+            parts["rows"].append(rows)
+            in_left = _bits(np.asarray(predictor.raw_left_cat_bitsets, dtype=np.uint32))[nodes["bitset_idx"][at]]
+            known = _bits(np.asarray(known_bits, dtype=np.uint32))[known_row[nodes["feature_idx"][at]]]
+            missing = nodes["missing_go_to_left"][at].astype(bool)[:, None]
+            decided = np.where(in_left, True, np.where(known, False, missing))
+            parts["tables"].append(np.hstack([decided, missing]))
             roots.append(offset)
-            parts["feature"].append(nodes["feature_idx"].astype(np.intp))
-            parts["threshold"].append(nodes["num_threshold"].astype(np.float64))
-            parts["mgl"].append(nodes["missing_go_to_left"].astype(bool))
-            parts["cat"].append(nodes["is_categorical"].astype(bool) & ~leaf)
-            parts["bitset"].append(
-                np.where(
-                    nodes["is_categorical"].astype(bool) & ~leaf, nodes["bitset_idx"].astype(np.intp) + bit_offset, 0
-                )
-            )
-            parts["left"].append(np.where(leaf, own, nodes["left"].astype(np.intp) + offset))
-            parts["right"].append(np.where(leaf, own, nodes["right"].astype(np.intp) + offset))
-            parts["value"].append(nodes["value"].astype(np.float64))
-            depth = max(depth, int(nodes["depth"].max()))
-            raw_bits = np.asarray(predictor.raw_left_cat_bitsets, dtype=np.uint32).reshape(-1, 8)
-            bits.append(raw_bits)
             offset += len(nodes)
-            bit_offset += len(raw_bits)
-        known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
-        known_bits = np.vstack([np.asarray(known, dtype=np.uint32).reshape(-1, 8), np.zeros((1, 8), dtype=np.uint32)])
+            splits += len(at)
+        nodes = np.concatenate(parts["nodes"])
         is_categorical = model._bin_mapper.is_categorical  # in the trees' own feature order
-        categorical = np.flatnonzero(np.asarray(is_categorical if is_categorical is not None else [], dtype=bool))
         return cls(
             roots=np.asarray(roots, dtype=np.intp),
-            feature=np.concatenate(parts["feature"]),
-            threshold=np.concatenate(parts["threshold"]),
-            missing_left=np.concatenate(parts["mgl"]),
-            categorical=np.concatenate(parts["cat"]),
-            bitset=np.concatenate(parts["bitset"]),
-            left=np.concatenate(parts["left"]),
-            right=np.concatenate(parts["right"]),
-            value=np.concatenate(parts["value"]),
-            depth=depth,
-            left_bits=np.vstack(bits),
-            known_bits=known_bits,
-            known_row=np.asarray(f_idx_map, dtype=np.intp),
-            categorical_features=categorical,
+            feature=nodes["feature_idx"].astype(np.intp),
+            threshold=nodes["num_threshold"].astype(np.float64),
+            missing_left=nodes["missing_go_to_left"].astype(bool),
+            categorical=nodes["is_categorical"].astype(bool) & ~nodes["is_leaf"].astype(bool),
+            category_row=np.concatenate(parts["rows"]),
+            category_left=np.vstack([np.zeros((1, 257), dtype=bool), *parts["tables"]]),
+            children=np.concatenate(parts["children"]),
+            value=nodes["value"].astype(np.float64),
+            depth=max(1, int(nodes["depth"].max())),
+            categorical_features=np.flatnonzero(np.asarray([] if is_categorical is None else is_categorical, bool)),
             baseline=float(np.asarray(model._baseline_prediction).ravel()[0]),
         )
 
@@ -197,29 +187,31 @@ class _Trees:
         """
         if self.categorical_features.size and np.any(X[:, self.categorical_features] >= 256):
             return None  # scikit-learn casts such values to uint8 (undefined in C): do not guess
-        n, trees = len(X), len(self.roots)
-        rows = np.repeat(np.arange(n), trees)
+        n, trees = X.shape[0], len(self.roots)
+        flat = np.ascontiguousarray(X).ravel()
+        row_start = np.repeat(np.arange(n) * X.shape[1], trees)
         node = np.tile(self.roots, n)
+        with_categories = len(self.category_left) > 1
         for _ in range(self.depth):
-            value = X[rows, self.feature[node]]
-            missing = np.isnan(value)
-            missing_left = self.missing_left[node]
-            go_left = value <= self.threshold[node]
-            categorical = self.categorical[node] & ~missing
-            if categorical.any():
-                at = np.flatnonzero(categorical)
-                v = value[at]
-                code = np.where(v < 0, 0, v).astype(np.uint8).astype(np.intp)
-                word, bit = code >> 5, (code & 31).astype(np.uint32)
-                in_left = (self.left_bits[self.bitset[node[at]], word] >> bit) & 1 == 1
-                known = (self.known_bits[self.known_row[self.feature[node[at]]], word] >> bit) & 1 == 1
-                as_missing = (v < 0) | (~in_left & ~known)
-                go_left[at] = np.where(as_missing, missing_left[at], in_left)
-            go_left = np.where(missing, missing_left, go_left)
-            node = np.where(go_left, self.left[node], self.right[node])
+            value = flat[row_start + self.feature[node]]
+            go_left = (value <= self.threshold[node]) | (np.isnan(value) & self.missing_left[node])
+            if with_categories:
+                at = np.flatnonzero(self.categorical[node])
+                if at.size:
+                    v = value[at]
+                    code = np.where(np.isnan(v) | (v < 0), 256, v).astype(np.intp)
+                    go_left[at] = self.category_left[self.category_row[node[at]], code]
+            node = self.children[2 * node + ~go_left]
         leaves = self.value[node].reshape(n, trees)
         summed = np.cumsum(np.hstack([np.full((n, 1), self.baseline), leaves]), axis=1)
         return summed[:, -1]
+
+
+def _bits(words: np.ndarray) -> np.ndarray:
+    """Bitsets of shape (k, 8) uint32 as (k, 256) bool: bit ``c`` of a row is ``c`` in its set."""
+    codes = np.arange(256)
+    words = words.reshape(-1, 8)
+    return ((words[:, codes >> 5] >> (codes & 31).astype(np.uint32)) & 1).astype(bool)
 
 
 @dataclass(frozen=True)
@@ -240,17 +232,33 @@ class CompiledSklearn:
         return self._scores(X)
 
     def _scores(self, X: pd.DataFrame) -> np.ndarray | None:
-        columns: list[Any] | None = [X[name] for name in self.columns]
+        columns = _arrays(X, self.columns)
         for stage in self.stages:
-            columns = stage.apply(columns)
-            if columns is None:
-                return None
+            columns = stage.apply(columns) if columns is not None else None
+        if columns is None:
+            return None
         raw = self.trees.raw(np.column_stack(columns))
         if raw is None:
             return None
         if self.classifier:
             return np.asarray(self.model._loss.predict_proba(raw)[:, 1])
         return np.asarray(self.model._loss.link.inverse(raw))
+
+
+def _arrays(X: pd.DataFrame, names: tuple[str, ...]) -> list[Any] | None:
+    """The columns ``names`` of ``X`` as numpy or pandas arrays, without making Series (each
+    ``X[name]`` costs ~10 µs, which is most of a one-row score); ``None`` if some are missing or
+    named twice (scikit-learn's error is the one to give)."""
+    if tuple(X.columns) == names:
+        positions: Any = range(len(names))
+    elif X.columns.is_unique and set(names) <= set(X.columns):
+        positions = X.columns.get_indexer(names)
+    else:
+        return None
+    column = getattr(X, "_get_column_array", None)  # pandas' own accessor; public path if it goes
+    if column is None:
+        return [X.iloc[:, at].array for at in positions]
+    return [column(at) for at in positions]
 
 
 def compile_sklearn(estimator: Any) -> CompiledSklearn | None:
@@ -391,7 +399,7 @@ def _check_frame(compiled: CompiledSklearn) -> pd.DataFrame:
                 pools[origin[source]].extend(encoder.categories.tolist())
         origin = [origin[source] for source in stage.sources]
     trees = compiled.trees
-    split = ~trees.categorical & (trees.left != np.arange(len(trees.left)))
+    split = ~trees.categorical & (trees.children[0::2] != np.arange(len(trees.feature)))
     for feature, threshold in zip(trees.feature[split], trees.threshold[split], strict=True):
         if np.isfinite(threshold):
             pools[origin[feature]].extend(
