@@ -186,12 +186,12 @@ class SklearnModel(LoadedModel):
         data: Any = X
         if self.input_names is not None:
             data = select_columns(X, self.input_names)
-        if self.compiled is not None:
+        elif not self.metadata.get("fitted_on_frame", True):
+            data = X.to_numpy()
+        if self.compiled is not None:  # only ever made for estimators that read columns by name
             scores = self.compiled.predict(data)
             if scores is not None:
                 return scores
-        elif not self.metadata.get("fitted_on_frame", True):
-            data = X.to_numpy()
         if self.task == "regression":
             return self.raw.predict(data)
         return self.raw.predict_proba(data)[:, 1]

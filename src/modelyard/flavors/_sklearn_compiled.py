@@ -227,7 +227,7 @@ class CompiledSklearn:
     def predict(self, X: pd.DataFrame) -> np.ndarray | None:
         """Scores of ``X`` (the positive class's probability, or the regression value), or
         ``None`` when this batch is scikit-learn's to score."""
-        if not 0 < len(X) <= MAX_ROWS:
+        if not isinstance(X, pd.DataFrame) or not 0 < len(X) <= MAX_ROWS:
             return None
         return self._scores(X)
 
