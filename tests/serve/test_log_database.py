@@ -16,7 +16,7 @@ import pytest
 
 from modelyard import Settings, Yard
 from modelyard.serve import PredictionLog, ServeSettings, read_prediction_log
-from modelyard.serve._log import LogEntry, LogSinkDown, ParquetSink, open_prediction_log
+from modelyard.serve._log import LogEntry, LogSinkDown, ParquetSink, encode_inputs, open_prediction_log
 from modelyard.serve._log_database import DatabaseSink
 from modelyard.store import Store
 
@@ -28,7 +28,7 @@ def _entry(i: int, *, rows: int = 1, customer: str | None = None) -> LogEntry:
         version=1,
         role="production" if i % 3 else "shadow",
         at=1_767_000_000.0 + i,
-        columns={"customer_id": [customer or f"C{i}"] * rows, "tenure": list(range(rows))},
+        inputs=encode_inputs({"customer_id": [customer or f"C{i}"] * rows, "tenure": list(range(rows))}),
         scores=np.linspace(0, 1, rows),
         decisions=np.linspace(0, 1, rows) >= 0.5,
         latency_ms=1.25,

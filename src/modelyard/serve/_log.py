@@ -19,6 +19,7 @@ Files: ``<folder>/<use_case>/part-<UTC time>-<random>.parquet``, one row per sco
 from __future__ import annotations
 
 import collections
+import json
 import logging
 import threading
 import uuid
@@ -48,6 +49,7 @@ __all__ = [
     "LogSinkDown",
     "ParquetSink",
     "PredictionLog",
+    "encode_inputs",
     "log_columns",
     "open_prediction_log",
     "read_prediction_log",
@@ -71,38 +73,62 @@ LOG_SCHEMA = pa.schema(
 )
 
 
-@dataclass(frozen=True)
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def encode_inputs(columns: dict[str, Any]) -> bytes:
+    """A request's raw fields, ``{field: [value per row]}``, as one JSON document.
+
+    The log holds a request as bytes rather than as its dict of lists until the writer takes it:
+    bytes are invisible to the garbage collector, while a dict and a list per field, kept for
+    the seconds between two writes, are promoted to the oldest generation and make every full
+    collection scan them (at 3,000 requests/s that was ~150,000 objects and a 16 ms pause every
+    second or so; see bench/serve.py soak).
+    """
+    try:
+        return orjson.dumps(columns, default=str, option=_JSON_OPTIONS)
+    except TypeError:  # integers past 64 bits: the standard library takes any size
+        return json.dumps(columns, default=_plain).encode()
+
+
+def _plain(value: Any) -> Any:
+    """What :func:`json.dumps` writes for a value it does not know: numpy values as numbers and
+    lists (as orjson writes them), anything else as its text."""
+    return value.tolist() if isinstance(value, np.ndarray | np.generic) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
 class LogEntry:
-    """One scored request, as the hot path hands it over (one or more rows)."""
+    """One scored request, as the hot path hands it over (one or more rows).
+
+    Every field is a string, a number, bytes or a numpy array, none of which the garbage collector
+    tracks: the entry is one tracked object however many fields and rows it holds.
+    """
 
     request_id: str
     use_case: str
     version: int
     role: str
     at: float  # time.time()
-    columns: dict[str, list[Any]]
+    inputs: bytes  # :func:`encode_inputs` of the request's columns
     scores: np.ndarray
     decisions: np.ndarray
     latency_ms: float
 
 
 def log_columns(entries: list[LogEntry]) -> dict[str, list[Any]]:
-    """The rows of ``entries``, column by column as in :data:`LOG_SCHEMA` (``inputs`` as JSON text)."""
+    """The rows of ``entries``, column by column as in :data:`LOG_SCHEMA` (``inputs`` as JSON text,
+    one object per row)."""
     cols: dict[str, list[Any]] = {name: [] for name in LOG_SCHEMA.names}
     for e in entries:
         n = len(e.scores)
-        names = list(e.columns)
+        columns = orjson.loads(e.inputs)
+        names = list(columns)
         at = datetime.fromtimestamp(e.at, UTC)
         for i in range(n):
             cols["request_id"].append(e.request_id)
             cols["row"].append(i)
-            cols["inputs"].append(
-                orjson.dumps(
-                    {k: e.columns[k][i] for k in names},
-                    default=str,
-                    option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
-                ).decode()
-            )
+            cols["inputs"].append(orjson.dumps({k: columns[k][i] for k in names}, option=_JSON_OPTIONS).decode())
         cols["use_case"].extend([e.use_case] * n)
         cols["version"].extend([e.version] * n)
         cols["role"].extend([e.role] * n)

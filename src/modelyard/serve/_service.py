@@ -27,7 +27,7 @@ from modelyard._yard import Yard
 from modelyard.serve._batching import MicroBatcher, Retired
 from modelyard.serve._deployments import Deployment, Deployments, Slot
 from modelyard.serve._errors import NoProductionError
-from modelyard.serve._log import LogEntry, PredictionLog, open_prediction_log
+from modelyard.serve._log import LogEntry, PredictionLog, encode_inputs, open_prediction_log
 from modelyard.serve._metrics import GcWatch, ServerMetrics
 from modelyard.serve._routing import takes_canary
 from modelyard.serve._settings import ServeSettings
@@ -311,7 +311,7 @@ class ModelService:
                 slot.version,
                 slot.role,
                 time.time(),
-                rows.columns,
+                encode_inputs(rows.columns),
                 scores,
                 decisions,
                 latency * 1000,
