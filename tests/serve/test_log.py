@@ -7,12 +7,14 @@ import gc
 import numpy as np
 import orjson
 
-from modelyard.serve._log import LogEntry, encode_inputs, log_columns
+from modelyard.serve._log import LOG_SCHEMA, LogEntry, encode_inputs, log_columns, log_table
 
 
 def _entry(columns: dict, n: int) -> LogEntry:
     scores = np.linspace(0.1, 0.9, n)
-    return LogEntry("r1", "churn", 3, "production", 1_767_000_000.0, encode_inputs(columns), scores, scores >= 0.5, 2.5)
+    return LogEntry(
+        "r1", "churn", 3, "production", 1_767_000_000.0, encode_inputs(columns, n), scores, scores >= 0.5, 2.5
+    )
 
 
 def test_a_waiting_entry_is_one_object_for_the_garbage_collector() -> None:
@@ -53,3 +55,46 @@ def test_values_json_cannot_hold_natively_are_still_logged() -> None:
     assert logged["count"] == 3
     assert logged["when"] == "2024-12-31"
     assert logged["odd"] == "<class 'object'>"
+
+
+def test_a_batch_of_requests_becomes_one_row_per_scored_row() -> None:
+    one = LogEntry(
+        "a",
+        "churn",
+        1,
+        "production",
+        1_767_000_000.25,
+        encode_inputs({"x": [1]}, 1),
+        np.array([0.2]),
+        np.array([False]),
+        1.0,
+    )
+    three = LogEntry(
+        "b",
+        "churn",
+        2,
+        "shadow",
+        1_767_000_001.5,
+        encode_inputs({"x": [2, 3, 4]}, 3),
+        np.array([0.6, 0.7, 0.8]),
+        np.array([True] * 3),
+        3.0,
+    )
+    table = log_table([one, three, one])
+
+    assert table.schema == LOG_SCHEMA
+    cols = table.to_pydict()
+    assert cols["request_id"] == ["a", "b", "b", "b", "a"]
+    assert cols["row"] == [0, 0, 1, 2, 0]
+    assert cols["version"] == [1, 2, 2, 2, 1]
+    assert cols["role"] == ["production", "shadow", "shadow", "shadow", "production"]
+    assert [orjson.loads(x)["x"] for x in cols["inputs"]] == [1, 2, 3, 4, 1]
+    assert cols["latency_ms"] == [1.0, 3.0, 3.0, 3.0, 1.0]
+    assert [t.timestamp() for t in cols["at"]] == [
+        1_767_000_000.25,
+        1_767_000_001.5,
+        1_767_000_001.5,
+        1_767_000_001.5,
+        1_767_000_000.25,
+    ]
+    assert log_table([]).num_rows == 0

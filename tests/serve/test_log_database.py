@@ -28,7 +28,7 @@ def _entry(i: int, *, rows: int = 1, customer: str | None = None) -> LogEntry:
         version=1,
         role="production" if i % 3 else "shadow",
         at=1_767_000_000.0 + i,
-        inputs=encode_inputs({"customer_id": [customer or f"C{i}"] * rows, "tenure": list(range(rows))}),
+        inputs=encode_inputs({"customer_id": [customer or f"C{i}"] * rows, "tenure": list(range(rows))}, rows),
         scores=np.linspace(0, 1, rows),
         decisions=np.linspace(0, 1, rows) >= 0.5,
         latency_ms=1.25,

@@ -311,7 +311,7 @@ class ModelService:
                 slot.version,
                 slot.role,
                 time.time(),
-                encode_inputs(rows.columns),
+                encode_inputs(rows.columns, rows.n),
                 scores,
                 decisions,
                 latency * 1000,
