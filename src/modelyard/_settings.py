@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     )
     usecases: Path = Field(default=Path("usecases"), description="Folder of use-case YAML specs.")
     author: str = Field(default_factory=_default_author, description="Who registers and promotes.")
+    sklearn_compiled: bool = Field(
+        default=True,
+        description=(
+            "Score small batches of scikit-learn HistGradientBoosting pipelines through their compiled "
+            "form (the same scores, bit for bit); false: always scikit-learn's own predict."
+        ),
+    )
 
     def resolved_home(self) -> Path:
         return self.home if self.home.is_absolute() else self.root / self.home

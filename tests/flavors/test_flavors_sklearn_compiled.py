@@ -7,6 +7,7 @@ scikit-learn returns, so a one-ulp difference is a failure, not a tolerance ques
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import is_classifier
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes, make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.validation import check_array
 
 from modelyard.demo import build_challenger
 from modelyard.demo._data import load_raw_churn
@@ -235,6 +240,11 @@ def test_categories_as_integer_codes_by_mask() -> None:
     assert scores is not None
     assert np.array_equal(scores, sklearn_scores(model, unseen))
 
+    infinite = unseen.assign(plan=np.where(np.arange(10) == 3, np.inf, unseen["plan"]))
+    assert result.predict(infinite) is None  # scikit-learn refuses infinite categories; so must the model
+    with pytest.raises(ValueError, match="infinity"):
+        as_loaded(model).score(infinite)
+
 
 # --- what is not compiled -----------------------------------------------------------------------
 
@@ -261,9 +271,32 @@ def logistic_regression_pipeline(churn: Churn, baseline: Any) -> Any:
     return baseline
 
 
+def weighted_column_transformer(churn: Churn, baseline: Any) -> Any:
+    X, y = churn
+    pipeline = build_challenger().set_params(model__max_iter=10, columns__transformer_weights={"rest": 2.0})
+    return pipeline.fit(X, y)
+
+
+def checks_that_refuse_missing_values(churn: Churn, baseline: Any) -> Any:
+    """A ``check_array`` step like HistGradientBoosting's own, but one that refuses NaN: the self
+    check's rows make scikit-learn raise, which must leave the model uncompiled, not unloadable."""
+    X, y = churn
+    strict = FunctionTransformer(partial(check_array, dtype=[np.float64], ensure_all_finite=True))
+    numeric = [c for c in X.columns if c not in CATEGORICAL and c != "total_charges"]
+    columns = ColumnTransformer([("checked", strict, numeric)])
+    return Pipeline([("columns", columns), ("model", HistGradientBoostingClassifier(max_iter=10))]).fit(X, y)
+
+
 @pytest.mark.parametrize(
     "build",
-    [logistic_regression_pipeline, multiclass_hgb, hgb_fitted_on_an_array, encoder_that_raises_on_unknowns],
+    [
+        logistic_regression_pipeline,
+        multiclass_hgb,
+        hgb_fitted_on_an_array,
+        encoder_that_raises_on_unknowns,
+        weighted_column_transformer,
+        checks_that_refuse_missing_values,
+    ],
 )
 def test_not_compiled(build: Callable[[Churn, Any], Any], churn: Churn, baseline_model: Any) -> None:
     assert compile_sklearn(build(churn, baseline_model)) is None

@@ -5,15 +5,16 @@ from __future__ import annotations
 import importlib
 import io
 import json
-import os
 import pickle
 import zipfile
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from modelyard._exceptions import MissingExtraError, UntrustedArtifactError, UsageError
+from modelyard._settings import Settings
 from modelyard.flavors._base import (
     LoadedModel,
     ModelInfo,
@@ -170,15 +171,21 @@ class SklearnModel(LoadedModel):
 
     HistGradientBoosting pipelines score small batches through their compiled form (see
     :mod:`modelyard.flavors._sklearn_compiled`; same scores, bit for bit) unless the environment
-    sets ``MODELYARD_SKLEARN_COMPILED=0``.
+    sets ``MODELYARD_SKLEARN_COMPILED=false`` (:attr:`modelyard.Settings.sklearn_compiled`).
     """
 
     flavor = "sklearn"
 
-    def __init__(self, raw: Any, **kwargs: Any) -> None:
-        super().__init__(raw, **kwargs)
-        compiled = os.environ.get("MODELYARD_SKLEARN_COMPILED", "1") != "0"
-        self.compiled: CompiledSklearn | None = compile_sklearn(raw) if compiled else None
+    def __init__(
+        self,
+        raw: Any,
+        *,
+        format: str,
+        input_names: Sequence[str] | None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(raw, format=format, input_names=input_names, metadata=metadata)
+        self.compiled: CompiledSklearn | None = compile_sklearn(raw) if Settings().sklearn_compiled else None
 
     def _predict(self, X: pd.DataFrame) -> Any:
         # Estimators that know their columns get those, in order; estimators fitted on an array

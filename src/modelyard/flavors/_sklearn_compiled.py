@@ -42,8 +42,8 @@ class _Ordinal:
     """One column of a fitted OrdinalEncoder whose categories are strings, as a lookup table."""
 
     codes: dict[str, float]
-    missing: float | None  # the code of a missing value (NaN) when NaN was a category in fit
-    unknown: float | None  # the code of an unknown value; None: scikit-learn raises, so we defer
+    missing: float  # the code of NaN: encoded_missing_value when NaN was a category in fit, else unknown's
+    unknown: float  # the code of a category not seen in fit (handle_unknown="use_encoded_value")
 
     def encode(self, values: Any) -> np.ndarray | None:
         """Codes of a string column (object or pandas string dtype), or ``None`` to defer."""
@@ -52,14 +52,11 @@ class _Ordinal:
         out = np.empty(len(values), dtype=np.float64)
         for i, value in enumerate(np.asarray(values, dtype=object)):
             if type(value) is str:
-                code = self.codes.get(value, self.unknown)
+                out[i] = self.codes.get(value, self.unknown)
             elif type(value) is float and math.isnan(value):
-                code = self.missing if self.missing is not None else self.unknown
+                out[i] = self.missing
             else:
                 return None  # None, numbers, pd.NA ...: scikit-learn's own rules, not ours
-            if code is None:
-                return None
-            out[i] = code
         return out
 
 
@@ -75,8 +72,8 @@ class _NumericOrdinal:
     def encode(self, values: Any) -> np.ndarray | None:
         """The index of each value among the categories; missing and unknown values get theirs."""
         x = _floats(values)
-        if x is None:
-            return None
+        if x is None or np.isinf(x).any():
+            return None  # scikit-learn refuses infinities here (check_array, allow-nan)
         at = np.minimum(np.searchsorted(self.categories, x), max(len(self.categories) - 1, 0))
         found = self.categories[at] == x if len(self.categories) else np.zeros(len(x), dtype=bool)
         return np.where(found, at.astype(np.float64), np.where(np.isnan(x), self.missing, self.unknown))
@@ -138,7 +135,7 @@ class _Trees:
     def of(cls, model: Any) -> _Trees:
         known_bits, known_row = model._bin_mapper.make_known_categories_bitsets()
         known_row = np.asarray(known_row, dtype=np.intp)
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("nodes", "children", "rows", "tables")}
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("nodes", "categorical", "children", "rows", "tables")}
         roots, offset, splits = [], 0, 1
         for (predictor,) in model._predictors:
             nodes = predictor.nodes
@@ -148,6 +145,7 @@ class _Trees:
             left = np.where(leaf, own, nodes["left"].astype(np.intp) + offset)
             right = np.where(leaf, own, nodes["right"].astype(np.intp) + offset)
             parts["nodes"].append(nodes)
+            parts["categorical"].append(categorical)
             parts["children"].append(np.column_stack([left, right]).ravel())
             at = np.flatnonzero(categorical)
             rows = np.zeros(len(nodes), dtype=np.intp)
@@ -168,7 +166,7 @@ class _Trees:
             feature=nodes["feature_idx"].astype(np.intp),
             threshold=nodes["num_threshold"].astype(np.float64),
             missing_left=nodes["missing_go_to_left"].astype(bool),
-            categorical=nodes["is_categorical"].astype(bool) & ~nodes["is_leaf"].astype(bool),
+            categorical=np.concatenate(parts["categorical"]),
             category_row=np.concatenate(parts["rows"]),
             category_left=np.vstack([np.zeros((1, 257), dtype=bool), *parts["tables"]]),
             children=np.concatenate(parts["children"]),
@@ -257,7 +255,8 @@ def _arrays(X: pd.DataFrame, names: tuple[str, ...]) -> list[Any] | None:
         return None
     column = getattr(X, "_get_column_array", None)  # pandas' own accessor; public path if it goes
     if column is None:
-        return [X.iloc[:, at].array for at in positions]
+        series = [X.iloc[:, at] for at in positions]
+        return [s.to_numpy() if isinstance(s.dtype, np.dtype) else s.array for s in series]
     return [column(at) for at in positions]
 
 
@@ -268,9 +267,11 @@ def compile_sklearn(estimator: Any) -> CompiledSklearn | None:
         compiled = _compile(estimator)
     except (AttributeError, KeyError, TypeError, ValueError, IndexError):
         return None  # a layout of a scikit-learn version we do not know: keep scikit-learn
-    if compiled is None or not _agrees(compiled, estimator):
+    try:
+        agrees = compiled is not None and _agrees(compiled, estimator)
+    except Exception:  # scikit-learn refused the check rows: a model we do not understand after all
         return None
-    return compiled
+    return compiled if agrees else None
 
 
 def _compile(estimator: Any) -> CompiledSklearn | None:
@@ -310,7 +311,7 @@ def _stage(transformer: Any) -> _Stage | None:
     """A fitted ColumnTransformer as a :class:`_Stage`, or ``None`` if a part is not understood."""
     from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
 
-    if getattr(transformer, "sparse_output_", False):
+    if getattr(transformer, "sparse_output_", False) or getattr(transformer, "transformer_weights", None):
         return None
     sources: list[int] = []
     encoders: list[_Encoder] = []
@@ -336,7 +337,7 @@ def _stage(transformer: Any) -> _Stage | None:
 def _passes_floats(fitted: Any, function_transformer: type) -> bool:
     """An identity FunctionTransformer (what ``"passthrough"`` becomes once fitted), or the
     ``check_array(dtype=float64)`` one HistGradientBoosting puts before its numeric features."""
-    if not isinstance(fitted, function_transformer) or fitted.inverse_func is not None or fitted.validate:
+    if type(fitted) is not function_transformer or fitted.inverse_func is not None or fitted.validate:
         return False
     func = fitted.func
     if func is None:
@@ -348,6 +349,7 @@ def _passes_floats(fitted: Any, function_transformer: type) -> bool:
         and func.func is check_array
         and not func.args
         and set(func.keywords) == {"dtype", "ensure_all_finite"}
+        and func.keywords["ensure_all_finite"] is False
         and list(np.atleast_1d(func.keywords["dtype"])) == [np.float64]
     )
 
@@ -367,7 +369,8 @@ def _ordinals(encoder: Any) -> list[_Encoder] | None:
         missing = float(encoder.encoded_missing_value) if has_nan else unknown
         if all(type(v) is str for v in values):
             out.append(_Ordinal({v: float(i) for i, v in enumerate(values)}, missing, unknown))
-        elif categories.dtype.kind in "iuf":
+        elif categories.dtype.kind in "iuf" and np.all(np.abs(np.asarray(values, dtype=np.float64)) < 2.0**53):
+            # (numbers past 2**53 would not compare exactly as floats)
             out.append(_NumericOrdinal(np.asarray(values, dtype=np.float64), missing, unknown))
         else:
             return None  # mixed categories: scikit-learn's own ordering rules
@@ -391,9 +394,9 @@ def _check_frame(compiled: CompiledSklearn) -> pd.DataFrame:
     pools: list[list[Any]] = [[] for _ in compiled.columns]
     strings: dict[int, _Ordinal] = {}
     origin = list(range(len(compiled.columns)))
-    for stage in compiled.stages:
+    for depth, stage in enumerate(compiled.stages):
         for source, encoder in zip(stage.sources, stage.encoders, strict=True):
-            if isinstance(encoder, _Ordinal) and origin[source] == source:
+            if isinstance(encoder, _Ordinal) and depth == 0:  # later stages get floats: strings defer there
                 strings[source] = encoder
             elif isinstance(encoder, _NumericOrdinal):
                 pools[origin[source]].extend(encoder.categories.tolist())
