@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from datetime import UTC, datetime
 
 import numpy as np
 import orjson
@@ -98,3 +99,20 @@ def test_a_batch_of_requests_becomes_one_row_per_scored_row() -> None:
         1_767_000_000.25,
     ]
     assert log_table([]).num_rows == 0
+
+
+def test_times_are_rounded_to_the_microsecond_as_datetime_rounds_them() -> None:
+    starts = [1_767_000_000.0000014, *np.linspace(1_767_000_000.0, 1_767_000_001.0, 2_000).tolist()]
+    entries = [
+        LogEntry(f"r{i}", "churn", 1, "production", at, b"{}", np.array([0.5]), np.array([True]), 1.0)
+        for i, at in enumerate(starts)
+    ]
+
+    logged = log_table(entries).column("at").to_pylist()
+    assert logged == [datetime.fromtimestamp(at, UTC) for at in starts]
+
+
+def test_the_fallback_encoding_is_compact_valid_json() -> None:
+    line = encode_inputs({"big": [2**70], "x": [float("nan")], "y": [np.float64(1.5)]}, 1)
+
+    assert line == b'{"big":1180591620717411303424,"x":null,"y":1.5}'

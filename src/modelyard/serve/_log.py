@@ -1,7 +1,8 @@
 """The prediction log: every prediction, written in batches by a background thread.
 
-The hot path only appends a tuple to a deque; turning it into rows and JSON and writing them happens
-in the writer thread, every ``flush_seconds`` or once ``flush_rows`` rows wait. :meth:`PredictionLog.close`
+The hot path encodes a request's rows as JSON Lines (:func:`encode_inputs`, a few microseconds a
+row) and appends one :class:`LogEntry` to a deque; building the table and writing it happen in the
+writer thread, every ``flush_seconds`` or once ``flush_rows`` rows wait. :meth:`PredictionLog.close`
 writes whatever is left (the server calls it after draining requests on shutdown, SIGTERM included).
 
 Rows go to a :class:`LogSink`: Parquet files (:class:`ParquetSink`, the default), or the registry
@@ -21,6 +22,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import math
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -100,12 +102,13 @@ def _encode_row(row: dict[str, Any]) -> bytes:
     try:
         return orjson.dumps(row, default=str, option=_JSON_OPTIONS)
     except TypeError:  # integers past 64 bits: the standard library takes any size
-        return json.dumps(row, default=_plain).encode()
+        finite = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
+        return json.dumps(finite, default=_plain, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _plain(value: Any) -> Any:
-    """What :func:`json.dumps` writes for a value it does not know: numpy values as numbers and
-    lists (as orjson writes them), anything else as its text."""
+    """What :func:`json.dumps` writes for a value it does not know: numpy numbers and arrays as
+    numbers and lists, anything else as its text."""
     return value.tolist() if isinstance(value, np.ndarray | np.generic) else str(value)
 
 
@@ -156,13 +159,20 @@ def log_table(entries: list[LogEntry]) -> pa.Table:
         "use_case": per_request([e.use_case for e in entries], pa.string()),
         "version": pa.array(per_row((e.version for e in entries), np.int32)),
         "role": per_request([e.role for e in entries], pa.string()),
-        "at": pa.array(per_row((round(e.at * 1e6) for e in entries), np.int64), type=pa.timestamp("us", tz="UTC")),
+        "at": pa.array(per_row((_microseconds(e.at) for e in entries), np.int64), type=pa.timestamp("us", tz="UTC")),
         "inputs": pa.array(inputs, type=pa.string()),
         "score": pa.array(np.concatenate([e.scores for e in entries]).astype(np.float64, copy=False)),
         "decision": pa.array(np.concatenate([e.decisions for e in entries]).astype(bool, copy=False)),
         "latency_ms": pa.array(per_row((e.latency_ms for e in entries), np.float64)),
     }
     return pa.Table.from_pydict(arrays, schema=LOG_SCHEMA)
+
+
+def _microseconds(seconds: float) -> int:
+    """``seconds`` since the epoch in whole microseconds, rounded as :meth:`datetime.fromtimestamp`
+    rounds (``round(seconds * 1e6)`` rounds the product first and is off by one about once in 8)."""
+    whole = math.floor(seconds)
+    return whole * 1_000_000 + round((seconds - whole) * 1e6)
 
 
 def log_columns(entries: list[LogEntry]) -> dict[str, list[Any]]:

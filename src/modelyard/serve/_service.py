@@ -293,15 +293,17 @@ class ModelService:
         self.metrics.requests.labels(*labels, protocol, "ok").inc()
         self.metrics.latency.labels(*labels).observe(latency)
         self.metrics.rows.labels(*labels).inc(rows.n)
-        self._log(request_id, slot, rows, scored.scores, decisions, latency)
+        inputs = encode_inputs(rows.columns, rows.n) if self.log is not None else b""  # once, for every role
+        self._log(request_id, slot, inputs, scored.scores, decisions, latency)
         if deployment.shadows and version is None:
             for shadow in deployment.shadows:
-                self._shadow(shadow, rows, request_id)
+                self._shadow(shadow, rows, request_id, inputs)
         return Prediction(request_id, use_case, slot.version, slot.role, slot.threshold, scored.scores, decisions)
 
     def _log(
-        self, request_id: str, slot: Slot, rows: Rows, scores: np.ndarray, decisions: np.ndarray, latency: float
+        self, request_id: str, slot: Slot, inputs: bytes, scores: np.ndarray, decisions: np.ndarray, latency: float
     ) -> None:
+        """Log one role's answer to a request; ``inputs`` is :func:`encode_inputs` of its rows."""
         if self.log is None:
             return
         self.log.append(
@@ -311,15 +313,15 @@ class ModelService:
                 slot.version,
                 slot.role,
                 time.time(),
-                encode_inputs(rows.columns, rows.n),
+                inputs,
                 scores,
                 decisions,
                 latency * 1000,
             )
         )
-        self.metrics.logged.labels(slot.use_case, str(slot.version), slot.role).inc(rows.n)
+        self.metrics.logged.labels(slot.use_case, str(slot.version), slot.role).inc(len(scores))
 
-    def _shadow(self, slot: Slot, rows: Rows, request_id: str) -> None:
+    def _shadow(self, slot: Slot, rows: Rows, request_id: str, inputs: bytes) -> None:
         t0 = time.perf_counter()
         try:
             future = slot.batcher.submit(rows)
@@ -334,7 +336,7 @@ class ModelService:
                 self.metrics.shadow_dropped.labels(slot.use_case, str(slot.version), slot.role).inc()
                 return
             scores = f.result().scores
-            self._log(request_id, slot, rows, scores, scores >= slot.threshold, time.perf_counter() - t0)
+            self._log(request_id, slot, inputs, scores, scores >= slot.threshold, time.perf_counter() - t0)
 
         future.add_done_callback(done)
 
