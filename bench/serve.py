@@ -1,7 +1,7 @@
 """Serving benchmark (issue 5): modelyard's model server against the baselines, a soak, gc.freeze.
 
     .venv/bin/python bench/serve.py setup                    # once: the baselines' venvs (~2.5 min, 1.8 GB)
-    .venv/bin/python bench/serve.py [compare] [--seconds 8]  # the table of issue 5 (~15 min)
+    .venv/bin/python bench/serve.py [compare] [--seconds 8]  # the table of issue 5 (~20 min)
         [--servers modelyard,ceiling,modelyard-sklearn,flask,fastapi,mlflow,bentoml]
         [--procs 1,2] [--rounds 1] [--json out.json]
     .venv/bin/python bench/serve.py soak --requests 1000000  # the million-request soak [--workers 2], then
