@@ -127,6 +127,11 @@ class LoadedModel(ABC):
         self.format = format
         self.input_names: tuple[str, ...] | None = tuple(input_names) if input_names is not None else None
         self.metadata: dict[str, Any] = dict(metadata or {})
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Derive, once at load, whatever scoring needs from ``raw`` (nothing by default)."""
+        return None
 
     @property
     def task(self) -> str:

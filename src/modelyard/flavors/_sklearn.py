@@ -7,7 +7,6 @@ import io
 import json
 import pickle
 import zipfile
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -176,16 +175,11 @@ class SklearnModel(LoadedModel):
 
     flavor = "sklearn"
 
-    def __init__(
-        self,
-        raw: Any,
-        *,
-        format: str,
-        input_names: Sequence[str] | None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(raw, format=format, input_names=input_names, metadata=metadata)
-        self.compiled: CompiledSklearn | None = compile_sklearn(raw) if Settings().sklearn_compiled else None
+    compiled: CompiledSklearn | None = None
+
+    def _prepare(self) -> None:
+        if Settings().sklearn_compiled:
+            self.compiled = compile_sklearn(self.raw)
 
     def _predict(self, X: pd.DataFrame) -> Any:
         # Estimators that know their columns get those, in order; estimators fitted on an array

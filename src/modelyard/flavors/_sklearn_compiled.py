@@ -135,6 +135,7 @@ class _Trees:
     def of(cls, model: Any) -> _Trees:
         known_bits, known_row = model._bin_mapper.make_known_categories_bitsets()
         known_row = np.asarray(known_row, dtype=np.intp)
+        known_by_feature = _bits(np.asarray(known_bits, dtype=np.uint32))
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("nodes", "categorical", "children", "rows", "tables")}
         roots, offset, splits = [], 0, 1
         for (predictor,) in model._predictors:
@@ -152,7 +153,7 @@ class _Trees:
             rows[at] = splits + np.arange(len(at))
             parts["rows"].append(rows)
             in_left = _bits(np.asarray(predictor.raw_left_cat_bitsets, dtype=np.uint32))[nodes["bitset_idx"][at]]
-            known = _bits(np.asarray(known_bits, dtype=np.uint32))[known_row[nodes["feature_idx"][at]]]
+            known = known_by_feature[known_row[nodes["feature_idx"][at]]]
             missing = nodes["missing_go_to_left"][at].astype(bool)[:, None]
             decided = np.where(in_left, True, np.where(known, False, missing))
             parts["tables"].append(np.hstack([decided, missing]))
@@ -309,7 +310,7 @@ def _compile(estimator: Any) -> CompiledSklearn | None:
 
 def _stage(transformer: Any) -> _Stage | None:
     """A fitted ColumnTransformer as a :class:`_Stage`, or ``None`` if a part is not understood."""
-    from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
+    from sklearn.preprocessing import OrdinalEncoder
 
     if getattr(transformer, "sparse_output_", False) or getattr(transformer, "transformer_weights", None):
         return None
@@ -321,7 +322,7 @@ def _stage(transformer: Any) -> _Stage | None:
         picked = list(transformer._transformer_to_input_indices[name])
         if not picked:
             continue
-        if (isinstance(fitted, str) and fitted == "passthrough") or _passes_floats(fitted, FunctionTransformer):
+        if (isinstance(fitted, str) and fitted == "passthrough") or _passes_floats(fitted):
             encoded: list[_Encoder] | None = [None] * len(picked)
         elif type(fitted) is OrdinalEncoder:
             encoded = _ordinals(fitted)
@@ -334,16 +335,17 @@ def _stage(transformer: Any) -> _Stage | None:
     return _Stage(tuple(sources), tuple(encoders))
 
 
-def _passes_floats(fitted: Any, function_transformer: type) -> bool:
+def _passes_floats(fitted: Any) -> bool:
     """An identity FunctionTransformer (what ``"passthrough"`` becomes once fitted), or the
     ``check_array(dtype=float64)`` one HistGradientBoosting puts before its numeric features."""
-    if type(fitted) is not function_transformer or fitted.inverse_func is not None or fitted.validate:
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.utils.validation import check_array
+
+    if type(fitted) is not FunctionTransformer or fitted.inverse_func is not None or fitted.validate:
         return False
     func = fitted.func
     if func is None:
         return True
-    from sklearn.utils.validation import check_array
-
     return (
         isinstance(func, partial)
         and func.func is check_array
