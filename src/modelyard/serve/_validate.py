@@ -15,6 +15,7 @@ import pandas as pd
 
 from modelyard._exceptions import DataError
 from modelyard.data import FeatureCode, load_feature_code
+from modelyard.serve._frame import request_frame
 from modelyard.spec import Feature, UseCase
 
 __all__ = ["RequestContract", "Rows", "concat_rows"]
@@ -44,7 +45,7 @@ class Rows:
 def concat_rows(parts: list[Rows]) -> pd.DataFrame:
     """One DataFrame of every part's rows (a field a part lacks is null there)."""
     if len(parts) == 1:
-        return pd.DataFrame(parts[0].columns)
+        return request_frame(parts[0].columns, parts[0].n)
     names: dict[str, None] = {}
     for part in parts:
         names.update(dict.fromkeys(part.columns))
@@ -55,7 +56,7 @@ def concat_rows(parts: list[Rows]) -> pd.DataFrame:
             col = part.columns.get(name)
             values.extend(col if col is not None else [None] * part.n)
         data[name] = values
-    return pd.DataFrame(data)
+    return request_frame(data, sum(part.n for part in parts))
 
 
 def _show(value: Any) -> str:
@@ -234,6 +235,7 @@ class _InputCheck:
             else None
         )
         self.ranged = feature.min is not None or feature.max is not None
+        self._lo, self._hi = feature.min, feature.max  # numbers: the fast path checks int and float only
 
     def passes(self, values: Any) -> bool:
         """True when the column is fine as it is; False when the general path must look (it
@@ -243,9 +245,15 @@ class _InputCheck:
         if kind in ("category", "string"):
             if not isinstance(values.dtype, pd.StringDtype):
                 return False
+            arrow = getattr(values, "_pa_array", None)  # Arrow-backed: its own null count and values
+            if arrow is not None:
+                if arrow.null_count:
+                    return False  # the general path reports or fills the missing values
+                if self.allowed is None or self.allowed.issuperset(arrow.to_pylist()):
+                    return True
             na = values.isna()
             if na.any():
-                return False  # the general path reports or fills the missing values
+                return False
             if self.allowed is not None:
                 _check_categories(self.feature, np.asarray(values, dtype=object), na, self.allowed)
             return True
@@ -265,8 +273,18 @@ class _InputCheck:
         else:
             return False
         if self.ranged:
-            _check_range(self.feature, values, values, na if na is not None else np.zeros(len(values), dtype=bool))
+            if na is not None:  # some nulls: compare value by value
+                _check_range(self.feature, values, values, na)
+            elif self._out_of_range(values):
+                _check_range(self.feature, values, values, np.zeros(len(values), dtype=bool))
         return True
+
+    def _out_of_range(self, values: np.ndarray) -> bool:
+        """Whether any of ``values`` (no NaN among them) lies outside [min, max]."""
+        if not len(values):
+            return False
+        lo, hi = self._lo, self._hi
+        return bool((lo is not None and values.min() < lo) or (hi is not None and values.max() > hi))
 
 
 def _check_categories(
