@@ -69,6 +69,28 @@ def test_batcher_waits_for_company_only_as_long_as_recent_load_says() -> None:
     assert 0.05 <= together < 0.4, "it waited for the five, and not for the whole max_wait"
 
 
+def test_after_a_pause_the_first_request_of_a_new_burst_goes_at_once() -> None:
+    """A batch of 6 sets the expectation for the next round, but not after a pause longer than
+    ``stale_after``: then a lone request goes without waiting for company."""
+
+    async def main() -> tuple[float, float]:
+        with ThreadPoolExecutor(1) as pool:
+            b = MicroBatcher(_instant_double, pool, name="t", max_wait_s=0.5, stale_after_s=0.05)
+            waits = []
+            for pause in (0.0, 0.1):
+                await asyncio.gather(*(b.submit(Rows({"x": [i]}, 1)) for i in range(6)))  # a batch of 6
+                await asyncio.sleep(pause)
+                t0 = time.perf_counter()
+                await b.submit(Rows({"x": [1]}, 1))
+                waits.append(time.perf_counter() - t0)
+            await b.drain()
+            return waits[0], waits[1]
+
+    right_after, after_pause = asyncio.run(main())
+    assert right_after >= 0.5, "right after the batch it waits max_wait for the five that do not come"
+    assert after_pause < 0.25, "after a pause the expectation is stale: no wait"
+
+
 def test_two_groups_that_alternate_are_brought_back_together() -> None:
     """Group B queued while group A was in the model: when A is answered, B waits for A's clients to
     come back, so the two share the next model call instead of alternating, a call each."""
@@ -116,7 +138,8 @@ def test_a_full_queue_ends_the_wait_instead_of_refusing_requests() -> None:
             b = MicroBatcher(
                 _instant_double, pool, name="t", max_wait_s=0.5, queue_limit=4, on_batch=lambda n, q: sizes.append(n)
             )
-            b._expected = 8  # as after rounds of 8 (more than this queue can hold at once)
+            b._expected = 8  # as just after rounds of 8 (more than this queue can hold at once)
+            b._answered_at = asyncio.get_running_loop().time()
             t0 = time.perf_counter()
             first = b.submit(Rows({"x": [0]}, 1))
             await asyncio.sleep(0.02)  # the worker takes it and waits for 7 more
