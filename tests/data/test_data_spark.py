@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelyard import Settings, UsageError, Yard
+from modelyard import DataError, Settings, UsageError, Yard
 from modelyard.data import build_snapshot, score_batch, score_with_spark
 
 pytest.importorskip("pyspark")
@@ -55,3 +55,17 @@ def test_spark_refuses_to_overwrite(spark_yard: Yard, tmp_path: Path) -> None:
     (tmp_path / "taken").mkdir()
     with pytest.raises(UsageError, match="already exists"):
         score_with_spark(spark_yard, "churn", 1, "data/churn/*.parquet", tmp_path / "taken")
+
+
+def test_a_failure_inside_the_spark_job_is_a_data_error(spark_yard: Yard, tmp_path: Path) -> None:
+    """A CSV file whose header lost a column (Spark checks every header) fails the job: a DataError
+    naming the data and Spark's reason, no traceback from py4j, and no output folder."""
+    folder = spark_yard.settings.root / "data" / "drifted_csv"
+    folder.mkdir(parents=True)
+    raw = pd.read_parquet(sorted((spark_yard.settings.root / "data" / "churn").glob("*.parquet"))[0])
+    raw.to_csv(folder / "a.csv", index=False)
+    raw.drop(columns=["tenure"]).to_csv(folder / "b.csv", index=False)
+    with pytest.raises(DataError, match=r"Spark failed scoring 'data/drifted_csv/\*\.csv': \[FAILED_READ_FILE"):
+        score_with_spark(spark_yard, "churn", 1, "data/drifted_csv/*.csv", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from modelyard import DataError, Settings, UsageError, Yard
 from modelyard.data import SparkSource, TimeRange, build_snapshot, open_source, read_snapshot
+from modelyard.demo._data import write_monthly_partitions
 
 pytest.importorskip("pyspark")
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -23,7 +26,6 @@ def spark_yard(tmp_path_factory: pytest.TempPathFactory, raw_churn: pd.DataFrame
     """The demo's monthly partitions of 2023-2024 twice: as the demo writes them (times in ms) under
     data/churn, and with times in µs, Spark's unit, under data/churn_us; one Spark session for all."""
     from modelyard.data import spark_session
-    from modelyard.demo._data import write_monthly_partitions
 
     root = tmp_path_factory.mktemp("spark-source") / "project"
     (root / "usecases").mkdir(parents=True)
@@ -41,6 +43,31 @@ def spark_yard(tmp_path_factory: pytest.TempPathFactory, raw_churn: pd.DataFrame
 
 def snapshot(yard: Yard, source: str, start: datetime = START, end: datetime = END):  # type: ignore[no-untyped-def]
     return build_snapshot(yard, "churn", start=start, end=end, source=open_source(source, yard.settings.root))
+
+
+def snapshot_folders(yard: Yard) -> list[Path]:
+    snapshots = yard.settings.resolved_home() / "snapshots"
+    return sorted(snapshots.iterdir()) if snapshots.exists() else []
+
+
+Change = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def parquet_months(yard: Yard, raw_churn: pd.DataFrame, name: str, month: str, change: Change) -> None:
+    """The demo's monthly Parquet files of 2024 in data/NAME, ``month``'s rows passed through ``change``."""
+    folder = yard.settings.root / "data" / name
+    write_monthly_partitions(raw_churn[raw_churn.signup_date >= "2024-01-01"], folder)
+    path = folder / f"{month}.parquet"
+    change(pd.read_parquet(path)).to_parquet(path, index=False)
+
+
+def csv_months(yard: Yard, name: str, march: Change = lambda f: f) -> None:
+    """The demo's months January to June 2024 as CSV files in data/NAME, March's rows passed through ``march``."""
+    data = yard.settings.root / "data"
+    (data / name).mkdir()
+    for month in sorted((data / "churn").glob("2024-0[1-6].parquet")):
+        frame = pd.read_parquet(month)
+        (march(frame) if month.stem == "2024-03" else frame).to_csv(data / name / f"{month.stem}.csv", index=False)
 
 
 def test_a_spark_path_or_table_gives_the_snapshot_of_the_same_files(spark_yard: Yard) -> None:
@@ -73,8 +100,7 @@ def test_the_time_range_reaches_the_parquet_reader(spark_yard: Yard, capsys: pyt
 
 
 def test_missing_sources_and_columns_are_named(spark_yard: Yard) -> None:
-    snapshots = spark_yard.settings.resolved_home() / "snapshots"
-    before = sorted(snapshots.iterdir()) if snapshots.exists() else []
+    before = snapshot_folders(spark_yard)
     with pytest.raises(DataError, match=r"Spark cannot read the parquet path '.*/data/nowhere' \(\[PATH_NOT_FOUND\]"):
         snapshot(spark_yard, "spark:parquet:data/nowhere")
     with pytest.raises(DataError, match=r"Spark cannot read the table 'no_such_table' \(\[TABLE_OR_VIEW_NOT_FOUND\]"):
@@ -88,8 +114,7 @@ def test_missing_sources_and_columns_are_named(spark_yard: Yard) -> None:
         snapshot(spark_yard, "spark:churn_undated")
     with pytest.raises(UsageError, match=r"Spark reads parquet or csv paths, not 'json'"):
         open_source("spark:json:data/churn", spark_yard.settings.root)
-    after = sorted(snapshots.iterdir()) if snapshots.exists() else []
-    assert after == before  # no partial snapshot left behind
+    assert snapshot_folders(spark_yard) == before  # no partial snapshot left behind
 
 
 def test_an_empty_range_is_the_same_error_as_for_files(spark_yard: Yard) -> None:
@@ -99,3 +124,69 @@ def test_an_empty_range_is_the_same_error_as_for_files(spark_yard: Yard) -> None
             snapshot(spark_yard, source, datetime(2030, 1, 1), datetime(2031, 1, 1))
         messages.append(info.value.message.replace(source, "SOURCE"))
     assert messages[0] == messages[1]
+
+
+def test_a_parquet_file_whose_columns_drifted_is_named(spark_yard: Yard, raw_churn: pd.DataFrame) -> None:
+    """Spark takes the schema from one file: it would read a vanished column as nulls, drop an added one."""
+    parquet_months(spark_yard, raw_churn, "churn_vanished", "2024-03", lambda f: f.drop(columns="tenure"))
+    parquet_months(spark_yard, raw_churn, "churn_added", "2024-06", lambda f: f.assign(region="north"))
+    before = snapshot_folders(spark_yard)
+
+    with pytest.raises(
+        DataError,
+        match=re.escape(
+            "Schema drift in data.source 'spark:parquet:data/churn_vanished': partition "
+            "data/churn_vanished/2024-03.parquet has no column 'tenure', which data/churn_vanished/2024-01.parquet "
+            "has; rewrite that partition with the same columns as the others, or move it out of the path"
+        ),
+    ):
+        snapshot(spark_yard, "spark:parquet:data/churn_vanished")
+    with pytest.raises(
+        DataError,
+        match=re.escape(
+            ": partition data/churn_added/2024-01.parquet (and 10 more) has no column 'region', "
+            "which data/churn_added/2024-06.parquet has;"
+        ),
+    ):
+        snapshot(spark_yard, "spark:parquet:data/churn_added")
+    assert snapshot_folders(spark_yard) == before  # no partial snapshot left behind
+
+
+def test_a_parquet_column_whose_type_changed_fails_in_spark(spark_yard: Yard, raw_churn: pd.DataFrame) -> None:
+    parquet_months(spark_yard, raw_churn, "churn_retyped", "2024-05", lambda f: f.astype({"tenure": str}))
+    before = snapshot_folders(spark_yard)
+
+    # Spark names the file it was reading: the one whose type differs from the schema it took from another.
+    with pytest.raises(
+        DataError, match=r"^Spark failed reading data\.source 'spark:parquet:data/churn_retyped': .*\[tenure\]"
+    ):
+        snapshot(spark_yard, "spark:parquet:data/churn_retyped")
+    assert snapshot_folders(spark_yard) == before
+
+
+def test_a_csv_file_whose_header_drifted_is_named(spark_yard: Yard) -> None:
+    """Spark takes the columns from one header: the values of a file without a column, or with its columns
+    in another order, would land under the wrong columns."""
+    csv_months(spark_yard, "churn_csv")
+    csv_months(spark_yard, "churn_csv_vanished", lambda f: f.drop(columns="tenure"))
+    csv_months(spark_yard, "churn_csv_moved", lambda f: f[["tenure", *f.columns.drop("tenure")]])
+
+    # Healthy files pass Spark's header check, and Spark reads them as pyarrow does.
+    assert snapshot(spark_yard, "spark:csv:data/churn_csv").id == snapshot(spark_yard, "data/churn_csv/*.csv").id
+    with pytest.raises(
+        DataError,
+        match=re.escape(
+            "Schema drift in data.source 'spark:csv:data/churn_csv_vanished': partition "
+            "data/churn_csv_vanished/2024-03.csv has no column 'tenure', which data/churn_csv_vanished/2024-01.csv "
+            "has; rewrite that partition with the same columns as the others, or move it out of the path"
+        ),
+    ):
+        snapshot(spark_yard, "spark:csv:data/churn_csv_vanished")
+    with pytest.raises(
+        DataError,
+        match=re.escape(
+            ": partition data/churn_csv_moved/2024-03.csv has column 'tenure' where "
+            "data/churn_csv_moved/2024-01.csv has 'customer_id' (column 1);"
+        ),
+    ):
+        snapshot(spark_yard, "spark:csv:data/churn_csv_moved")

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from modelyard._exceptions import DataError, MissingExtraError, UsageError
 
-__all__ = ["FileSource", "Partition", "Source", "SqlSource", "TimeRange", "open_source"]
+__all__ = ["FileSource", "Partition", "Source", "SqlSource", "TimeRange", "open_source", "partition_name"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,14 @@ def _time_mask(table: pa.Table, column: str, time_range: TimeRange) -> pa.Chunke
     return mask
 
 
+def partition_name(path: str, root: Path) -> str:
+    """A partition file's name in messages: relative to the project root when it is under it."""
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path
+
+
 class FileSource:
     """Parquet or CSV files matched by a glob, read one file at a time with pyarrow."""
 
@@ -126,10 +134,7 @@ class FileSource:
             raise DataError(f"Cannot read partition {self._name(path)}: {exc}") from exc
 
     def _name(self, path: str) -> str:
-        try:
-            return str(Path(path).relative_to(self._root))
-        except ValueError:
-            return path
+        return partition_name(path, self._root)
 
     def partitions(self, time_column: str | None, time_range: TimeRange) -> Iterator[Partition]:
         reference: tuple[str, pa.Schema] | None = None

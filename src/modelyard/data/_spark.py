@@ -20,6 +20,7 @@ import pandas as pd
 from modelyard._exceptions import DataError, MissingExtraError, UsageError
 from modelyard.data._score import ScoreSummary
 from modelyard.data._snapshot import get_snapshot, is_snapshot_ref
+from modelyard.data._spark_source import spark_reason
 
 if TYPE_CHECKING:
     from modelyard._yard import Yard
@@ -77,9 +78,14 @@ def score_with_spark(
         raise UsageError(f"{out} already exists; Spark writes a folder of part files, so name a new one")
 
     spark = spark_session(master)
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
     reader = spark.read.option("header", "true").option("inferSchema", "true")
-    try:
-        frame = reader.csv(path) if path.lower().endswith(".csv") else reader.parquet(path)
+    try:  # CSV: every file's header is checked against the schema, so no file's values land under other columns
+        frame = (
+            reader.option("enforceSchema", "false").csv(path) if path.lower().endswith(".csv") else reader.parquet(path)
+        )
     except Exception as exc:  # Spark's AnalysisException: path not found and similar
         raise DataError(f"Spark cannot read {data!r}: {str(exc).splitlines()[0]}") from exc
 
@@ -112,6 +118,8 @@ def score_with_spark(
     try:
         frame.mapInPandas(score_batches, schema).write.parquet(str(tmp))
         os.replace(tmp, out)
+    except (PySparkException, Py4JJavaError) as exc:  # a file Spark cannot read, feature code that raised
+        raise DataError(f"Spark failed scoring {data!r}: {spark_reason(exc)}") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     written = pd.read_parquet(out, columns=["decision"])
