@@ -75,9 +75,9 @@ def test_after_a_pause_the_first_request_of_a_new_burst_goes_at_once() -> None:
 
     async def main() -> tuple[float, float]:
         with ThreadPoolExecutor(1) as pool:
-            b = MicroBatcher(_instant_double, pool, name="t", max_wait_s=0.5, stale_after_s=0.05)
+            b = MicroBatcher(_instant_double, pool, name="t", max_wait_s=0.5, stale_after_s=0.3)
             waits = []
-            for pause in (0.0, 0.1):
+            for pause in (0.0, 0.6):
                 await asyncio.gather(*(b.submit(Rows({"x": [i]}, 1)) for i in range(6)))  # a batch of 6
                 await asyncio.sleep(pause)
                 t0 = time.perf_counter()

@@ -101,10 +101,20 @@ def test_edge_shapes_are_pandas_own() -> None:
         request_frame({"a": [1, 2], "b": [1]}, 2)
 
 
+def test_labels_other_than_text_are_pandas_own() -> None:
+    """From the Python API: pandas makes a RangeIndex of 0, 1, ...; and 1 == True must not share labels."""
+    assert_same_frame({0: [1], 1: [2.5]}, 1)
+    assert_same_frame({1: [1]}, 1)
+    assert_same_frame({True: [1]}, 1)
+    assert_same_frame({"a": [1], 2: ["x"]}, 1)
+
+
 def test_frames_do_not_share_values_or_labels_between_requests() -> None:
     first = request_frame({"a": [1], "s": ["x"]}, 1)
     second = request_frame({"a": [1], "s": ["x"]}, 1)
     first.loc[0, "a"] = 7
+    first.columns.name = "renamed by feature code"
+    assert request_frame({"a": [1], "s": ["x"]}, 1).columns.name is None
     first.columns = ["c", "d"]
     assert second.loc[0, "a"] == 1
     assert list(second.columns) == ["a", "s"]

@@ -8,14 +8,17 @@ went out are about to send again. The next batch lingers (up to ``max_wait``) un
 requests are waiting, or the batch is full, or the queue is.
 
 With light traffic the last batch held one request and nobody waited behind it, so a request goes
-at once (no added latency). After a pause (no batch for ``stale_after``, by default ten times
-``max_wait`` and at least 10 ms), the burst that set the expectation is over: the first request of
-the next one goes at once too. Under load, waiting the moment the clients take to come back keeps one
-model call per round instead of two. Without the wait, the first request back goes alone and the
-rest follow in a second call; and when the clients have split into two groups that alternate (one
-scored while the other queues), counting the queued group in brings them back together. A full queue
-refuses new requests with :class:`OverloadedError` (HTTP 503 + Retry-After) instead of letting
-latency grow without bound.
+at once (no added latency). After a pause (no batch answered for ``stale_after``, by default 100
+times ``max_wait`` and at least 100 ms: well above a client's round trip, so that steady load from
+slow or distant clients still counts as one burst), the burst that set the expectation is over,
+and the first request of the next one goes at once too.
+
+Under load, waiting the moment the clients take to come back keeps one model call per round
+instead of two. Without the wait, the first request back goes alone and the rest follow in a
+second call; and when the clients have split into two groups that alternate (one scored while the
+other queues), counting the queued group in brings them back together. A full queue refuses new
+requests with :class:`OverloadedError` (HTTP 503 + Retry-After) instead of letting latency grow
+without bound.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ class MicroBatcher(Generic[T, R]):
         self._queue: collections.deque[tuple[T, asyncio.Future[R]]] = collections.deque()
         self._queued_rows = 0
         self._expected = 1  # requests the next batch waits for: the last batch's plus those queued behind it
-        self.stale_after_s = max(0.01, 10 * max_wait_s) if stale_after_s is None else stale_after_s
+        self._stale_after = max(0.1, 100 * max_wait_s) if stale_after_s is None else stale_after_s
         self._answered_at = 0.0  # loop time the last batch was answered
         self._enough: asyncio.Future[None] | None = None  # set when the lingering batch can go
         self._wanted = 0  # requests
@@ -145,7 +148,7 @@ class MicroBatcher(Generic[T, R]):
                 await self._wakeup.wait()
                 continue
             batch = self._take(self.max_batch_size, at_least_one=True)
-            if loop.time() - self._answered_at > self.stale_after_s:
+            if loop.time() - self._answered_at > self._stale_after:
                 self._expected = 1  # a pause: the clients of the last batch are not about to come back
             room = self.max_batch_size - self._rows(batch)
             wanted = self._expected - len(batch)
@@ -162,7 +165,6 @@ class MicroBatcher(Generic[T, R]):
                 except BaseException as exc:  # the process function itself broke: fail this batch only
                     results = [exc] * len(batch)
                 self._expected = len(batch) + len(self._queue)
-                self._answered_at = loop.time()
                 if self._on_batch is not None:
                     self._on_batch(self._rows(batch), len(self._queue))
                 for (_, future), result in zip(batch, results, strict=True):
@@ -172,6 +174,7 @@ class MicroBatcher(Generic[T, R]):
                         future.set_exception(result)
                     else:
                         future.set_result(result)
+                self._answered_at = loop.time()
             finally:
                 self._busy = False
 

@@ -28,20 +28,36 @@ import pyarrow as pa
 __all__ = ["request_frame"]
 
 
-def _text_builder() -> Callable[[list[str]], Any] | None:
-    """How to build the array pandas infers for a list of str, without its inference; None when
-    this pandas infers something this module does not know how to build."""
-    series = pd.Series(["a", "b"])
-    probe, dtype = series.array, series.dtype
+def _text_builders(probe: Any, dtype: Any) -> list[Callable[[list[str]], Any]]:
+    """Ways to build the array pandas infers for a list of str (``probe``), fastest first."""
     if isinstance(dtype, np.dtype):
-        return (lambda values: np.array(values, dtype=object)) if dtype.kind == "O" else None
-    if isinstance(probe, pd.arrays.ArrowStringArray):
-        arrow_type = pa.array(probe).type  # large_string on pandas 3
-        like = getattr(probe, "_from_pyarrow_array", None)  # pandas 3.1: skips __init__'s checks
-        if like is not None:
-            return lambda values: like(pa.array(values, type=arrow_type))
-        cls = type(probe)
-        return lambda values: cls(pa.array(values, type=arrow_type), dtype=dtype)
+        return [lambda values: np.array(values, dtype=object)] if dtype.kind == "O" else []
+    if not isinstance(probe, pd.arrays.ArrowStringArray):
+        return []
+    arrow_type = pa.array(probe).type  # large_string on pandas 3
+    cls = type(probe)
+    builders = [lambda values: cls(pa.array(values, type=arrow_type), dtype=dtype)]
+    like = getattr(probe, "_from_pyarrow_array", None)  # pandas 3.1: skips __init__'s checks
+    if like is not None:
+        builders.insert(0, lambda values: like(pa.array(values, type=arrow_type)))
+    return builders
+
+
+def _text_builder() -> Callable[[list[str]], Any] | None:
+    """The fastest way to build, without pandas' inference, what pandas infers for a list of str,
+    proven on a sample when this module is imported; None if none gives the same array. (pandas'
+    string options are read then: a process that changes ``future.infer_string`` later gets frames
+    whose text columns follow the old setting.)"""
+    sample = ["a", "b"]
+    expected = pd.Series(sample)
+    for build in _text_builders(expected.array, expected.dtype):
+        try:
+            got = pd.Series(build(sample), copy=False)
+            pd.testing.assert_series_equal(got, expected, check_dtype=True)
+        except Exception:  # a pandas whose constructors differ: try the next, or let pandas infer
+            continue
+        if type(got.array) is type(expected.array):
+            return build
     return None
 
 
@@ -49,17 +65,22 @@ _TEXT = _text_builder()
 _FROM_ARRAYS = getattr(pd.DataFrame, "_from_arrays", None)
 _LABELS: dict[tuple[str, ...], pd.Index] = {}
 """Column labels by field names: building a pandas 3 string Index costs as much as three columns,
-and a use case's requests send the same fields in the same order. Index objects are immutable."""
+and a use case's requests send the same fields in the same order. Only names that are all str are
+kept (``(1,)`` equals ``(True,)``), and each frame gets its own view, so that feature code which
+renames its columns' Index changes no other frame's."""
 _MAX_LABELS = 256
 
 
-def _labels(names: tuple[str, ...]) -> pd.Index:
+def _labels(names: tuple[str, ...]) -> pd.Index | None:
+    """The column labels ``pd.DataFrame`` gives these field names; None unless they are all str."""
     labels = _LABELS.get(names)
     if labels is None:
+        if not all(type(name) is str for name in names):
+            return None  # pandas has its own rules for other labels (a RangeIndex for 0, 1, ...)
         if len(_LABELS) >= _MAX_LABELS:
             _LABELS.clear()
         labels = _LABELS[names] = pd.Index(names)
-    return labels
+    return labels.view()
 
 
 def _inferred(values: list[Any]) -> Any:
@@ -86,9 +107,9 @@ def _column(values: list[Any]) -> Any:
 
 def request_frame(columns: dict[str, list[Any]], n: int) -> pd.DataFrame:
     """The DataFrame ``pd.DataFrame(columns)`` would give for ``n`` rows of request values."""
-    if n == 0 or not columns or _FROM_ARRAYS is None or any(len(v) != n for v in columns.values()):
+    labels = _labels(tuple(columns))
+    if labels is None or n == 0 or not columns or _FROM_ARRAYS is None or any(len(v) != n for v in columns.values()):
         return pd.DataFrame(columns)  # pandas' own answer, or its own error
     arrays = [_column(values) for values in columns.values()]
-    labels = _labels(tuple(columns))
     frame: pd.DataFrame = _FROM_ARRAYS(arrays, columns=labels, index=pd.RangeIndex(n), verify_integrity=False)
     return frame

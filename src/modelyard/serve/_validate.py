@@ -221,8 +221,9 @@ class _InputCheck:
     already guarantees the spec's type (int64 for int, float64 for float, a string dtype for
     category and string; the columns feature code usually makes).
 
-    Only numpy operations on the column's own array: pandas' methods cost tens of microseconds
-    each, which is most of a one-row request.
+    Only numpy operations on the column's own array (and, for Arrow-backed text, its Arrow null
+    count and values): pandas' methods cost tens of microseconds each, which is most of a one-row
+    request.
     """
 
     def __init__(self, feature: Feature) -> None:
