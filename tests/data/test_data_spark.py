@@ -57,15 +57,33 @@ def test_spark_refuses_to_overwrite(spark_yard: Yard, tmp_path: Path) -> None:
         score_with_spark(spark_yard, "churn", 1, "data/churn/*.parquet", tmp_path / "taken")
 
 
-def test_a_failure_inside_the_spark_job_is_a_data_error(spark_yard: Yard, tmp_path: Path) -> None:
-    """A CSV file whose header lost a column (Spark checks every header) fails the job: a DataError
-    naming the data and Spark's reason, no traceback from py4j, and no output folder."""
+def test_files_that_drifted_apart_are_refused_before_scoring(spark_yard: Yard, tmp_path: Path) -> None:
+    """A CSV file that lost a column would have its values read under other columns: refused, naming
+    the file and the column, and no output folder."""
     folder = spark_yard.settings.root / "data" / "drifted_csv"
     folder.mkdir(parents=True)
     raw = pd.read_parquet(sorted((spark_yard.settings.root / "data" / "churn").glob("*.parquet"))[0])
     raw.to_csv(folder / "a.csv", index=False)
     raw.drop(columns=["tenure"]).to_csv(folder / "b.csv", index=False)
-    with pytest.raises(DataError, match=r"Spark failed scoring 'data/drifted_csv/\*\.csv': \[FAILED_READ_FILE"):
+    with pytest.raises(
+        DataError,
+        match=r"Schema drift in --data 'data/drifted_csv/\*\.csv': partition data/drifted_csv/b\.csv has no "
+        r"column 'tenure', which data/drifted_csv/a\.csv has",
+    ):
         score_with_spark(spark_yard, "churn", 1, "data/drifted_csv/*.csv", tmp_path / "out")
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_feature_code_that_raises_on_a_worker_is_named(spark_yard: Yard, tmp_path: Path) -> None:
+    """Text in an int field: the demo's feature code raises inside mapInPandas; the DataError carries
+    the Python exception, not only Spark's 'task failed' line."""
+    folder = spark_yard.settings.root / "data" / "bad_tenure_csv"
+    folder.mkdir(parents=True)
+    raw = pd.read_parquet(sorted((spark_yard.settings.root / "data" / "churn").glob("*.parquet"))[0])
+    raw.astype({"tenure": object}).assign(tenure=lambda f: f.tenure.where(f.index != 3, "three")).to_csv(
+        folder / "a.csv", index=False
+    )
+    with pytest.raises(DataError, match=r"Spark failed scoring .*Python worker: .*row 3: ValueError") as info:
+        score_with_spark(spark_yard, "churn", 1, "data/bad_tenure_csv/*.csv", tmp_path / "out")
+    assert "three" in info.value.message

@@ -166,11 +166,24 @@ def _check_same_schema(reference: tuple[str, pa.Schema], name: str, schema: pa.S
                 "restore the column upstream or rebuild the partition"
             )
         other = schema.field(field.name).type
-        if other != field.type and not (pa.types.is_null(other) or pa.types.is_null(field.type)):
+        if _logical(other) != _logical(field.type) and not (pa.types.is_null(other) or pa.types.is_null(field.type)):
             raise DataError(
                 f"Schema drift: column {field.name!r} is {other} in partition {name} but {field.type} in "
                 f"{first_name}; make the types agree upstream"
             )
+
+
+def _logical(type_: pa.DataType) -> pa.DataType:
+    """The type a snapshot stores for ``type_`` (text as large_string, times in µs): partitions that
+    differ only in how a writer stored the same values (pandas 3 writes large_string, other tools
+    string; ms or µs) are not drift."""
+    if pa.types.is_string(type_):
+        return pa.large_string()
+    if pa.types.is_binary(type_):
+        return pa.large_binary()
+    if pa.types.is_timestamp(type_):
+        return pa.timestamp("us", tz=type_.tz)
+    return type_
 
 
 class SqlSource:

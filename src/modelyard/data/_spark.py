@@ -20,7 +20,7 @@ import pandas as pd
 from modelyard._exceptions import DataError, MissingExtraError, UsageError
 from modelyard.data._score import ScoreSummary
 from modelyard.data._snapshot import get_snapshot, is_snapshot_ref
-from modelyard.data._spark_source import spark_reason
+from modelyard.data._spark_source import SparkSource, spark_reason
 
 if TYPE_CHECKING:
     from modelyard._yard import Yard
@@ -81,13 +81,8 @@ def score_with_spark(
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
-    reader = spark.read.option("header", "true").option("inferSchema", "true")
-    try:  # CSV: every file's header is checked against the schema, so no file's values land under other columns
-        frame = (
-            reader.option("enforceSchema", "false").csv(path) if path.lower().endswith(".csv") else reader.parquet(path)
-        )
-    except Exception as exc:  # Spark's AnalysisException: path not found and similar
-        raise DataError(f"Spark cannot read {data!r}: {str(exc).splitlines()[0]}") from exc
+    kind = "csv" if path.lower().endswith(".csv") else "parquet"  # read, and checked for drift, as a source is
+    frame = SparkSource(f"spark:{kind}:{path}", yard.settings.root, named=f"--data {data!r}").read(spark)
 
     keep = [c for c in (spec.data.entity_key, spec.data.time, spec.data.label) if c and c in frame.columns]
     inputs = list(spec.input_names)

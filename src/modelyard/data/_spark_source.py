@@ -11,11 +11,12 @@ total order (the time column, then every column), the same on every run, so the 
 gives the same snapshot id. They reach the driver a Spark partition at a time, as Arrow batches.
 
 Spark takes a path's schema from one file, so files that drifted apart would be read quietly
-wrong: a Parquet file without a column as nulls, a column only some files have dropped, a CSV
-file's values under other columns. So the columns of every local file are compared first, from
-a Parquet file's footer or a CSV file's first line (about 8 ms for the demo's 24 monthly Parquet
-files, where Spark takes about 100 ms to resolve the path), and drift stops the read with a
-DataError naming the file and the column. Files under a URL (``s3a://``, ``hdfs://``) and
+wrong: a Parquet file without a column as nulls, a CSV file's values under other columns. So the
+columns of every local file are compared first, from a Parquet file's footer or a CSV file's first
+line (about 8 ms for the demo's 24 monthly Parquet files, where Spark takes about 100 ms to resolve
+the path), and drift stops the read with a DataError naming the file and the column. Parquet files
+follow the rule of file sources (a later file may add columns, none may lack one of the first
+file's); CSV files must agree column for column. Files under a URL (``s3a://``, ``hdfs://``) and
 compressed CSV files are not compared: a Parquet column missing there reads as nulls; Spark
 still checks each CSV header (``enforceSchema=false``), though a drifted header, inferred as a
 row, has usually turned the time column into strings first. A column whose type changed fails
@@ -25,6 +26,7 @@ in Spark, wherever the files are.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,7 +80,8 @@ def _column(name: str) -> Any:
 class SparkSource:
     """A Spark table or Parquet/CSV path, read in the active Spark session (local mode if none)."""
 
-    def __init__(self, source: str, root: Path, *, page_rows: int = 100_000) -> None:
+    def __init__(self, source: str, root: Path, *, page_rows: int = 100_000, named: str | None = None) -> None:
+        """``named``: how messages name the source (default ``data.source 'SOURCE'``)."""
         rest = source[len("spark:") :].strip()
         kind, _, path = rest.partition(":")
         self.table: str | None = None
@@ -101,11 +104,20 @@ class SparkSource:
                 "write spark:parquet:PATH, spark:csv:PATH or spark:TABLE"
             )
         self.description = source
+        self.named = named or f"data.source {source!r}"
         self.page_rows = page_rows
         self._root = root
 
     def count_partitions(self) -> int:
         return 0  # unknown until read
+
+    def read(self, spark: Any) -> Any:
+        """The whole source as a Spark DataFrame (planned, not yet run); a path's local files are
+        checked for drift first."""
+        frame = self._frame(spark)
+        if self.path is not None:
+            self._check_files(frame)
+        return frame
 
     def _frame(self, spark: Any) -> Any:
         from pyspark.errors import PySparkException
@@ -120,34 +132,39 @@ class SparkSource:
         except PySparkException as exc:
             what = f"table {self.table!r}" if self.table else f"{self.format} path {self.path!r}"
             raise DataError(
-                f"data.source {self.description!r}: Spark cannot read the {what} "
+                f"{self.named}: Spark cannot read the {what} "
                 f"({spark_reason(exc)}); check the name, or that the data has landed"
             ) from exc
 
     def _check_files(self, frame: Any) -> None:
-        """The frame's local files have the same columns (in the same order for CSV, whose values are
-        placed by position), read from a Parquet file's footer or a CSV file's first line only."""
+        """The frame's local files agree on their columns, read from a Parquet file's footer or a CSV
+        file's first line only. Parquet files follow the rule of file sources: no file lacks a column
+        of the first (columns added later are fine). CSV files, whose values are placed by position,
+        must have the same columns in the same order. Names compare as Spark compares them by default,
+        without case."""
         paths = sorted(path for path in map(_local_path, frame.inputFiles()) if path is not None)
         if self.format == "csv":
             paths = [path for path in paths if path.lower().endswith(".csv")]  # compressed: left to Spark
         columns = {self._name(path): names for path in paths if (names := self._file_columns(path))}
-        drift = _vanished(columns) or (_moved(columns) if self.format == "csv" else None)
+        drift = (_vanished(columns) or _moved(columns)) if self.format == "csv" else _lacking(columns)
         if drift is not None:
             raise DataError(
-                f"Schema drift in data.source {self.description!r}: partition {drift}; rewrite that partition "
+                f"Schema drift in {self.named}: partition {drift}; rewrite that partition "
                 "with the same columns as the others, or move it out of the path"
             )
 
     def _file_columns(self, path: str) -> list[str]:
-        """A file's column names (none for an empty CSV file: it has no rows to misplace, so it is skipped)."""
+        """A file's column names; none for a file that is empty (no rows to misplace) or that this
+        check cannot read (an encrypted footer, a damaged file): those are left to Spark."""
         try:
             if self.format == "csv":
                 with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
-                    return next(csv.reader(file), [])
-            return pq.read_schema(path).names
-        except (OSError, csv.Error, pa.ArrowInvalid) as exc:
-            name = self._name(path)
-            raise DataError(f"Cannot read partition {name} of data.source {self.description!r}: {exc}") from exc
+                    names = next(csv.reader(file), [])
+            else:
+                names = pq.read_schema(path).names
+        except (OSError, csv.Error, pa.ArrowException):
+            return []
+        return names
 
     def _name(self, path: str) -> str:
         return partition_name(path, self._root)
@@ -157,10 +174,7 @@ class SparkSource:
         from pyspark.sql import types as T
 
         if column not in frame.columns:
-            raise DataError(
-                f"data.source {self.description!r} has no time column {column!r} (data.time); "
-                f"its columns are {frame.columns}"
-            )
+            raise DataError(f"{self.named} has no time column {column!r} (data.time); its columns are {frame.columns}")
         kind = frame.schema[column].dataType
         for bound, is_start in ((time_range.start, True), (time_range.end, False)):
             if bound is None:
@@ -174,7 +188,7 @@ class SparkSource:
                 value = F.lit(utc.date().isoformat()).cast("date")
             else:
                 raise DataError(
-                    f"The time column {column!r} of data.source {self.description!r} is {kind.simpleString()}, "
+                    f"The time column {column!r} of {self.named} is {kind.simpleString()}, "
                     "not a timestamp or date; store it as a timestamp upstream"
                 )
             col = _column(column)
@@ -189,9 +203,7 @@ class SparkSource:
         from modelyard.data._spark import spark_session
 
         spark = SparkSession.getActiveSession() or spark_session()
-        frame = self._frame(spark)
-        if self.path is not None:
-            self._check_files(frame)
+        frame = self.read(spark)
         if time_column is not None:
             frame = self._in_range(frame, time_column, time_range)
         # A total order (time first, then every column that has one), so a re-run gives the same
@@ -233,7 +245,10 @@ class SparkSource:
             except StopIteration:
                 return
             except (PySparkException, Py4JJavaError) as exc:
-                raise DataError(f"Spark failed reading data.source {self.description!r}: {spark_reason(exc)}") from exc
+                raise DataError(
+                    f"Spark failed reading {self.named}: {spark_reason(exc)}; fix or move "
+                    "out the file it names (a column whose type differs between files, a damaged file)"
+                ) from exc
             yield row
 
 
@@ -245,12 +260,26 @@ def _local_path(uri: str) -> str | None:
     return None if parts.scheme else uri
 
 
+def _lacking(columns: dict[str, list[str]]) -> str | None:
+    """The first file lacking a column of the first file, as a phrase; None if none lacks any."""
+    first, reference = next(iter(columns.items()), ("", []))
+    for file, names in columns.items():
+        present = {name.lower() for name in names}
+        missing = [name for name in reference if name.lower() not in present]
+        if missing:
+            return f"{file} has no column {missing[0]!r}, which {first} has"
+    return None
+
+
 def _vanished(columns: dict[str, list[str]]) -> str | None:
     """The first file lacking a column that another file has, as a phrase; None if none lacks any."""
+    sets = {file: {name.lower() for name in names} for file, names in columns.items()}
+    if len({frozenset(names) for names in sets.values()}) <= 1:
+        return None
     for column in dict.fromkeys(name for names in columns.values() for name in names):
-        lacking = [file for file, names in columns.items() if column not in names]
+        lacking = [file for file, names in sets.items() if column.lower() not in names]
         if lacking:
-            having = next(file for file, names in columns.items() if column in names)
+            having = next(file for file, names in sets.items() if column.lower() in names)
             more = f" (and {len(lacking) - 1} more)" if len(lacking) > 1 else ""
             return f"{lacking[0]}{more} has no column {column!r}, which {having} has"
     return None
@@ -261,17 +290,37 @@ def _moved(columns: dict[str, list[str]]) -> str | None:
     first, order = next(iter(columns.items()), ("", []))
     for file, names in columns.items():
         for position, (name, expected) in enumerate(zip(names, order, strict=False), start=1):
-            if name != expected:
+            if name.lower() != expected.lower():
                 return f"{file} has column {name!r} where {first} has {expected!r} (column {position})"
     return None
 
 
 def spark_reason(exc: BaseException) -> str:
-    """The first line of Spark's own message (a Java exception's, not py4j's wrapper)."""
+    """The first line of Spark's own message (a Java exception's, not py4j's wrapper), without its
+    trailing SQLSTATE code; and when Python code on a worker raised (feature code, a model), its
+    exception, which Spark buries in a traceback further down."""
     java = getattr(exc, "java_exception", None)
     text = str(java.getMessage()) if java is not None else str(exc)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
+    reason = re.sub(r"\s*SQLSTATE: \w+\.?$", "", lines[0]) if lines else type(exc).__name__
+    python = _python_error(str(exc)) or _python_error(text)
+    if python is None or python in reason:
+        return reason
+    return f"{reason.rstrip(': ')}: {python}" if "Python" in reason else f"{reason} (a Python worker raised {python})"
+
+
+def _python_error(text: str) -> str | None:
+    """The exception line of the first Python traceback in ``text`` (Spark's PythonException)."""
+    _, found, rest = text.partition("Traceback (most recent call last):")
+    if not found:
+        return None
+    last = None
+    for line in rest.splitlines():
+        if line.lstrip().startswith("at "):  # the Java frames after the Python traceback
+            break
+        if line.strip() and not line[0].isspace():
+            last = line.strip()
+    return last
 
 
 def _as_utc(bound: datetime) -> datetime:
