@@ -57,14 +57,23 @@ def test_spark_refuses_to_overwrite(spark_yard: Yard, tmp_path: Path) -> None:
         score_with_spark(spark_yard, "churn", 1, "data/churn/*.parquet", tmp_path / "taken")
 
 
+def csv_files(yard: Yard, name: str, **files: pd.DataFrame) -> None:
+    """data/NAME/<key>.csv for each frame given."""
+    folder = yard.settings.root / "data" / name
+    folder.mkdir(parents=True)
+    for stem, frame in files.items():
+        frame.to_csv(folder / f"{stem}.csv", index=False)
+
+
+def first_month(yard: Yard) -> pd.DataFrame:
+    return pd.read_parquet(sorted((yard.settings.root / "data" / "churn").glob("*.parquet"))[0])
+
+
 def test_files_that_drifted_apart_are_refused_before_scoring(spark_yard: Yard, tmp_path: Path) -> None:
     """A CSV file that lost a column would have its values read under other columns: refused, naming
     the file and the column, and no output folder."""
-    folder = spark_yard.settings.root / "data" / "drifted_csv"
-    folder.mkdir(parents=True)
-    raw = pd.read_parquet(sorted((spark_yard.settings.root / "data" / "churn").glob("*.parquet"))[0])
-    raw.to_csv(folder / "a.csv", index=False)
-    raw.drop(columns=["tenure"]).to_csv(folder / "b.csv", index=False)
+    raw = first_month(spark_yard)
+    csv_files(spark_yard, "drifted_csv", a=raw, b=raw.drop(columns=["tenure"]))
     with pytest.raises(
         DataError,
         match=r"Schema drift in --data 'data/drifted_csv/\*\.csv': partition data/drifted_csv/b\.csv has no "
@@ -78,12 +87,8 @@ def test_files_that_drifted_apart_are_refused_before_scoring(spark_yard: Yard, t
 def test_feature_code_that_raises_on_a_worker_is_named(spark_yard: Yard, tmp_path: Path) -> None:
     """Text in an int field: the demo's feature code raises inside mapInPandas; the DataError carries
     the Python exception, not only Spark's 'task failed' line."""
-    folder = spark_yard.settings.root / "data" / "bad_tenure_csv"
-    folder.mkdir(parents=True)
-    raw = pd.read_parquet(sorted((spark_yard.settings.root / "data" / "churn").glob("*.parquet"))[0])
-    raw.astype({"tenure": object}).assign(tenure=lambda f: f.tenure.where(f.index != 3, "three")).to_csv(
-        folder / "a.csv", index=False
-    )
+    raw = first_month(spark_yard).astype({"tenure": object})
+    csv_files(spark_yard, "bad_tenure_csv", a=raw.assign(tenure=raw.tenure.where(raw.index != 3, "three")))
     with pytest.raises(DataError, match=r"Spark failed scoring .*Python worker: .*row 3: ValueError") as info:
         score_with_spark(spark_yard, "churn", 1, "data/bad_tenure_csv/*.csv", tmp_path / "out")
     assert "three" in info.value.message

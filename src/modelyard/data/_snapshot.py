@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from modelyard._exceptions import DataError, NotFoundError, UsageError
 from modelyard.data._features import load_feature_code
 from modelyard.data._snapshot_sink import SnapshotSink
-from modelyard.data._sources import Source, TimeRange, open_source
+from modelyard.data._sources import Source, TimeRange, open_source, stored_type
 from modelyard.store import Store, utcnow
 from modelyard.store._schema_snapshots import snapshots
 
@@ -189,10 +189,9 @@ def _normalise(table: pa.Table) -> pa.Table:
     happened to store them."""
     fields = []
     for f in table.schema:
-        if pa.types.is_string(f.type):
-            f = pa.field(f.name, pa.large_string())
-        elif pa.types.is_timestamp(f.type) and f.type.unit != "us" and _fits_microseconds(table[f.name], f.type):
-            f = pa.field(f.name, pa.timestamp("us", tz=f.type.tz))
+        stored = stored_type(f.type)
+        if stored != f.type and (not pa.types.is_timestamp(f.type) or _fits_microseconds(table[f.name], f.type)):
+            f = pa.field(f.name, stored)
         fields.append(f)
     target = pa.schema(fields)
     return table if target.equals(table.schema) else table.cast(target)

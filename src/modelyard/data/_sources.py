@@ -29,7 +29,16 @@ import pyarrow.parquet as pq
 
 from modelyard._exceptions import DataError, MissingExtraError, UsageError
 
-__all__ = ["FileSource", "Partition", "Source", "SqlSource", "TimeRange", "open_source", "partition_name"]
+__all__ = [
+    "FileSource",
+    "Partition",
+    "Source",
+    "SqlSource",
+    "TimeRange",
+    "open_source",
+    "partition_name",
+    "stored_type",
+]
 
 
 @dataclass(frozen=True)
@@ -166,21 +175,20 @@ def _check_same_schema(reference: tuple[str, pa.Schema], name: str, schema: pa.S
                 "restore the column upstream or rebuild the partition"
             )
         other = schema.field(field.name).type
-        if _logical(other) != _logical(field.type) and not (pa.types.is_null(other) or pa.types.is_null(field.type)):
+        untyped = pa.types.is_null(other) or pa.types.is_null(field.type)
+        if stored_type(other) != stored_type(field.type) and not untyped:
             raise DataError(
                 f"Schema drift: column {field.name!r} is {other} in partition {name} but {field.type} in "
                 f"{first_name}; make the types agree upstream"
             )
 
 
-def _logical(type_: pa.DataType) -> pa.DataType:
-    """The type a snapshot stores for ``type_`` (text as large_string, times in µs): partitions that
-    differ only in how a writer stored the same values (pandas 3 writes large_string, other tools
-    string; ms or µs) are not drift."""
+def stored_type(type_: pa.DataType) -> pa.DataType:
+    """The type a snapshot stores for ``type_``: text as large_string, times in µs (where no
+    nanoseconds are lost; the snapshot checks). Partitions that differ only in how a writer stored
+    the same values (pandas 3 writes large_string, other tools string; ms or µs) are not drift."""
     if pa.types.is_string(type_):
         return pa.large_string()
-    if pa.types.is_binary(type_):
-        return pa.large_binary()
     if pa.types.is_timestamp(type_):
         return pa.timestamp("us", tz=type_.tz)
     return type_

@@ -145,7 +145,7 @@ class SparkSource:
         paths = sorted(path for path in map(_local_path, frame.inputFiles()) if path is not None)
         if self.format == "csv":
             paths = [path for path in paths if path.lower().endswith(".csv")]  # compressed: left to Spark
-        columns = {self._name(path): names for path in paths if (names := self._file_columns(path))}
+        columns = {partition_name(path, self._root): names for path in paths if (names := self._file_columns(path))}
         drift = (_vanished(columns) or _moved(columns)) if self.format == "csv" else _lacking(columns)
         if drift is not None:
             raise DataError(
@@ -165,9 +165,6 @@ class SparkSource:
         except (OSError, csv.Error, pa.ArrowException):
             return []
         return names
-
-    def _name(self, path: str) -> str:
-        return partition_name(path, self._root)
 
     def _in_range(self, frame: Any, column: str, time_range: TimeRange) -> Any:
         from pyspark.sql import functions as F

@@ -107,8 +107,9 @@ def _column(values: list[Any]) -> Any:
 
 def request_frame(columns: dict[str, list[Any]], n: int) -> pd.DataFrame:
     """The DataFrame ``pd.DataFrame(columns)`` would give for ``n`` rows of request values."""
-    labels = _labels(tuple(columns))
-    if labels is None or n == 0 or not columns or _FROM_ARRAYS is None or any(len(v) != n for v in columns.values()):
+    usable = n > 0 and columns and _FROM_ARRAYS is not None and all(len(v) == n for v in columns.values())
+    labels = _labels(tuple(columns)) if usable else None
+    if labels is None:
         return pd.DataFrame(columns)  # pandas' own answer, or its own error
     arrays = [_column(values) for values in columns.values()]
     frame: pd.DataFrame = _FROM_ARRAYS(arrays, columns=labels, index=pd.RangeIndex(n), verify_integrity=False)
