@@ -104,9 +104,11 @@ class _OutputWriter:
             pending.result()
 
     def close(self) -> bool:
-        """Finish writing; whether anything was written."""
+        """Finish writing and close the file (raising what went wrong); whether anything was written."""
         try:
             self._wait()
+            if self._writer is not None:
+                self._writer.close()  # writes the footer: a failure here must not pass as a whole file
         finally:
             self.abort()
         return self._writer is not None
