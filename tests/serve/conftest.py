@@ -1,9 +1,13 @@
 """Fixtures of the server tests: a yard with churn v1 in production and v2 in shadow, raw request
-rows from the real churn table, and a real uvicorn server on a free loopback port."""
+rows from the real churn table, a real uvicorn server on a free loopback port, and a venv with the
+kserve client."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +18,27 @@ import pytest
 
 from modelyard.serve import ServeSettings, create_app
 from modelyard.serve._background import BackgroundServer
+
+KSERVE = "kserve==0.21.0"
+"""The kserve client, in a venv of its own: it pins pandas 2 and psutil 5, which modelyard's venv does not have."""
+
+
+@pytest.fixture(scope="session")
+def kserve_python() -> Path:
+    """The Python of ``.venvs/kserve`` (made on first use, ~30 s; kept until the pin changes)."""
+    venv = Path(__file__).resolve().parents[2] / ".venvs" / "kserve"
+    python, marker = venv / "bin" / "python", venv / "installed.txt"
+    if not (python.exists() and marker.exists() and marker.read_text() == KSERVE):
+        made = subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], capture_output=True, text=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", KSERVE]
+        installed = made if made.returncode else subprocess.run(pip, capture_output=True, text=True)
+        if installed.returncode:
+            problem = f"could not install {KSERVE} into {venv}: {installed.stderr.strip()[-500:]}"
+            if os.environ.get("CI"):
+                pytest.fail(problem)
+            pytest.skip(problem)
+        marker.write_text(KSERVE)
+    return python
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,10 @@
-"""Every protocol on a real uvicorn server: plain JSON, MLflow scoring, OIP v2 (with tritonclient)."""
+"""Every protocol on a real uvicorn server: plain JSON, MLflow scoring, OIP v2 (with tritonclient and kserve)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -154,6 +157,28 @@ def test_tritonclient_works_unchanged(live: Any, serve_yard: Any, raw_rows: list
         np.testing.assert_allclose(again.as_numpy("score"), result.as_numpy("score"))
     finally:
         client.close()
+
+
+def test_kserve_client_works_unchanged(
+    live: Any, client: httpx.Client, serve_yard: Any, raw_rows: list[dict[str, Any]], kserve_python: Path
+) -> None:
+    """The real kserve v2 REST client (``InferenceRESTClient``), from a venv of its own: health,
+    model readiness, and inference with JSON tensors and with binary tensors (its default)."""
+    rows = [r for r in raw_rows if r["total_charges"] is not None][:8]
+    inputs = client.get("/v2/models/churn").json()["inputs"]
+    payload = {"inputs": inputs, "columns": {i["name"]: pd.DataFrame(rows)[i["name"]].tolist() for i in inputs}}
+    script = Path(__file__).with_name("kserve_client.py")
+    argv = [str(kserve_python), str(script), live.url]
+    done = subprocess.run(argv, input=json.dumps(payload), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answers = json.loads(done.stdout)
+    assert answers["live"] is True and answers["ready"] is True
+    assert answers["model_ready"] is True and answers["unknown_model_ready"] is False
+    expected = expected_scores(serve_yard, rows)
+    for encoding in ("json", "binary"):
+        response = answers[encoding]
+        assert response["id"] == f"kserve-{encoding == 'binary'}" and response["model_name"] == "churn"
+        np.testing.assert_allclose(response["outputs"]["score"], expected)
 
 
 def test_openapi_and_docs(client: httpx.Client) -> None:
