@@ -10,6 +10,7 @@ from modelyard._exceptions import SpecError, UsageError
 from modelyard._settings import Settings
 from modelyard.artifacts import ArtifactStore, open_artifact_store
 from modelyard.flavors import LoadedModel
+from modelyard.flavors._sklearn import compiled_scoring
 from modelyard.registry import Registry
 from modelyard.spec import UseCase, find_use_case, load_use_case
 from modelyard.store import ModelVersion, Stage, StageChange, Store
@@ -130,7 +131,8 @@ class Yard:
 
     def load(self, use_case: str, ref: int | str = "production", *, trust: bool = False) -> LoadedModel:
         """A version's model, checksum-verified and ready to ``score(frame)``."""
-        return self.registry.load(use_case, ref, trust=trust)
+        with compiled_scoring(self.settings.sklearn_compiled):
+            return self.registry.load(use_case, ref, trust=trust)
 
     def transition(
         self,

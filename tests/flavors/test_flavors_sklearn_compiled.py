@@ -388,6 +388,23 @@ def test_environment_switches_compiling_off(
     assert np.array_equal(model.score(X.iloc[:40]), expected[:40])
 
 
+def test_the_yards_own_setting_decides_over_the_environment(
+    challenger: Any, yard: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Settings(sklearn_compiled=False)`` given in code switches compiling off for that yard's
+    loads; a yard whose settings say true compiles even when the environment says false."""
+    from modelyard import Yard
+
+    monkeypatch.delenv("MODELYARD_SKLEARN_COMPILED", raising=False)
+    mv = yard.register("churn", challenger)
+    with Yard(yard.settings.model_copy(update={"sklearn_compiled": False})) as off:
+        assert off.load("churn", mv.version).compiled is None
+    monkeypatch.setenv("MODELYARD_SKLEARN_COMPILED", "0")
+    assert yard.settings.sklearn_compiled
+    assert yard.load("churn", mv.version).compiled is not None
+    assert as_loaded(challenger).compiled is None  # outside a yard, the environment decides
+
+
 def test_skops_round_trip_compiles_and_scores_the_same(challenger: Any, churn: Churn, expected: np.ndarray) -> None:
     X, _ = churn
     flavor = SklearnFlavor()

@@ -24,6 +24,7 @@ import pandas as pd
 
 from modelyard.check._result import Check, Status
 from modelyard.flavors import SavedModel
+from modelyard.flavors._sklearn import compiled_enabled
 
 __all__ = ["Memory", "MemoryMeasurementError", "artifact_check", "measure_memory", "memory_check"]
 
@@ -64,6 +65,7 @@ def measure_memory(saved: SavedModel, frame: pd.DataFrame, *, trust: bool) -> Me
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and Path(p).exists())
         env.setdefault("OMP_NUM_THREADS", "1")
+        env["MODELYARD_SKLEARN_COMPILED"] = str(compiled_enabled()).lower()  # the yard's setting, not only the env's
         done = subprocess.run(
             [sys.executable, "-m", "modelyard.check._memory", str(work)],
             capture_output=True,

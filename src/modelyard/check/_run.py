@@ -24,6 +24,7 @@ from modelyard.check._outputs import PredictFailure, output_checks
 from modelyard.check._result import Check, CheckResult, Status
 from modelyard.check._runtime import NATIVE_THREADS, production_runtime
 from modelyard.check._soak import DEFAULT_SOAK_SECONDS, run_soak, soak_checks
+from modelyard.flavors._sklearn import compiled_scoring
 
 __all__ = ["STAGES", "demo_stage", "run_check"]
 
@@ -66,7 +67,8 @@ def run_check(
     model is a registered version and the check ran to the end, the result is stored against it.
     """
     spec = yard.use_case(use_case)
-    return _check(yard, spec, model, data=data, soak_seconds=soak_seconds, trust=trust, adapters=None)
+    with compiled_scoring(yard.settings.sklearn_compiled):  # the model scores as the server would score it
+        return _check(yard, spec, model, data=data, soak_seconds=soak_seconds, trust=trust, adapters=None)
 
 
 def _check(

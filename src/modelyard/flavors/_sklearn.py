@@ -7,6 +7,9 @@ import io
 import json
 import pickle
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -165,12 +168,33 @@ def _positive_index(obj: Any) -> tuple[str, list[Any] | None]:
     return "binary", labels
 
 
+_COMPILED: ContextVar[bool | None] = ContextVar("modelyard_sklearn_compiled", default=None)
+
+
+@contextmanager
+def compiled_scoring(enabled: bool) -> Iterator[None]:
+    """Models loaded inside compile (or not) as ``enabled`` says, whatever the environment says:
+    :meth:`modelyard.Yard.load` passes its own :attr:`~modelyard.Settings.sklearn_compiled`."""
+    token = _COMPILED.set(enabled)
+    try:
+        yield
+    finally:
+        _COMPILED.reset(token)
+
+
+def compiled_enabled() -> bool:
+    """Whether scikit-learn models loaded here and now compile (see :func:`compiled_scoring`)."""
+    enabled = _COMPILED.get()
+    return enabled if enabled is not None else Settings().sklearn_compiled
+
+
 class SklearnModel(LoadedModel):
     """A loaded scikit-learn estimator; binary classifiers score ``predict_proba[:, 1]``.
 
     HistGradientBoosting pipelines score small batches through their compiled form (see
-    :mod:`modelyard.flavors._sklearn_compiled`; same scores, bit for bit) unless the environment
-    sets ``MODELYARD_SKLEARN_COMPILED=false`` (:attr:`modelyard.Settings.sklearn_compiled`).
+    :mod:`modelyard.flavors._sklearn_compiled`; same scores, bit for bit) unless
+    :attr:`modelyard.Settings.sklearn_compiled` is false: the yard's settings when it loads the model,
+    else the environment's ``MODELYARD_SKLEARN_COMPILED``.
     """
 
     flavor = "sklearn"
@@ -178,7 +202,7 @@ class SklearnModel(LoadedModel):
     compiled: CompiledSklearn | None = None
 
     def _prepare(self) -> None:
-        if Settings().sklearn_compiled:
+        if compiled_enabled():
             self.compiled = compile_sklearn(self.raw)
 
     def _predict(self, X: pd.DataFrame) -> Any:
