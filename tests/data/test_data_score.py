@@ -59,3 +59,21 @@ def test_the_output_writer_casts_chunks_to_the_first_schema_or_names_the_change(
         writer.close()
     assert "key: string" in str(caught.value) and "key: int64" in str(caught.value)
     writer.abort()  # after an error: raises nothing
+
+
+def test_an_output_path_that_cannot_be_written_is_refused_before_scoring(
+    yard: Yard, data_root: Path, make_model, tmp_path: Path
+) -> None:
+    from modelyard import UsageError
+
+    yard.register("churn", make_model(1.0))
+    where = tmp_path / "out"
+    folder = where / "scores"
+    folder.mkdir(parents=True)
+    with pytest.raises(UsageError, match=r"--out .*scores is a folder; name the file to write, e\.g\. "):
+        score_batch(yard, "churn", 1, "data/churn/2024-*.parquet", folder)
+    a_file = where / "a-file"
+    a_file.write_text("not a folder")
+    with pytest.raises(UsageError, match=r"Cannot write --out .*a-file/scores\.parquet: .*choose a folder"):
+        score_batch(yard, "churn", 1, "data/churn/2024-*.parquet", a_file / "scores.parquet")
+    assert sorted(p.name for p in where.iterdir()) == ["a-file", "scores"] and not any(folder.iterdir())

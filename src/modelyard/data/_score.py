@@ -30,7 +30,7 @@ from modelyard.data._sources import open_source
 if TYPE_CHECKING:
     from modelyard._yard import Yard
 
-__all__ = ["ScoreSummary", "score_batch"]
+__all__ = ["ScoreSummary", "score_batch", "writable_output"]
 
 DEFAULT_CHUNK_ROWS = 100_000
 
@@ -148,8 +148,7 @@ def score_batch(
     code = load_feature_code(spec.data.features)
     chunks = _open(yard, spec.data.source if data == "source" else data, chunk_rows, spec.data.time)
     keep = [c for c in (spec.data.entity_key, spec.data.time, spec.data.label) if c]
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = writable_output(out)
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
     writer = _OutputWriter(tmp)
     rows = positives = 0
@@ -182,6 +181,22 @@ def score_batch(
         writer.abort()
         tmp.unlink(missing_ok=True)
     return ScoreSummary(use_case, mv.version, rows, str(out), positives)
+
+
+def writable_output(out: str | Path, *, folder: bool = False) -> Path:
+    """``out`` as a path whose folder exists and takes new files (made when missing); a
+    :class:`UsageError` naming the path otherwise. ``folder``: ``out`` itself is a folder to make."""
+    path = Path(out)
+    if not folder and path.is_dir():
+        raise UsageError(f"--out {path} is a folder; name the file to write, e.g. {path / 'scores.parquet'}")
+    probe = path.with_name(f".{path.name}.{uuid.uuid4().hex}.probe")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"Cannot write --out {path}: {exc.strerror or exc}; choose a folder you can write to") from exc
+    return path
 
 
 def _open(yard: Yard, data: str, chunk_rows: int, time_column: str | None) -> Iterator[_Chunk]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from modelyard._exceptions import DataError, MissingExtraError, UsageError
-from modelyard.data._score import ScoreSummary
+from modelyard.data._score import ScoreSummary, writable_output
 from modelyard.data._snapshot import get_snapshot, is_snapshot_ref
 from modelyard.data._spark_source import SparkSource, spark_reason
 
@@ -76,6 +76,7 @@ def score_with_spark(
     out = Path(out)
     if out.exists():
         raise UsageError(f"{out} already exists; Spark writes a folder of part files, so name a new one")
+    writable_output(out, folder=True)
 
     spark = spark_session(master)
     from py4j.protocol import Py4JJavaError
