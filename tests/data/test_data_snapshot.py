@@ -172,3 +172,55 @@ def test_the_id_depends_on_the_rows_not_on_how_the_source_splits_them(
         p.unlink()
     frame.to_parquet(folder / "all.parquet", index=False)
     assert build_snapshot(yard, "churn", start=datetime(2024, 1, 1)).id != monthly.id
+
+
+def test_a_sqlite_file_is_a_source_read_as_it_is(raw_churn, tmp_path: Path) -> None:
+    """An absolute path keeps its four slashes, the file is read and left as it was (no WAL switch),
+    and a missing file is an error rather than a new empty database."""
+    import sqlite3
+
+    from modelyard.data import SqlSource, TimeRange
+
+    path = tmp_path / "sales.db"
+    recent = raw_churn[raw_churn.signup_date >= "2024-01-01"]
+    with sqlite3.connect(path) as conn:
+        recent.to_sql("customers", conn, index=False)
+    conn.close()
+    before = path.read_bytes()
+    source = SqlSource(f"sqlite:///{path}?table=customers", page_rows=500)
+    rows = pd.concat([p.frame for p in source.partitions(None, TimeRange(None, None))], ignore_index=True)
+    assert len(rows) == len(recent) and sorted(rows["customer_id"]) == sorted(recent["customer_id"])
+    assert path.read_bytes() == before and not path.with_name("sales.db-wal").exists()
+
+    missing = tmp_path / "nothing.db"
+    with pytest.raises(DataError, match=r"no SQLite file at '.*nothing\.db'; check the path"):
+        list(SqlSource(f"sqlite:///{missing}?table=customers").partitions(None, TimeRange(None, None)))
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql+nodriver://host/db?table=t", r"is not a database URL SQLAlchemy reads \(Can't load plugin"),
+        ("mssql+pymssql://host/db?table=t", r"has no database driver 'pymssql' for it; install the driver"),
+    ],
+)
+def test_a_database_url_without_its_driver_says_so(url: str, message: str) -> None:
+    from modelyard.data import SqlSource, TimeRange
+
+    with pytest.raises(UsageError, match=message):
+        list(SqlSource(url).partitions(None, TimeRange(None, None)))
+
+
+@pytest.mark.postgres
+def test_the_short_postgres_scheme_reads_as_postgresql(pg_url: str) -> None:
+    import sqlalchemy as sa
+
+    from modelyard.data import SqlSource, TimeRange
+
+    engine = sa.create_engine(pg_url)
+    pd.DataFrame({"a": [1, 2, 3]}).to_sql("numbers", engine, index=False)
+    engine.dispose()
+    short = "postgres://" + pg_url.split("://", 1)[1]
+    frames = [p.frame for p in SqlSource(f"{short}&table=numbers").partitions(None, TimeRange(None, None))]
+    assert pd.concat(frames)["a"].tolist() == [1, 2, 3]

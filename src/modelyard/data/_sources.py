@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pandas as pd
 import pyarrow as pa
@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from modelyard._exceptions import DataError, MissingExtraError, UsageError
+from modelyard._exceptions import DataError, MissingExtraError, StoreUnavailableError, UsageError
 
 __all__ = [
     "FileSource",
@@ -198,6 +198,8 @@ class SqlSource:
     """A table or query in a SQL database (PostgreSQL for teams), read in pages."""
 
     def __init__(self, url: str, *, page_rows: int = 100_000) -> None:
+        if url.lower().startswith("postgres:"):  # libpq's short scheme, which SQLAlchemy does not know
+            url = "postgresql:" + url[len("postgres:") :]
         parts = urlsplit(url)
         params = parse_qs(parts.query)
         self.table = params.pop("table", [None])[0]
@@ -207,22 +209,53 @@ class SqlSource:
                 f"data.source {url!r} must name exactly one of ?table=NAME or ?query=SELECT..., "
                 "e.g. postgresql://user@host/db?table=customers"
             )
-        rest = "&".join(f"{k}={v[0]}" for k, v in params.items())
-        self.url = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, ""))
+        # The URL as given, less table= and query=: rebuilt from its parts, sqlite:////abs/path.db
+        # would lose two of its slashes.
+        rest = urlencode(params, doseq=True)
+        self.url = url.partition("?")[0] + (f"?{rest}" if rest else "")
         self.page_rows = page_rows
-        self.description = f"{parts.scheme}://{parts.hostname}{parts.path} " + (
+        self.description = f"{parts.scheme}://{parts.hostname or ''}{parts.path} " + (
             f"table {self.table}" if self.table else "query"
         )
 
     def count_partitions(self) -> int:
         return 0  # unknown until read
 
-    def partitions(self, time_column: str | None, time_range: TimeRange) -> Iterator[Partition]:
+    def _engine(self) -> Any:
+        """An engine for the source's database; a missing driver or a URL SQLAlchemy cannot read is
+        the user's to fix, named as a data source (not as the registry the store's engine serves)."""
         import sqlalchemy as sa
 
         from modelyard.store._engine import create_store_engine
 
-        engine = create_store_engine(self.url)
+        try:
+            url = sa.engine.make_url(self.url)
+            if url.get_backend_name() == "sqlite":  # read as it is: the registry's engine would make the file, WAL on
+                if not url.database or url.database == ":memory:" or not Path(url.database).is_file():
+                    raise DataError(
+                        f"data.source {self.description}: no SQLite file at {url.database!r}; check the path "
+                        "(an absolute one takes four slashes: sqlite:////data/sales.db?table=customers)"
+                    )
+                return sa.create_engine(url)
+            return create_store_engine(self.url)
+        except (ModuleNotFoundError, MissingExtraError) as exc:
+            missing = exc.package if isinstance(exc, MissingExtraError) else exc.name
+            fix = "pip install 'modelyard[postgres]'" if missing == "psycopg" else f"install the driver ({missing})"
+            raise UsageError(
+                f"data.source {self.description}: Python has no database driver {missing!r} for it; {fix}, "
+                "or name an installed driver in the URL (e.g. mysql+pymysql://)"
+            ) from exc
+        except (StoreUnavailableError, sa.exc.ArgumentError) as exc:  # NoSuchModuleError is an ArgumentError
+            reason = "unparsable" if isinstance(exc, StoreUnavailableError) else str(exc).splitlines()[0]
+            raise UsageError(
+                f"data.source {self.description} is not a database URL SQLAlchemy reads ({reason}); use e.g. "
+                "postgresql://user@host:5432/db?table=customers or sqlite:////absolute/path.db?table=customers"
+            ) from exc
+
+    def partitions(self, time_column: str | None, time_range: TimeRange) -> Iterator[Partition]:
+        import sqlalchemy as sa
+
+        engine = self._engine()
         where, params = [], {}
         if time_column is not None and time_range.start is not None:
             where.append(f"{_quote(time_column)} >= :start")
