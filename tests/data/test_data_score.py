@@ -32,7 +32,7 @@ def test_scoring_a_snapshot_and_the_raw_source_agree(yard: Yard, data_root: Path
 def test_a_failed_scoring_run_leaves_no_output(yard: Yard, data_root: Path, make_model, tmp_path: Path) -> None:
     yard.register("churn", make_model(1.0))
     out = tmp_path / "out" / "scores.parquet"
-    with pytest.raises(DataError, match="matches no files"):
+    with pytest.raises(DataError, match=r"--data .data/nothing/\*\.parquet. matches no files under "):
         score_batch(yard, "churn", 1, "data/nothing/*.parquet", out)
     assert not out.exists()
     assert not out.parent.exists() or list(out.parent.iterdir()) == []

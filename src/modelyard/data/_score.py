@@ -202,7 +202,7 @@ def writable_output(out: str | Path, *, folder: bool = False) -> Path:
 def _open(yard: Yard, data: str, chunk_rows: int, time_column: str | None) -> Iterator[_Chunk]:
     if is_snapshot_ref(data):
         return _chunks_from_snapshot(get_snapshot(yard, data).path, chunk_rows)
-    source = open_source(data, yard.settings.root)
+    source = open_source(data, yard.settings.root, named=f"--data {data!r}")
     from modelyard.data._sources import TimeRange
 
     return (_Chunk(part.frame, None, raw=True) for part in source.partitions(time_column, TimeRange()))

@@ -114,21 +114,21 @@ def partition_name(path: str, root: Path) -> str:
 class FileSource:
     """Parquet or CSV files matched by a glob, read one file at a time with pyarrow."""
 
-    def __init__(self, pattern: str, root: Path) -> None:
+    def __init__(self, pattern: str, root: Path, *, named: str | None = None) -> None:
+        """``named``: how messages name the source (default ``data.source 'PATTERN'``)."""
         self.pattern = pattern
         full = pattern if Path(pattern).is_absolute() else str(root / pattern)
         self.files = sorted(globlib.glob(full))
         self.description = pattern
+        named = named or f"data.source {pattern!r}"
         if not self.files:
             raise DataError(
-                f"data.source {pattern!r} matches no files under {root}; check the path, or build the "
+                f"{named} matches no files under {root}; check the path, or build the "
                 "data first (the demo writes data/churn/*.parquet)"
             )
         suffixes = {Path(f).suffix.lower() for f in self.files}
         if not suffixes <= {".parquet", ".csv"}:
-            raise DataError(
-                f"data.source {pattern!r} matches files of kinds {sorted(suffixes)}; use .parquet or .csv files"
-            )
+            raise DataError(f"{named} matches files of kinds {sorted(suffixes)}; use .parquet or .csv files")
         self._root = root
 
     def count_partitions(self) -> int:
@@ -295,8 +295,9 @@ def _quote_table(name: str | None) -> str:
     return ".".join(_quote(part) for part in name.split("."))
 
 
-def open_source(source: str, root: Path) -> Source:
-    """The source a ``data.source`` string names."""
+def open_source(source: str, root: Path, *, named: str | None = None) -> Source:
+    """The source a ``data.source`` string names; ``named``: how messages about files and Spark
+    paths name it (default ``data.source 'SOURCE'``; e.g. ``--data '...'`` for a command's option)."""
     lowered = source.lower()
     if lowered.startswith(("postgresql:", "postgresql+", "postgres:", "sqlite:", "mysql")):
         return SqlSource(source)
@@ -307,5 +308,5 @@ def open_source(source: str, root: Path) -> Source:
             raise MissingExtraError("pyspark", "spark", f"Reading the Spark source {source!r}") from exc
         from modelyard.data._spark_source import SparkSource
 
-        return SparkSource(source, root)
-    return FileSource(source, root)
+        return SparkSource(source, root, named=named)
+    return FileSource(source, root, named=named)
