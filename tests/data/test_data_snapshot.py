@@ -10,7 +10,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from modelyard import DataError, NotFoundError, UsageError, Yard
-from modelyard.data import build_snapshot, get_snapshot, list_snapshots, read_snapshot, split_by_time
+from modelyard.data import (
+    SqlSource,
+    TimeRange,
+    build_snapshot,
+    get_snapshot,
+    list_snapshots,
+    read_snapshot,
+    split_by_time,
+)
 from modelyard.demo.features import churn_features
 
 
@@ -144,8 +152,6 @@ def test_a_postgresql_table_is_a_source(yard: Yard, data_root: Path, raw_churn, 
     engine = sa.create_engine(pg_url)
     raw_churn[raw_churn.signup_date >= "2024-01-01"].to_sql("customers", engine, index=False)
     engine.dispose()
-    from modelyard.data import SqlSource
-
     source = SqlSource(f"{pg_url}&table=customers", page_rows=500)
     snap = build_snapshot(yard, "churn", start=datetime(2024, 1, 1), end=datetime(2024, 7, 1), source=source)
     files = build_snapshot(yard, "churn", start=datetime(2024, 1, 1), end=datetime(2024, 7, 1))
@@ -179,8 +185,6 @@ def test_a_sqlite_file_is_a_source_read_as_it_is(raw_churn, tmp_path: Path) -> N
     and a missing file is an error rather than a new empty database."""
     import sqlite3
 
-    from modelyard.data import SqlSource, TimeRange
-
     path = tmp_path / "sales.db"
     recent = raw_churn[raw_churn.signup_date >= "2024-01-01"]
     with sqlite3.connect(path) as conn:
@@ -206,8 +210,6 @@ def test_a_sqlite_file_is_a_source_read_as_it_is(raw_churn, tmp_path: Path) -> N
     ],
 )
 def test_a_database_url_without_its_driver_says_so(url: str, message: str) -> None:
-    from modelyard.data import SqlSource, TimeRange
-
     with pytest.raises(UsageError, match=message):
         list(SqlSource(url).partitions(None, TimeRange(None, None)))
 
@@ -215,8 +217,6 @@ def test_a_database_url_without_its_driver_says_so(url: str, message: str) -> No
 @pytest.mark.postgres
 def test_the_short_postgres_scheme_reads_as_postgresql(pg_url: str) -> None:
     import sqlalchemy as sa
-
-    from modelyard.data import SqlSource, TimeRange
 
     engine = sa.create_engine(pg_url)
     pd.DataFrame({"a": [1, 2, 3]}).to_sql("numbers", engine, index=False)

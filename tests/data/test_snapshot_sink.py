@@ -10,7 +10,7 @@ import pytest
 
 from modelyard import Yard
 from modelyard.data import build_snapshot, list_snapshots, read_snapshot
-from modelyard.data._snapshot_sink import ROW_GROUP_ROWS, ContentDigest, SnapshotSink, _RowGroups, parquet_options
+from modelyard.data._snapshot_sink import ROW_GROUP_ROWS, ContentDigest, RowGroupWriter, SnapshotSink, parquet_options
 from modelyard.demo.features import churn_features
 
 
@@ -108,7 +108,7 @@ def test_a_failed_write_leaves_no_snapshot(yard: Yard, data_root: Path, monkeypa
     def full_disk(self: object, table: pa.Table) -> None:
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(_RowGroups, "add", full_disk)
+    monkeypatch.setattr(RowGroupWriter, "add", full_disk)
     with pytest.raises(OSError, match="No space left"):
         build_snapshot(yard, "churn")
     assert list_snapshots(yard) == []

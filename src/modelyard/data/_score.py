@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from modelyard._exceptions import DataError, UsageError
 from modelyard.data._features import load_feature_code
 from modelyard.data._snapshot import get_snapshot, is_snapshot_ref
+from modelyard.data._snapshot_sink import RowGroupWriter
 from modelyard.data._sources import open_source
 
 if TYPE_CHECKING:
@@ -69,7 +70,9 @@ def _chunks_from_snapshot(path: str, chunk_rows: int) -> Iterator[_Chunk]:
 
 
 class _OutputWriter:
-    """One Parquet file written on a background thread, one chunk behind the caller.
+    """One Parquet file written on a background thread, one chunk behind the caller, in row groups
+    of at least :data:`ROW_GROUP_ROWS` (the snapshot writer's :class:`RowGroupWriter`, with
+    pyarrow's default settings), so a source of many small partitions still gives a file that reads fast.
 
     Every chunk is cast to the first one's schema (a CSV partition may give ``string`` where
     another gave ``large_string``); an error on the thread is raised by the next ``write`` or ``close``.
@@ -79,24 +82,26 @@ class _OutputWriter:
         self.path = path
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelyard-score-write")
         self._pending: Future[None] | None = None
-        self._writer: pq.ParquetWriter | None = None
+        self._file: RowGroupWriter | None = None
+        self._schema: pa.Schema | None = None
 
     def write(self, table: pa.Table) -> None:
         self._wait()
         self._pending = self._pool.submit(self._write, table)
 
     def _write(self, table: pa.Table) -> None:
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, table.schema)
-        elif not table.schema.equals(self._writer.schema):
+        if self._file is None or self._schema is None:
+            self._schema = table.schema
+            self._file = RowGroupWriter(self.path, table.schema, {})
+        elif not table.schema.equals(self._schema):
             try:
-                table = table.cast(self._writer.schema)
+                table = table.cast(self._schema)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise DataError(
                     f"The data changed type between chunks: {table.schema} against the first chunk's "
-                    f"{self._writer.schema} ({exc}); make the source's partitions agree"
+                    f"{self._schema} ({exc}); make the source's partitions agree"
                 ) from exc
-        self._writer.write_table(table)
+        self._file.add(table)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -107,20 +112,20 @@ class _OutputWriter:
         """Finish writing and close the file (raising what went wrong); whether anything was written."""
         try:
             self._wait()
-            if self._writer is not None:
-                self._writer.close()  # writes the footer: a failure here must not pass as a whole file
+            if self._file is not None:
+                self._file.close()  # writes the last row group and the footer: a failure must not pass
         finally:
             self.abort()
-        return self._writer is not None
+        return self._file is not None
 
     def abort(self) -> None:
         """Stop (after an error, or after ``close``, doing nothing): let the thread finish and close
         the file. Raises nothing, so as not to hide the error being raised."""
         self._pending = None
         self._pool.shutdown()
-        if self._writer is not None:
+        if self._file is not None:
             with contextlib.suppress(Exception):
-                self._writer.close()
+                self._file.abandon()
 
 
 def score_batch(

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["ROW_GROUP_ROWS", "ContentDigest", "SnapshotSink", "parquet_options"]
+__all__ = ["ROW_GROUP_ROWS", "ContentDigest", "RowGroupWriter", "SnapshotSink", "parquet_options"]
 
 ROW_GROUP_ROWS = 65_536
 """Rows gathered before a row group is written (a bigger partition is a row group of its own)."""
@@ -166,7 +166,7 @@ class SnapshotSink:
         self._hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelyard-snapshot-hash")
         self._in_flight: deque[tuple[int, Future[None], Future[None]]] = deque()
         self._in_flight_bytes = 0
-        self._file: _RowGroups | None = None
+        self._file: RowGroupWriter | None = None
         self._digest: ContentDigest | None = None
 
     def add(self, table: pa.Table) -> None:
@@ -174,7 +174,7 @@ class SnapshotSink:
         while self._in_flight and self._in_flight_bytes + size > IN_FLIGHT_BYTES:
             self._wait_oldest()
         if self._file is None or self._digest is None:
-            self._file = _RowGroups(self.path, table.schema, parquet_options(table))
+            self._file = RowGroupWriter(self.path, table.schema, parquet_options(table))
             self._digest = ContentDigest(table.schema)
         written = self._writing.submit(self._file.add, table)
         self._in_flight.append((size, written, self._hashing.submit(self._digest.update, table)))
@@ -211,7 +211,7 @@ class SnapshotSink:
         self._hashing.shutdown(cancel_futures=cancel)
 
 
-class _RowGroups:
+class RowGroupWriter:
     """A Parquet writer that gathers small tables into row groups of at least :data:`ROW_GROUP_ROWS`."""
 
     def __init__(self, path: Path, schema: pa.Schema, options: dict[str, Any]) -> None:
