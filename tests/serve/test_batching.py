@@ -130,6 +130,62 @@ def test_one_big_request_does_not_make_the_next_lone_one_wait() -> None:
     assert asyncio.run(main()) < 0.25
 
 
+class _ThreadRecorder:
+    """Doubles its input and notes the thread it ran on; sleeps ``cost`` seconds per call."""
+
+    def __init__(self) -> None:
+        self.threads: list[int] = []
+        self.cost = 0.0
+
+    def __call__(self, parts: list[Rows]) -> list[Any]:
+        self.threads.append(threading.get_ident())
+        time.sleep(self.cost)
+        return _instant_double(parts)
+
+
+def test_a_lone_request_in_light_traffic_is_scored_on_the_event_loop() -> None:
+    """Once a request of its size has been seen to score quickly, a lone request skips the thread
+    hand-offs; a larger one, a slow one, or one with company goes to the scoring thread."""
+    record = _ThreadRecorder()
+
+    async def main() -> tuple[int, MicroBatcher[Rows, Any]]:
+        with ThreadPoolExecutor(1) as pool:
+            b = MicroBatcher(record, pool, name="t", max_wait_s=0.0, inline_max_s=0.02)
+            one = Rows({"x": [1]}, 1)
+            assert await b.submit(one) == [2]  # first of its size: the thread, timed
+            assert await b.submit(one) == [2]  # now known to be quick: the loop
+            await b.submit(Rows({"x": [1, 2, 3]}, 3))  # larger than any seen: the thread
+            await b.submit(Rows({"x": [1, 2]}, 2))  # within the size seen: the loop
+            record.cost = 0.05
+            await b.submit(one)  # the loop (known quick), but took too long ...
+            record.cost = 0.0
+            await b.submit(one)  # ... so the thread again, and quick ...
+            await b.submit(one)  # ... so the loop again
+            await asyncio.gather(*(b.submit(one) for _ in range(3)))  # company: the thread
+            await b.drain()
+            return threading.get_ident(), b
+
+    loop_thread, b = asyncio.run(main())
+    on_loop = [t == loop_thread for t in record.threads]
+    assert on_loop == [False, True, False, True, True, False, True, False], on_loop
+    assert b.inline_calls == 4
+
+
+def test_inline_scoring_is_off_when_its_limit_is_zero() -> None:
+    record = _ThreadRecorder()
+
+    async def main() -> int:
+        with ThreadPoolExecutor(1) as pool:
+            b = MicroBatcher(record, pool, name="t", max_wait_s=0.0)
+            for _ in range(3):
+                await b.submit(Rows({"x": [1]}, 1))
+            await b.drain()
+            return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert len(record.threads) == 3 and loop_thread not in record.threads
+
+
 def test_a_full_queue_ends_the_wait_instead_of_refusing_requests() -> None:
     sizes: list[int] = []
 
@@ -213,3 +269,18 @@ def test_overload_answers_503_with_retry_after(
             list(pool.map(send, raw_rows[:96]))
     assert set(codes) <= {200, 503} and 503 in codes and 200 in codes
     assert retry == {"2"}
+
+
+def test_sequential_requests_skip_the_thread_but_shadows_never_block_the_loop(
+    serve_yard: Any, settings: ServeSettings, raw_rows: list[dict[str, Any]]
+) -> None:
+    """The test model (a logistic regression behind a column transformer) takes several ms a row
+    on a slow machine: the limit is raised so that the routing, not the machine, is under test."""
+    settings = settings.model_copy(update={"inline_max_ms": 1000.0})
+    with LiveServer(create_app(serve_yard, settings=settings)) as live, httpx.Client(base_url=live.url) as client:
+        for row in raw_rows[:5]:
+            assert client.post("/predict/churn", json=[row]).status_code == 200
+        deployment = live.app.state.service.deployments.get("churn")
+        assert deployment.production.batcher.inline_calls == 4  # the first of its size is timed on the thread
+        shadow = deployment.shadows[0].batcher
+        assert shadow.inline_max_s == 0 and shadow.inline_calls == 0

@@ -216,6 +216,7 @@ class ModelService:
             queue_limit=s.queue_limit,
             retry_after=s.retry_after_s,
             on_batch=on_batch,
+            inline_max_s=0.0 if slot.role == "shadow" else s.inline_max_ms / 1000,
         )
 
     def _contract_of(self, name: str) -> Any:
