@@ -69,5 +69,8 @@ def test_a_linear_slowdown_fails_on_latency(features) -> None:  # type: ignore[n
     row = rows["soak latency"]
     assert row.status == Status.FAIL
     assert "ms per 10,000 calls" in row.message
-    assert measurements["soak_latency_growth_ms_per_10k"] == pytest.approx(5.0, rel=0.35)  # 0.5 µs a call
+    # 0.5 µs a call at the speed the model calibrated its loop at: +5 ms per 10,000 calls. On a VM
+    # whose speed swings from second to second the estimate has read 3.0 to 7.7; a factor of two
+    # either way still catches a wrong unit (µs or s per call read as ms) or a lost slope
+    assert 2.5 < measurements["soak_latency_growth_ms_per_10k"] < 10.0
     assert details["latency_wall_ms"]["per_10k"] > 0
