@@ -11,9 +11,9 @@ fits in the first-level cache and barely notices a neighbour that a model does n
 VM, 10 s soaks of a healthy model drifted by up to 35% against it, and by up to 17% against this.
 The wall-clock trend is reported beside it. Memory, kept objects and full-collection pauses are
 read at checkpoints right after a full ``gc.collect()``, so only what the model keeps counts, not
-garbage waiting to be collected. A trend FAILs only when the
-whole interval lies above a floor of practical size and the growth actually seen during the soak
-exceeds that floor too, so noise and bounded caches do not fail a healthy model.
+garbage waiting to be collected. A trend FAILs only when the whole interval lies above a floor of
+practical size and the growth actually seen during the soak exceeds that floor too, so noise and
+bounded caches do not fail a healthy model.
 """
 
 from __future__ import annotations
