@@ -59,6 +59,7 @@ def test_metrics_page_has_every_family(client: httpx.Client, raw_rows: list[dict
         "modelyard_request_latency_seconds_bucket",
         'modelyard_batch_size_rows_count{role="production",use_case="churn",version="1"}',
         "modelyard_queue_depth",
+        "modelyard_inline_batches_total",
         "modelyard_gc_pause_seconds",
         'modelyard_deployed{role="shadow",use_case="churn",version="2"} 1.0',
         'outcome="bad_request"',

@@ -28,7 +28,7 @@ def test_batcher_groups_waiting_requests_and_keeps_order() -> None:
 
     async def main() -> list[Any]:
         with ThreadPoolExecutor(1) as pool:
-            b = MicroBatcher(_slow_double, pool, name="t", max_batch_size=8, on_batch=lambda n, q: sizes.append(n))
+            b = MicroBatcher(_slow_double, pool, name="t", max_batch_size=8, on_batch=lambda n, *_: sizes.append(n))
             futures = [b.submit(Rows({"x": [i]}, 1)) for i in range(10)]
             results = await asyncio.gather(*futures)
             await b.drain()
@@ -49,7 +49,7 @@ def test_batcher_waits_for_company_only_as_long_as_recent_load_says() -> None:
 
     async def main() -> tuple[float, float]:
         with ThreadPoolExecutor(1) as pool:
-            b = MicroBatcher(_instant_double, pool, name="t", max_wait_s=0.5, on_batch=lambda n, q: sizes.append(n))
+            b = MicroBatcher(_instant_double, pool, name="t", max_wait_s=0.5, on_batch=lambda n, *_: sizes.append(n))
             t0 = time.perf_counter()
             await b.submit(Rows({"x": [0]}, 1))
             alone = time.perf_counter() - t0
@@ -98,7 +98,7 @@ def test_two_groups_that_alternate_are_brought_back_together() -> None:
 
     async def main() -> None:
         with ThreadPoolExecutor(1) as pool:
-            b = MicroBatcher(_slow_double, pool, name="t", max_wait_s=0.5, on_batch=lambda n, q: sizes.append(n))
+            b = MicroBatcher(_slow_double, pool, name="t", max_wait_s=0.5, on_batch=lambda n, *_: sizes.append(n))
             group_a = [b.submit(Rows({"x": [i]}, 1)) for i in range(3)]
             await asyncio.sleep(0.01)  # A is in the model
             group_b = [b.submit(Rows({"x": [i]}, 1)) for i in range(2)]
@@ -192,7 +192,7 @@ def test_a_full_queue_ends_the_wait_instead_of_refusing_requests() -> None:
     async def main() -> tuple[float, int]:
         with ThreadPoolExecutor(1) as pool:
             b = MicroBatcher(
-                _instant_double, pool, name="t", max_wait_s=0.5, queue_limit=4, on_batch=lambda n, q: sizes.append(n)
+                _instant_double, pool, name="t", max_wait_s=0.5, queue_limit=4, on_batch=lambda n, *_: sizes.append(n)
             )
             b._expected = 8  # as just after rounds of 8 (more than this queue can hold at once)
             b._answered_at = asyncio.get_running_loop().time()
@@ -282,5 +282,7 @@ def test_sequential_requests_skip_the_thread_but_shadows_never_block_the_loop(
             assert client.post("/predict/churn", json=[row]).status_code == 200
         deployment = live.app.state.service.deployments.get("churn")
         assert deployment.production.batcher.inline_calls == 4  # the first of its size is timed on the thread
+        metrics = client.get("/metrics").text
+        assert 'modelyard_inline_batches_total{role="production",use_case="churn",version="1"} 4.0' in metrics
         shadow = deployment.shadows[0].batcher
         assert shadow.inline_max_s == 0 and shadow.inline_calls == 0

@@ -57,7 +57,7 @@ class MicroBatcher(Generic[T, R]):
         max_wait_s: float = 0.001,
         queue_limit: int = 512,
         retry_after: int = 1,
-        on_batch: Callable[[int, int], None] | None = None,
+        on_batch: Callable[[int, int, bool], None] | None = None,
         stale_after_s: float | None = None,
         inline_max_s: float = 0.0,
     ) -> None:
@@ -169,8 +169,9 @@ class MicroBatcher(Generic[T, R]):
                 items = [item for item, _ in batch]
                 rows = self._rows(batch)
                 started = time.perf_counter()
+                inline = self._inline(batch, rows)
                 try:
-                    if self._inline(batch, rows):
+                    if inline:
                         self.inline_calls += 1
                         results: Sequence[Any] = self._process(items)
                     else:
@@ -180,7 +181,7 @@ class MicroBatcher(Generic[T, R]):
                 self._learn_cost(rows, time.perf_counter() - started)
                 self._expected = len(batch) + len(self._queue)
                 if self._on_batch is not None:
-                    self._on_batch(self._rows(batch), len(self._queue))
+                    self._on_batch(rows, len(self._queue), inline)
                 for (_, future), result in zip(batch, results, strict=True):
                     if future.done():
                         continue

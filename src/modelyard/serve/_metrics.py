@@ -39,6 +39,12 @@ class ServerMetrics:
         self.batch_size = Histogram(
             "modelyard_batch_size_rows", "Rows per model call.", labels, buckets=_BATCH_BUCKETS, registry=self.registry
         )
+        self.inline_batches = Counter(
+            "modelyard_inline_batches",
+            "Model calls made on the event loop (a lone request in light traffic), not the scoring thread.",
+            labels,
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "modelyard_queue_depth", "Requests waiting for a batch.", labels, registry=self.registry
         )

@@ -197,9 +197,13 @@ class ModelService:
         depth = self.metrics.queue_depth.labels(*labels)
         self.metrics.deployed.labels(*labels).set(1)
 
-        def on_batch(rows: int, waiting: int) -> None:
+        inline_batches = self.metrics.inline_batches.labels(*labels)
+
+        def on_batch(rows: int, waiting: int, inline: bool) -> None:
             batch_size.observe(rows)
             depth.set(waiting)
+            if inline:
+                inline_batches.inc()
 
         deployment_contract = self._contract_of(slot.use_case)
 
