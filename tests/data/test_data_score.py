@@ -38,29 +38,6 @@ def test_a_failed_scoring_run_leaves_no_output(yard: Yard, data_root: Path, make
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
 
 
-def test_the_output_writer_casts_chunks_to_the_first_schema_or_names_the_change(tmp_path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from modelyard.data._score import _OutputWriter
-
-    writer = _OutputWriter(tmp_path / "ok.parquet")
-    writer.write(pa.table({"key": pa.array(["a", "b"], pa.large_string()), "score": [0.1, 0.2]}))
-    writer.write(pa.table({"key": pa.array(["c"], pa.string()), "score": [0.3]}))  # string vs large_string
-    assert writer.close()
-    written = pq.read_table(tmp_path / "ok.parquet")
-    assert written.column("key").to_pylist() == ["a", "b", "c"]
-    assert written.schema.field("key").type == pa.large_string()
-
-    writer = _OutputWriter(tmp_path / "bad.parquet")
-    writer.write(pa.table({"key": pa.array([1, 2], pa.int64()), "score": [0.1, 0.2]}))
-    writer.write(pa.table({"key": pa.array(["C0001"], pa.string()), "score": [0.3]}))
-    with pytest.raises(DataError, match="changed type between chunks") as caught:  # raised on the next call
-        writer.close()
-    assert "key: string" in str(caught.value) and "key: int64" in str(caught.value)
-    writer.abort()  # after an error: raises nothing
-
-
 def test_an_output_path_that_cannot_be_written_is_refused_before_scoring(
     yard: Yard, data_root: Path, make_model, tmp_path: Path
 ) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from modelyard import Yard
 from modelyard.data import build_snapshot, list_snapshots, read_snapshot
-from modelyard.data._snapshot_sink import ROW_GROUP_ROWS, ContentDigest, RowGroupWriter, SnapshotSink, parquet_options
+from modelyard.data._parquet_out import ROW_GROUP_ROWS, RowGroupWriter
+from modelyard.data._snapshot_sink import ContentDigest, SnapshotSink, parquet_options
 from modelyard.demo.features import churn_features
 
 

@@ -15,37 +15,22 @@ time of the writer alone; the default pyarrow writer took 555 ms and 14.7 MB):
 - snappy compression: the time goes to encoding, not compressing (no compression took as long
   and gave 21 MB); zstd gave 10.2 MB for 18% more time; lz4 gave the same as snappy.
 
-Together: 375 ms and 12.7 MB. Partitions smaller than :data:`ROW_GROUP_ROWS` are gathered into
-one row group, so a source that comes in many small pieces still gives a file that reads fast.
+Together: 375 ms and 12.7 MB. Row groups and the background threads: :mod:`._parquet_out`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-__all__ = ["ROW_GROUP_ROWS", "ContentDigest", "RowGroupWriter", "SnapshotSink", "parquet_options"]
+from modelyard.data._parquet_out import ParquetSink, WriteBehind
 
-ROW_GROUP_ROWS = 65_536
-"""Rows gathered before a row group is written (a bigger partition is a row group of its own)."""
-
-MAX_ROW_GROUP_ROWS = 1 << 20
-"""Bigger partitions are split into row groups of this many rows (pyarrow's default)."""
-
-IN_FLIGHT_BYTES = 64 << 20
-"""Bytes of partitions handed to the writer and hasher and not yet done with (at least one
-partition, whatever its size): bounds the memory held. Measured with 1M rows: in 12 partitions
-of 21 MB, 1 to 128 MB made no difference; in 200 partitions of 5,000 rows, one partition at a
-time took 2.1 s and 64 MB 1.7 s, as the threads no longer wait for each other on every one."""
+__all__ = ["ContentDigest", "SnapshotSink", "parquet_options"]
 
 _SAMPLE_ROWS = 16_384
 _DICTIONARY_MAX_DISTINCT = 0.5  # share of distinct values in the sample above which values are plain-encoded
@@ -153,94 +138,38 @@ def _byte_width(type_: pa.DataType) -> int | None:
 
 
 class SnapshotSink:
-    """Writes tables to one Parquet file and hashes them, both on background threads.
+    """Writes tables to one Parquet file and hashes them, each on its own background thread.
 
-    ``add`` returns as soon as the table is queued, unless :data:`IN_FLIGHT_BYTES` are already
-    waiting; an error on either thread is raised by the next ``add`` or by ``close``. Two threads
-    rather than one doing both: 10-20% faster on two cores (535-552 against 582-661 ms, 1M rows).
+    ``add`` returns as soon as the table is queued, unless ``_parquet_out.IN_FLIGHT_BYTES`` are
+    already waiting for either thread; an error on either is raised by the next ``add`` or by ``close``. Two
+    threads rather than one doing both: 10-20% faster on two cores (535-552 against 582-661 ms, 1M rows).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._writing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelyard-snapshot-write")
-        self._hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelyard-snapshot-hash")
-        self._in_flight: deque[tuple[int, Future[None], Future[None]]] = deque()
-        self._in_flight_bytes = 0
-        self._file: RowGroupWriter | None = None
+        self._file = ParquetSink(path, parquet_options, name="modelyard-snapshot-write")
+        self._hashing: WriteBehind | None = None
         self._digest: ContentDigest | None = None
 
     def add(self, table: pa.Table) -> None:
-        size = table.nbytes
-        while self._in_flight and self._in_flight_bytes + size > IN_FLIGHT_BYTES:
-            self._wait_oldest()
-        if self._file is None or self._digest is None:
-            self._file = RowGroupWriter(self.path, table.schema, parquet_options(table))
+        if self._hashing is None or self._digest is None:
             self._digest = ContentDigest(table.schema)
-        written = self._writing.submit(self._file.add, table)
-        self._in_flight.append((size, written, self._hashing.submit(self._digest.update, table)))
-        self._in_flight_bytes += size
-
-    def _wait_oldest(self) -> None:
-        size, written, hashed = self._in_flight.popleft()
-        self._in_flight_bytes -= size
-        written.result()
-        hashed.result()
+            self._hashing = WriteBehind(self._digest.update, name="modelyard-snapshot-hash")
+        self._file.add(table)
+        self._hashing.add(table)
 
     def close(self) -> str:
         """Finish writing; the content hash of everything added."""
-        while self._in_flight:
-            self._wait_oldest()
-        if self._file is not None:
-            self._file.close()
-        self._shutdown()
-        return self._digest.hexdigest() if self._digest is not None else ContentDigest(pa.schema([])).hexdigest()
+        self._file.close()
+        if self._hashing is None or self._digest is None:
+            return ContentDigest(pa.schema([])).hexdigest()
+        self._hashing.finish()
+        return self._digest.hexdigest()
 
     def abort(self) -> None:
         """Stop after an error (or after ``close``, doing nothing): drop the queued tables, let the
         threads finish what they are doing, and close the file. Raises nothing, so as not to hide
         the error being raised."""
-        self._in_flight.clear()
-        self._in_flight_bytes = 0
-        self._shutdown(cancel=True)
-        if self._file is not None:
-            with contextlib.suppress(Exception):
-                self._file.abandon()
-
-    def _shutdown(self, *, cancel: bool = False) -> None:
-        self._writing.shutdown(cancel_futures=cancel)
-        self._hashing.shutdown(cancel_futures=cancel)
-
-
-class RowGroupWriter:
-    """A Parquet writer that gathers small tables into row groups of at least :data:`ROW_GROUP_ROWS`."""
-
-    def __init__(self, path: Path, schema: pa.Schema, options: dict[str, Any]) -> None:
-        self._schema = schema
-        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(path, schema, **options)
-        self._pending: list[pa.Table] = []
-        self._rows = 0
-
-    def add(self, table: pa.Table) -> None:
-        self._pending.append(table)
-        self._rows += table.num_rows
-        if self._rows >= ROW_GROUP_ROWS:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._pending or self._writer is None:
-            return
-        if len(self._pending) == 1:
-            table = self._pending[0]
-        else:
-            table = pa.concat_tables([t.replace_schema_metadata(self._schema.metadata) for t in self._pending])
-        self._writer.write_table(table, row_group_size=min(max(self._rows, 1), MAX_ROW_GROUP_ROWS))
-        self._pending, self._rows = [], 0
-
-    def close(self) -> None:
-        self._flush()
-        self.abandon()
-
-    def abandon(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        self._file.abort()
+        if self._hashing is not None:
+            self._hashing.abort()
