@@ -200,3 +200,31 @@ def test_models_lists_deployments(client: httpx.Client) -> None:
             "thresholds": {"1": 0.5, "2": 0.5},
         }
     ]
+
+
+def test_inconsistent_requests_are_400s_in_each_protocols_error_shape(client: httpx.Client) -> None:
+    """The parsers' refusals on a live server (each case in detail: test_protocols_parsing.py)."""
+    body = {"inputs": [{"name": "contract", "shape": [1], "datatype": "FP64", "data": ["Month-to-month"]}]}
+    r = client.post("/v2/models/churn/infer", json=body)
+    assert r.status_code == 400, r.text
+    assert r.json() == {
+        "error": "Input 'contract': datatype FP64, but data[0] is a string ('Month-to-month'); "
+        "send numbers or declare BYTES"
+    }
+    head = json.dumps(
+        {"inputs": [{"name": "contract", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 12}}]}
+    ).encode()
+    r = client.post(
+        "/v2/models/churn/infer",
+        content=head + b"\xe8\x03\x00\x00Two year",
+        headers={"Inference-Header-Content-Length": str(len(head)), "Content-Type": "application/octet-stream"},
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"].startswith("Input 'contract': BYTES element 0 has a length prefix of 1000 bytes")
+    split = {"columns": ["tenure", "tenure"], "data": [[1, 2]]}
+    r = client.post("/invocations", json={"dataframe_split": split})
+    assert r.status_code == 400, r.text
+    assert r.json() == {
+        "error_code": "BAD_REQUEST",
+        "message": "Column 'tenure' is given twice in dataframe_split.columns; send each column once",
+    }

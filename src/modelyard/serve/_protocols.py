@@ -52,6 +52,16 @@ _OIP_NUMPY = {
     "FP64": np.float64,
 }
 _SPEC_TO_OIP = {"int": "INT64", "float": "FP64", "bool": "BOOL"}
+_NULL = type(None)
+_INTEGERS = ("UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64")
+_JSON_TYPES: dict[str, tuple[frozenset[type], str]] = {
+    "BYTES": (frozenset({str, _NULL}), "strings"),
+    "BOOL": (frozenset({bool, _NULL}), "booleans (true/false)"),
+    **dict.fromkeys(_INTEGERS, (frozenset({int, _NULL}), "integers")),
+    **dict.fromkeys(("FP16", "FP32", "FP64"), (frozenset({int, float, _NULL}), "numbers")),
+}
+"""Per OIP datatype: the JSON value types its ``data`` may hold (null is left to the spec), and what to send."""
+_DECLARE = {str: "BYTES", bool: "BOOL", int: "INT64", float: "FP64"}
 
 
 def decode_json(body: bytes) -> Any:
@@ -124,33 +134,60 @@ def parse_mlflow(doc: Any) -> Rows:
             f"The body must have exactly one of {list(_MLFLOW_KEYS)} (and optionally 'params'). "
             f"Got keys {list(doc)} instead"
         )
+    params = doc.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise BadRequestError(f"'params' must be a JSON object of name: value. Got {_kind(params)} instead")
     key = keys[0]
     value = doc[key]
     if key == "dataframe_split":
-        if (
-            not isinstance(value, dict)
-            or not isinstance(value.get("columns"), list)
-            or not isinstance(value.get("data"), list)
-        ):
-            raise BadRequestError(
-                "dataframe_split must be {'columns': [names], 'data': [[row values], ...]}. "
-                f"Got {_kind(value)} instead"
-            )
-        columns = value["columns"]
-        width = len(columns)
-        for i, row in enumerate(value["data"]):
-            if not isinstance(row, list) or len(row) != width:
-                raise BadRequestError(
-                    f"dataframe_split.data[{i}] must be a list of {width} values (one per column). "
-                    f"Got {_kind(row)} instead"
-                )
-        data = value["data"]
-        if not data:
-            raise BadRequestError("dataframe_split.data is empty; send at least one row")
-        return Rows({str(c): [row[j] for row in data] for j, c in enumerate(columns)}, len(data))
+        return _dataframe_split(value)
     if key == "inputs" and isinstance(value, dict):
         return _columns(value, "inputs")
     return _records(value, key)
+
+
+_SPLIT_KEYS = ("columns", "data", "index")
+
+
+def _dataframe_split(value: Any) -> Rows:
+    """``{"columns": [names], "data": [[row values], ...]}`` and, ignored, an ``index`` of one entry per row."""
+    unknown = [k for k in value if k not in _SPLIT_KEYS] if isinstance(value, dict) else []
+    if unknown:
+        raise BadRequestError(
+            f"dataframe_split has an unknown key {unknown[0]!r}; its keys are 'columns', 'data' and 'index'"
+        )
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("columns"), list)
+        or not isinstance(value.get("data"), list)
+    ):
+        raise BadRequestError(
+            f"dataframe_split must be {{'columns': [names], 'data': [[row values], ...]}}. Got {_kind(value)} instead"
+        )
+    names = [str(c) for c in value["columns"]]
+    if len(set(names)) != len(names):
+        twice = next(name for i, name in enumerate(names) if name in names[:i])
+        raise BadRequestError(f"Column {twice!r} is given twice in dataframe_split.columns; send each column once")
+    width = len(names)
+    data = value["data"]
+    for i, row in enumerate(data):
+        if not isinstance(row, list) or len(row) != width:
+            raise BadRequestError(
+                f"dataframe_split.data[{i}] must be a list of {width} values (one per column). Got {_kind(row)} instead"
+            )
+    if not data:
+        raise BadRequestError("dataframe_split.data is empty; send at least one row")
+    index = value.get("index")
+    if index is not None and not isinstance(index, list):
+        raise BadRequestError(
+            f"dataframe_split.index must be a list with one entry per row. Got {_kind(index)} instead"
+        )
+    if index is not None and len(index) != len(data):
+        raise BadRequestError(
+            f"dataframe_split.index has {len(index)} entries, but data has {len(data)} rows; "
+            "send one index entry per row, or leave index out"
+        )
+    return Rows({name: [row[j] for row in data] for j, name in enumerate(names)}, len(data))
 
 
 def _columns(value: dict[str, Any], where: str) -> Rows:
@@ -178,13 +215,13 @@ def mlflow_response(pred: Prediction) -> dict[str, Any]:
 def _split_binary(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     if header_length is None:
         return body, b""
-    try:
-        n = int(header_length)
-    except ValueError:
+    if not (header_length.isascii() and header_length.isdigit()):
         raise BadRequestError(
-            f"Inference-Header-Content-Length must be an integer. Got {header_length!r} instead"
-        ) from None
-    if not 0 <= n <= len(body):
+            "Inference-Header-Content-Length must be a non-negative integer (the JSON header's size in bytes). "
+            f"Got {header_length!r} instead"
+        )
+    n = int(header_length)
+    if n > len(body):
         raise BadRequestError(f"Inference-Header-Content-Length is {n}, but the body has only {len(body)} bytes")
     return body[:n], body[n:]
 
@@ -192,13 +229,33 @@ def _split_binary(body: bytes, header_length: str | None) -> tuple[bytes, bytes]
 def _decode_binary(name: str, datatype: str, raw: bytes, count: int) -> list[Any]:
     if datatype == "BYTES":
         out: list[Any] = []
-        pos = 0
-        while pos < len(raw):
-            if pos + 4 > len(raw):
-                raise BadRequestError(f"Input {name!r}: its BYTES binary data is truncated")
+        pos, end = 0, len(raw)
+        while pos < end:
+            where = f"Input {name!r}: BYTES element {len(out)}"
+            if pos + 4 > end:
+                raise BadRequestError(
+                    f"{where} has {end - pos} bytes left for its 4-byte length prefix; "
+                    "send each element as a 4-byte little-endian length, then that many bytes"
+                )
             (size,) = struct.unpack_from("<I", raw, pos)
-            out.append(raw[pos + 4 : pos + 4 + size].decode("utf-8", errors="replace"))
-            pos += 4 + size
+            pos += 4
+            if pos + size > end:
+                raise BadRequestError(
+                    f"{where} has a length prefix of {size} bytes, but only {end - pos} remain in its binary data; "
+                    "make each prefix the element's length in bytes, and binary_data_size their total"
+                )
+            try:
+                out.append(raw[pos : pos + size].decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise BadRequestError(
+                    f"{where} is not valid UTF-8 ({exc.reason} at byte {exc.start}); send text encoded as UTF-8"
+                ) from None
+            pos += size
+        if len(out) != count:
+            raise BadRequestError(
+                f"Input {name!r}: shape holds {count} values, but its BYTES binary data has {len(out)} elements; "
+                "send one length-prefixed element per value"
+            )
         return out
     dtype = np.dtype(_OIP_NUMPY[datatype])
     if len(raw) != count * dtype.itemsize:
@@ -207,6 +264,26 @@ def _decode_binary(name: str, datatype: str, raw: bytes, count: int) -> list[Any
             f"{count * dtype.itemsize}"
         )
     return np.frombuffer(raw, dtype=dtype).tolist()
+
+
+def _check_json_types(where: str, datatype: str, data: list[Any]) -> None:
+    """Refuse the first value of ``data`` that does not fit ``datatype`` (called when the cheap check in
+    :func:`parse_oip` fails): integral floats pass as integers."""
+    accepts, wants = _JSON_TYPES[datatype]
+    for i, value in enumerate(data):
+        kind = type(value)
+        if kind in accepts or (kind is float and int in accepts and value.is_integer()):
+            continue  # an integral float (3.0) is an integer
+        fraction = " with a fraction" if kind is float and int in accepts else ""
+        shown = "" if kind in (list, dict) else f" ({_short(value)})"
+        declare = _DECLARE.get(kind)
+        fix = f"send {wants} or declare {declare}" if declare else f"send {wants}, one value per element"
+        raise BadRequestError(f"{where}: datatype {datatype}, but data[{i}] is {_kind(value)}{fraction}{shown}; {fix}")
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= limit else f"{shown[: limit - 3]}..."
 
 
 def parse_oip(body: bytes, header_length: str | None) -> tuple[Rows, str | None, list[str] | None]:
@@ -222,6 +299,9 @@ def parse_oip(body: bytes, header_length: str | None) -> tuple[Rows, str | None,
     request_id = doc.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise BadRequestError(f"'id' must be a string. Got {_kind(request_id)} instead")
+    parameters = doc.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise BadRequestError(f"'parameters' must be a JSON object of name: value. Got {_kind(parameters)} instead")
     columns: dict[str, list[Any]] = {}
     n_rows: int | None = None
     offset = 0
@@ -244,16 +324,31 @@ def parse_oip(body: bytes, header_length: str | None) -> tuple[Rows, str | None,
             raise BadRequestError(
                 f"{where}: shape must be [rows] or [rows, 1]: one input per column. Got {shape} instead"
             )
-        if datatype not in _OIP_NUMPY and datatype != "BYTES":
-            raise BadRequestError(
-                f"{where}: datatype must be one of {sorted([*_OIP_NUMPY, 'BYTES'])}. Got {datatype!r} instead"
-            )
+        if not isinstance(datatype, str) or datatype not in _JSON_TYPES:
+            raise BadRequestError(f"{where}: datatype must be one of {sorted(_JSON_TYPES)}. Got {datatype!r} instead")
         count = math.prod(shape)
-        params = tensor.get("parameters") or {}
-        size = params.get("binary_data_size") if isinstance(params, dict) else None
+        params = tensor.get("parameters")
+        if params is not None and not isinstance(params, dict):
+            raise BadRequestError(
+                f"{where}: parameters must be a JSON object of name: value. Got {_kind(params)} instead"
+            )
+        size = params.get("binary_data_size") if params else None
         if size is not None:
-            if not isinstance(size, int) or size < 0 or offset + size > len(binary):
-                raise BadRequestError(f"{where}: binary_data_size {size!r} runs past the end of the body")
+            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                raise BadRequestError(
+                    f"{where}: parameters.binary_data_size must be a non-negative integer. Got {size!r} instead"
+                )
+            if offset + size > len(binary):
+                raise BadRequestError(
+                    f"{where}: parameters.binary_data_size is {size}, but "
+                    + (
+                        f"only {len(binary) - offset} bytes of binary data remain after the JSON header; "
+                        "make it the input's size in bytes"
+                        if header_length is not None
+                        else "the request has no binary data; send the Inference-Header-Content-Length header "
+                        "(the JSON header's size in bytes) and the tensors' bytes after the JSON"
+                    )
+                )
             data = _decode_binary(name, datatype, binary[offset : offset + size], count)
             offset += size
         else:
@@ -262,6 +357,9 @@ def parse_oip(body: bytes, header_length: str | None) -> tuple[Rows, str | None,
                 raise BadRequestError(f"{where}: data must be a list of {count} values. Got {_kind(data)} instead")
             if data and isinstance(data[0], list):
                 data = [v for row in data for v in (row if isinstance(row, list) else [row])]
+            accepts = _JSON_TYPES[datatype][0]  # one pass over the value types; one row: one lookup
+            if not (type(data[0]) in accepts if len(data) == 1 else set(map(type, data)) <= accepts):
+                _check_json_types(where, datatype, data)
         if len(data) != count:
             raise BadRequestError(f"{where}: shape {shape} holds {count} values, but data has {len(data)}")
         if n_rows is None:
@@ -281,6 +379,9 @@ def parse_oip(body: bytes, header_length: str | None) -> tuple[Rows, str | None,
         ):
             raise BadRequestError("'outputs' must be a list of {'name': ...} objects")
         names = [o["name"] for o in outputs]
+        twice = [n for i, n in enumerate(names) if n in names[:i]]
+        if twice:
+            raise BadRequestError(f"Output {twice[0]!r} is given twice in 'outputs'; ask for each output once")
         unknown = [n for n in names if n not in ("score", "decision")]
         if unknown:
             raise BadRequestError(f"Output {unknown[0]!r} does not exist; the outputs are 'score' and 'decision'")
@@ -335,6 +436,10 @@ def encode_error(protocol: str, exc: ModelyardError) -> dict[str, Any]:
     if protocol == OIP:
         return {"error": exc.message}
     if protocol == MLFLOW:
-        code = {400: "BAD_REQUEST", 404: "RESOURCE_DOES_NOT_EXIST", 413: "BAD_REQUEST", 503: "TEMPORARILY_UNAVAILABLE"}
-        return {"error_code": code.get(exc.http_status, "INTERNAL_ERROR"), "message": exc.message}
+        status = exc.http_status
+        code = {404: "RESOURCE_DOES_NOT_EXIST", 503: "TEMPORARILY_UNAVAILABLE"}.get(status)
+        return {
+            "error_code": code or ("BAD_REQUEST" if 400 <= status < 500 else "INTERNAL_ERROR"),
+            "message": exc.message,
+        }
     return exc.to_dict()
