@@ -22,11 +22,14 @@ ADMIN = {"authorization": "Bearer s3cret"}
 )
 def test_admin_endpoints_need_the_token(client: httpx.Client, method: str, path: str) -> None:
     body = {"canary_fraction": 0.5}
-    for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": "s3cret!"}):
+    wrong = ({}, {"authorization": "Bearer wrong"}, {"authorization": "s3cret!"}, {"authorization": "s3cret"})
+    for headers in (*wrong, {"authorization": "Basic s3cret"}):
         r = client.request(method, path, json=body, headers=headers)
         assert r.status_code == 401, (headers, r.text)
+        assert r.headers["www-authenticate"] == 'Bearer realm="modelyard admin"'
         assert r.json()["error"]["message"] == "Missing or wrong admin token; send Authorization: Bearer <token>"
     assert client.get("/admin/traffic", headers=ADMIN).json()["use_cases"][0]["source"] == "default"
+    assert client.get("/admin/traffic", headers={"authorization": "bearer  s3cret"}).status_code == 200  # any case
 
 
 def test_admin_endpoints_are_off_without_a_token(serve_yard: Any, settings: ServeSettings) -> None:
@@ -53,6 +56,12 @@ def test_admin_endpoints_are_off_without_a_token(serve_yard: Any, settings: Serv
         (b'{"canary_fraction": 0.3, "reason": 5}', 400, "Field 'reason' must be a string. Got 5 instead"),
         (b'{"canary_fraction": 0.3, "reason": "a\\u0000b"}', 400, "Field 'reason' must not contain NUL characters"),
         (b'{"canary_fraction": 0.3, "actor": "' + b"x" * 129 + b'"}', 400, "Field 'actor' must be at most 128"),
+        (b'{"canary_fraction": 0.3, "reason": "' + b"x" * 2001 + b'"}', 400, "Field 'reason' must be at most 2,000"),
+        (
+            b'{"canary_fraction": 0.3, "reason": "' + b"x" * 70_000 + b'"}',
+            413,
+            "The request body is over the 65,536-byte",
+        ),
     ],
 )
 def test_a_bad_split_is_a_400_naming_the_field(client: httpx.Client, body: bytes, status: int, message: str) -> None:

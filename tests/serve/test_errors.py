@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from modelyard._exceptions import DataError, ModelyardError, NotFoundError
@@ -73,7 +74,14 @@ def test_bad_mlflow_requests(client: httpx.Client, raw_rows: list[dict[str, Any]
         assert r.status_code == 400, r.text
         assert r.json()["error_code"] == "BAD_REQUEST" and match in r.json()["message"]
     r = client.post("/invocations", content=b"x,y\n1,2", headers={"content-type": "text/csv"})
-    assert r.status_code == 400 and "application/json" in r.json()["message"]
+    assert r.status_code == 415 and "application/json" in r.json()["message"]
+    assert r.json()["error_code"] == "BAD_REQUEST"
+    r = client.post(  # media types are case-insensitive
+        "/invocations",
+        content=orjson.dumps({"dataframe_records": raw_rows[:1]}),
+        headers={"content-type": "Application/JSON"},
+    )
+    assert r.status_code == 200, r.text
 
 
 def test_bad_oip_requests(client: httpx.Client) -> None:
@@ -92,15 +100,108 @@ def test_bad_oip_requests(client: httpx.Client) -> None:
     assert r.status_code == 404 and "nope" in r.json()["error"]
     r = client.post("/v2/models/churn/versions/9/infer", json=cases[-1][0])
     assert r.status_code == 404 and "Version 9 of use case 'churn' is not deployed" in r.json()["error"]
-    r = client.post("/v2/models/churn/versions/abc/infer", json=cases[-1][0])
-    assert r.status_code == 404
+
+
+@pytest.mark.parametrize("version", ["abc", "1_0", "+1", "01", "0", "-1", "latest", "1.0", "v", "12345678901"])
+def test_a_version_that_is_not_a_whole_number_is_a_400(client: httpx.Client, version: str) -> None:
+    r = client.post(f"/v2/models/churn/versions/{version}/infer", json={"inputs": []})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == f"Model version must be a whole number from 1, such as 2 or v2. Got {version!r} instead"
+    assert client.get(f"/v2/models/churn/versions/{version}/ready").status_code == 400
+
+
+def test_a_version_may_be_written_v1(client: httpx.Client) -> None:
+    assert client.get("/v2/models/churn/versions/v1/ready").json() == {"name": "churn", "ready": True}
+
+
+def test_a_null_in_a_required_input_names_the_field_not_the_feature_codes_error(
+    client: httpx.Client, raw_rows: list[dict[str, Any]]
+) -> None:
+    row = raw_rows[0]
+    _plain(
+        client,
+        dict(row, tenure=None),
+        400,
+        "Field 'tenure' must not be null. Got null (or no value) in row 0 instead; send a value",
+    )
+    left_out = {k: v for k, v in row.items() if k != "tenure"}
+    r = client.post("/predict/churn", json=[row, left_out])
+    assert r.status_code == 400
+    message = r.json()["error"]["message"]
+    assert message.startswith(
+        "Field 'tenure' must not be null. Got null (or no value) in row 1 instead; send a value in every row"
+    )
+    assert "(the feature code modelyard.demo.features:churn_features failed on it: IntCastingNaNError: " in message
+    r = client.post("/v2/models/churn/infer", json=_oip_body([dict(row, tenure=None)]))
+    assert r.status_code == 400 and r.json()["error"].startswith("Field 'tenure' must not be null")
+
+
+def _oip_body(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def datatype(value: Any) -> str:
+        return "BYTES" if isinstance(value, str) else "FP64" if isinstance(value, float) else "INT64"
+
+    return {
+        "inputs": [
+            {"name": k, "shape": [len(rows), 1], "datatype": datatype(v), "data": [r[k] for r in rows]}
+            for k, v in rows[0].items()
+            if v is not None or k != "total_charges"
+        ]
+    }
 
 
 def test_unknown_routes_and_methods_use_the_error_shape(client: httpx.Client) -> None:
     r = client.get("/nowhere")
     assert r.status_code == 404 and "error" in r.json()
     r = client.get("/predict/churn")
-    assert r.status_code == 405 and "error" in r.json()
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert r.json()["error"]["message"] == "GET /predict/churn: Method Not Allowed; use POST"
+    r = client.put("/invocations", json={})
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert r.json() == {"error_code": "BAD_REQUEST", "message": "PUT /invocations: Method Not Allowed; use POST"}
+    r = client.delete("/v2/models/churn/infer")
+    assert r.status_code == 405 and r.json() == {"error": "DELETE /v2/models/churn/infer: Method Not Allowed; use POST"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v2",
+        "/v2/health/live",
+        "/v2/health/ready",
+        "/v2/models/churn",
+        "/ping",
+        "/health",
+        "/version",
+        "/metrics",
+        "/models",
+    ],
+)
+def test_every_get_route_answers_head(client: httpx.Client, path: str) -> None:
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_head_on_a_post_route_is_a_405_that_says_head(client: httpx.Client) -> None:
+    r = client.head("/predict/churn")
+    assert r.status_code == 405 and r.headers["allow"] == "POST" and r.content == b""
+
+
+def test_names_of_use_cases_not_served_share_one_metrics_series(
+    client: httpx.Client, raw_rows: list[dict[str, Any]]
+) -> None:
+    for i in range(20):
+        assert client.post(f"/predict/made-up-{i}", json=raw_rows[0]).status_code == 404
+        assert (
+            client.post(f"/invocations?use_case=made-up-{i}", json={"dataframe_records": raw_rows[:1]}).status_code
+            == 404
+        )
+    metrics = client.get("/metrics").text
+    assert "made-up" not in metrics
+    unknown = [
+        line for line in metrics.splitlines() if line.startswith("modelyard_requests_total{") and "(unknown)" in line
+    ]
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in unknown) == 40
 
 
 @pytest.mark.parametrize(

@@ -132,7 +132,7 @@ def test_every_answer_of_a_serving_server_is_documented(
         ("POST", "/invocations", "/invocations", 200, {"json": {"dataframe_records": raw_rows[:2]}}),
         ("POST", "/invocations", "/invocations?use_case=nope", 404, {"json": {"instances": raw_rows[:1]}}),
         ("POST", "/invocations", "/invocations", 400, {"json": {"rows": raw_rows[:1]}}),
-        ("POST", "/invocations", "/invocations", 400, {"content": b"a,b", "headers": {"content-type": "text/csv"}}),
+        ("POST", "/invocations", "/invocations", 415, {"content": b"a,b", "headers": {"content-type": "text/csv"}}),
         ("POST", "/v2/models/{name}/infer", "/v2/models/churn/infer", 200, {"json": oip_body(full_rows, id="a")}),
         (
             "POST",
@@ -163,7 +163,7 @@ def test_every_answer_of_a_serving_server_is_documented(
         ("GET", "/v2/models/{name}", "/v2/models/churn", 200, {}),
         ("GET", "/v2/models/{name}", "/v2/models/nope", 404, {}),
         ("GET", "/v2/models/{name}/versions/{version}", "/v2/models/churn/versions/v1", 200, {}),
-        ("GET", "/v2/models/{name}/versions/{version}", "/v2/models/churn/versions/x", 404, {}),
+        ("GET", "/v2/models/{name}/versions/{version}", "/v2/models/churn/versions/x", 400, {}),
         ("GET", "/v2/models/{name}/ready", "/v2/models/churn/ready", 200, {}),
         ("GET", "/v2/models/{name}/ready", "/v2/models/nope/ready", 404, {}),
         ("GET", "/v2/models/{name}/versions/{version}/ready", "/v2/models/churn/versions/2/ready", 200, {}),

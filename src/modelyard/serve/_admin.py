@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from modelyard.serve._errors import AdminAuthError, BadRequestError
 from modelyard.serve._openapi import ADMIN_RELOAD_RESPONSES, ADMIN_SET_TRAFFIC_RESPONSES, ADMIN_TRAFFIC_RESPONSES
 from modelyard.serve._protocols import PLAIN, decode_json
+from modelyard.serve._request_body import read_body
 from modelyard.serve._routing import TrafficSplit
 from modelyard.serve._service import ModelService
 from modelyard.serve._settings import ServeSettings
@@ -28,6 +29,8 @@ Guard = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 _FIELDS = {"canary_fraction", "reason", "actor"}
 _ACTOR_MAX = 128  # traffic_splits.actor
+_REASON_MAX = 2_000  # kept in the registry, and shown by every GET /admin/traffic
+_BODY_MAX = 64 << 10
 _SPLIT_BODY = {
     "content": {
         "application/json": {
@@ -35,7 +38,11 @@ _SPLIT_BODY = {
                 "type": "object",
                 "properties": {
                     "canary_fraction": {"type": "number", "minimum": 0, "maximum": 1},
-                    "reason": {"type": "string", "description": "Why; kept in the audit trail."},
+                    "reason": {
+                        "type": "string",
+                        "maxLength": _REASON_MAX,
+                        "description": "Why; kept in the audit trail.",
+                    },
                     "actor": {
                         "type": "string",
                         "maxLength": _ACTOR_MAX,
@@ -57,8 +64,8 @@ def require_admin(settings: ServeSettings, request: Request) -> None:
     token = settings.admin_token
     if token is None:
         raise AdminAuthError("Admin endpoints are off; set MODELYARD_SERVE_ADMIN_TOKEN to turn them on")
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+    scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
         raise AdminAuthError("Missing or wrong admin token; send Authorization: Bearer <token>")
 
 
@@ -88,12 +95,13 @@ def parse_split(body: bytes) -> tuple[float, str | None, str | None]:
             raise BadRequestError(f"Field {name!r} must be a string. Got {value!r} instead; send text in quotes")
         if value is not None and "\x00" in value:  # PostgreSQL text cannot hold it
             raise BadRequestError(f"Field {name!r} must not contain NUL characters. Got {value!r} instead")
-    actor = data.get("actor")
-    if actor is not None and len(actor) > _ACTOR_MAX:
-        raise BadRequestError(
-            f"Field 'actor' must be at most {_ACTOR_MAX} characters. Got {len(actor)} instead; send a shorter name"
-        )
-    return float(fraction), data.get("reason"), actor
+    for name, most, what in (("actor", _ACTOR_MAX, "name"), ("reason", _REASON_MAX, "reason")):
+        value = data.get(name)
+        if value is not None and len(value) > most:
+            raise BadRequestError(
+                f"Field {name!r} must be at most {most:,} characters. Got {len(value):,} instead; send a shorter {what}"
+            )
+    return float(fraction), data.get("reason"), data.get("actor")
 
 
 def _split_view(service: ModelService, name: str) -> dict[str, Any]:
@@ -150,7 +158,7 @@ def add_admin_routes(app: FastAPI, service: ModelService, guarded: Guard) -> Non
         async def work() -> Any:
             require_admin(settings, request)
             service.deployments.get(use_case)  # 404 before reading the body
-            fraction, reason, actor = parse_split(await request.body())
+            fraction, reason, actor = parse_split(await read_body(request, _BODY_MAX))
             host = request.client.host if request.client else "unknown"
             split = await asyncio.to_thread(
                 service.deployments.set_split,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,7 +18,7 @@ import modelyard
 from modelyard._exceptions import ModelyardError, NotFoundError, UsageError
 from modelyard._yard import Yard
 from modelyard.serve._admin import add_admin_routes
-from modelyard.serve._errors import BadRequestError, PayloadTooLargeError
+from modelyard.serve._errors import BadRequestError, UnsupportedMediaTypeError
 from modelyard.serve._fast_routes import FastRoutes, route_path
 from modelyard.serve._openapi import (
     INVOCATIONS_QUERY,
@@ -49,6 +50,7 @@ from modelyard.serve._protocols import (
     parse_plain,
     plain_response,
 )
+from modelyard.serve._request_body import read_body
 from modelyard.serve._service import ModelService
 from modelyard.serve._settings import ServeSettings
 
@@ -83,35 +85,35 @@ class JSONResponse(Response):
 
 
 def _error(protocol: str, exc: ModelyardError) -> Response:
-    headers = {}
+    headers = dict(getattr(exc, "headers", {}))
     retry = getattr(exc, "retry_after", None)
     if retry is not None:
         headers["Retry-After"] = str(retry)
     return JSONResponse(encode_error(protocol, exc), status_code=exc.http_status, headers=headers)
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    too_big = PayloadTooLargeError(f"The request body is over the {limit:,}-byte limit; send fewer rows per request")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_big
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
+_VERSION_TEXT = re.compile(r"v?([1-9][0-9]{0,9})")
 
 
 def _version(text: str | None) -> int | None:
+    """The version number in a path (``2`` or ``v2``); a 400 for anything else (``int()`` would
+    also take ``1_0``, ``+1`` and ``01``)."""
     if text is None:
         return None
-    try:
-        return int(text.removeprefix("v"))
-    except ValueError:
-        raise NotFoundError(f"Model version must be a number such as 2. Got {text!r} instead") from None
+    found = _VERSION_TEXT.fullmatch(text)
+    if found is None:
+        raise BadRequestError(f"Model version must be a whole number from 1, such as 2 or v2. Got {text!r} instead")
+    return int(found.group(1))
+
+
+def _protocol_of(scope: dict[str, Any]) -> str:
+    """The protocol whose error shape a path's clients expect."""
+    path = route_path(scope)
+    return OIP if path.startswith("/v2") else MLFLOW if path == "/invocations" else PLAIN
+
+
+_ASKED_METHOD = "modelyard.method"
+"""Scope key: the method the client sent, when it is routed as another (HEAD as GET)."""
 
 
 class ModelServerApp(FastAPI):
@@ -122,6 +124,10 @@ class ModelServerApp(FastAPI):
         self.fast_routes = FastRoutes(_error)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            # HEAD is GET without the body: route it as GET (uvicorn, holding the original scope,
+            # sends no body for it), so every GET route answers HEAD, as HTTP asks.
+            scope = {**scope, "method": "GET", _ASKED_METHOD: "HEAD"}
         if not await self.fast_routes.answer(scope, receive, send):
             await super().__call__(scope, receive, send)
 
@@ -171,15 +177,15 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
     # -- the scoring routes: one handler each, called by FastAPI's route and by the fast path --
 
     async def plain_predict(request: Request, params: dict[str, str]) -> Response:
-        rows = parse_plain(decode_json(await _body(request, settings.max_body_bytes)))
+        rows = parse_plain(decode_json(await read_body(request, settings.max_body_bytes)))
         pred = await service.predict(params["use_case"], rows, protocol=PLAIN)
         return JSONResponse(plain_response(pred), headers={"X-Request-Id": pred.request_id})
 
     async def mlflow_invocations(request: Request, params: dict[str, str]) -> Response:
         ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
-        if ctype not in ("application/json", ""):
-            raise BadRequestError(f"Content-Type must be application/json. Got {ctype!r} instead")
-        rows = parse_mlflow(decode_json(await _body(request, settings.max_body_bytes)))
+        if ctype.lower() not in ("application/json", ""):
+            raise UnsupportedMediaTypeError(f"Content-Type must be application/json. Got {ctype!r} instead")
+        rows = parse_mlflow(decode_json(await read_body(request, settings.max_body_bytes)))
         name = request.query_params.get("use_case") or settings.default_use_case
         if name is None:
             names = service.deployments.names()
@@ -193,10 +199,10 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
         return JSONResponse(mlflow_response(pred), headers={"X-Request-Id": pred.request_id})
 
     async def oip_infer(request: Request, params: dict[str, str]) -> Response:
-        name, version = params["name"], params.get("version")
-        body = await _body(request, settings.max_body_bytes)
+        name, version = params["name"], _version(params.get("version"))
+        body = await read_body(request, settings.max_body_bytes)
         rows, request_id, outputs = parse_oip(body, request.headers.get("inference-header-content-length"))
-        pred = await service.predict(name, rows, version=_version(version), request_id=None, protocol=OIP)
+        pred = await service.predict(name, rows, version=version, request_id=None, protocol=OIP)
         return JSONResponse(oip_response(pred, name, request_id, outputs), headers={"X-Request-Id": pred.request_id})
 
     fast = app.fast_routes
@@ -207,11 +213,15 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        protocol = OIP if request.url.path.startswith("/v2") else PLAIN
         error = NotFoundError if exc.status_code == 404 else UsageError
-        err = error(f"{request.method} {request.url.path}: {exc.detail}; see /docs for the routes")
+        method = request.scope.get(_ASKED_METHOD, request.method)
+        allowed = (exc.headers or {}).get("Allow")
+        fix = f"use {allowed.replace(', ', ' or ')}" if allowed else "see /docs for the routes"
+        err = error(f"{method} {request.url.path}: {exc.detail}; {fix}")
         err.http_status = exc.status_code
-        return _error(protocol, err)
+        response = _error(_protocol_of(request.scope), err)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -222,8 +232,7 @@ def create_app(yard: Yard, *, settings: ServeSettings | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:  # no stack traces on the wire
         err = ModelyardError(f"Internal error ({type(exc).__name__}); the server log has the details")
-        path = route_path(request.scope)
-        return _error(OIP if path.startswith("/v2") else MLFLOW if path == "/invocations" else PLAIN, err)
+        return _error(_protocol_of(request.scope), err)
 
     # -- plain ---------------------------------------------------------------------------
 

@@ -4,7 +4,9 @@ ModelyardError
 ├── UsageError (400)
 │   ├── DataError                 a request breaks the spec (names the field, value and fix)
 │   └── BadRequestError           malformed body: not JSON, wrong shape, unknown protocol field
-│       └── PayloadTooLargeError  (413) the body is over ``max_body_bytes``
+│       ├── PayloadTooLargeError  (413) the body is over ``max_body_bytes``
+│       ├── UnsupportedMediaTypeError (415) a compressed body, or a content type the route does not read
+│       └── ClientGoneError       (499) the client hung up before sending the whole body
 ├── NotFoundError (404)           unknown use case, version or route
 ├── OverloadedError (503)         the queue is full; carries ``retry_after``
 └── NoProductionError (503)       the use case has no production version yet
@@ -12,9 +14,21 @@ ModelyardError
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar
+
 from modelyard._exceptions import ModelyardError, UsageError
 
-__all__ = ["AdminAuthError", "BadRequestError", "NoProductionError", "OverloadedError", "PayloadTooLargeError"]
+__all__ = [
+    "AdminAuthError",
+    "BadRequestError",
+    "ClientGoneError",
+    "NoProductionError",
+    "OverloadedError",
+    "PayloadTooLargeError",
+    "UnsupportedMediaTypeError",
+]
 
 
 class BadRequestError(UsageError):
@@ -27,10 +41,25 @@ class PayloadTooLargeError(BadRequestError):
     http_status = 413
 
 
+class UnsupportedMediaTypeError(BadRequestError):
+    """The body is compressed, or of a media type the route does not read."""
+
+    http_status = 415
+
+
+class ClientGoneError(BadRequestError):
+    """The client closed the connection before the whole body arrived: no one is left to answer.
+
+    499 is nginx's "client closed request": the status is never sent (the connection is gone)."""
+
+    http_status = 499
+
+
 class AdminAuthError(UsageError):
     """An admin endpoint was called without the right token."""
 
     http_status = 401
+    headers: ClassVar[Mapping[str, str]] = MappingProxyType({"WWW-Authenticate": 'Bearer realm="modelyard admin"'})
 
 
 class OverloadedError(ModelyardError):

@@ -8,8 +8,9 @@ every status the route can send, with the body of its protocol. A test pins them
 
 Error statuses, from the exception tree in :mod:`modelyard.serve._errors`:
 400 a malformed body or one that breaks the spec, 404 an unknown use case or version,
-413 a body over ``max_body_bytes``, 500 the model failed to score, 503 no production version
-or a full queue (with ``Retry-After``), 401 a missing or wrong admin token.
+413 a body over ``max_body_bytes``, 415 a compressed body (or, for MLflow, not JSON), 500 the model
+failed to score, 503 no production version or a full queue (with ``Retry-After``), 401 a missing or
+wrong admin token.
 """
 
 from __future__ import annotations
@@ -231,13 +232,15 @@ def _errors(
 
 _BAD = "The body is not JSON, not the protocol's shape, or breaks the use case's spec (names field, value and fix)."
 _NOT_FOUND = "The use case is not served here."
-_NO_VERSION = "The model is not served here, or this version is not deployed (or not a number such as 2)."
+_NO_VERSION = "The model is not served here, or this version is not deployed."
+_BAD_VERSION = "The version in the path is not a whole number from 1, such as 2 or v2."
 _TOO_LARGE = "The body is over MODELYARD_SERVE_MAX_BODY_BYTES."
+_COMPRESSED = "The body is compressed (Content-Encoding); send it uncompressed."
 _FAILED = "The model failed to score valid rows."
 _UNAVAILABLE = "The use case has no production version yet, or its queue is full."
 _UNAUTHORIZED = "No admin token is set on the server, or Authorization: Bearer <token> is missing or wrong."
 _STORE_DOWN = "The registry database cannot be reached."
-_PREDICT_ERRORS = {400: _BAD, 404: _NOT_FOUND, 413: _TOO_LARGE, 500: _FAILED, 503: _UNAVAILABLE}
+_PREDICT_ERRORS = {400: _BAD, 404: _NOT_FOUND, 413: _TOO_LARGE, 415: _COMPRESSED, 500: _FAILED, 503: _UNAVAILABLE}
 
 PLAIN_RESPONSES = {
     200: _scored(PlainPrediction, "A score and a decision per record."),
@@ -249,8 +252,9 @@ MLFLOW_RESPONSES = {
         MlflowError,
         {
             **_PREDICT_ERRORS,
-            400: _BAD + " Or a Content-Type other than application/json, or no use case named on a server of many.",
+            400: _BAD + " Or no use case named on a server of many.",
             404: "The use case named by ?use_case is not served here.",
+            415: _COMPRESSED + " Or a Content-Type other than application/json.",
         },
         retry_after=True,
     ),
@@ -279,7 +283,7 @@ OIP_READY_RESPONSES = {
 }
 OIP_MODEL_RESPONSES = {
     200: _ok(OipModelMetadata, "The model's inputs (one per spec field) and outputs."),
-    **_errors(OipError, {404: _NO_VERSION}),
+    **_errors(OipError, {400: _BAD_VERSION, 404: _NO_VERSION}),
 }
 OIP_MODEL_READY_RESPONSES = {
     200: _ok(OipModelReady, "The model has a production version loaded."),
@@ -288,11 +292,11 @@ OIP_MODEL_READY_RESPONSES = {
 }
 OIP_MODEL_VERSION_READY_RESPONSES = {
     200: _ok(OipModelReady, "This version is deployed (in production, canary or shadow)."),
-    **_errors(OipError, {404: _NO_VERSION}),
+    **_errors(OipError, {400: _BAD_VERSION, 404: _NO_VERSION}),
 }
 OIP_INFER_RESPONSES = {
     200: _scored(OipInferResponse, "The outputs score (FP64) and decision (BOOL), one value per row."),
-    **_errors(OipError, {**_PREDICT_ERRORS, 404: _NO_VERSION}, retry_after=True),
+    **_errors(OipError, {**_PREDICT_ERRORS, 400: _BAD + " Or " + _BAD_VERSION[4:], 404: _NO_VERSION}, retry_after=True),
 }
 
 ADMIN_RELOAD_RESPONSES = {
@@ -311,6 +315,8 @@ ADMIN_SET_TRAFFIC_RESPONSES = {
             400: "The body is not {canary_fraction, reason?, actor?} with a fraction in [0, 1].",
             401: _UNAUTHORIZED,
             404: _NOT_FOUND,
+            413: "The body is over 64 KiB.",
+            415: _COMPRESSED,
             503: _STORE_DOWN,
         },
     ),

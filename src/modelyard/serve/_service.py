@@ -37,6 +37,10 @@ __all__ = ["ModelService", "Prediction"]
 
 _logger = logging.getLogger("modelyard.serve")
 
+_UNKNOWN_USE_CASE = ("(unknown)", "", "")
+"""Metric labels of a request for a use case this server does not serve: one series for all of
+them, so that made-up names in URLs cannot grow ``/metrics`` (and the server's memory) without end."""
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -273,11 +277,12 @@ class ModelService:
         """Score ``rows`` with the version the routing picks (or ``version``); shadows listen in."""
         t0 = time.perf_counter()
         request_id = request_id or uuid.uuid4().hex
-        labels = (use_case, "", "")
+        labels = _UNKNOWN_USE_CASE  # a name from the URL gets a series only once it is known to be served
         try:
+            deployment = self.deployments.get(use_case)
+            labels = (use_case, "", "")
             if rows.n == 0:
                 raise DataError("The request has no rows; send at least one record")
-            deployment = self.deployments.get(use_case)
             deployment.contract.check_fields(rows.columns)
             for _attempt in range(3):
                 slot = self._choose(deployment, rows, version)

@@ -122,8 +122,26 @@ class RequestContract:
                         f"Field {cause.args[0]!r} is missing; the feature code {self.feature_code.path} "
                         "needs it in every row. Send it."
                     ) from None
+                self._blame_nulls(raw, cause)
                 raise
         return self.validate(features)
+
+    def _blame_nulls(self, raw: pd.DataFrame, failure: BaseException | None) -> None:
+        """The feature code failed: when the request holds a null (or a record left a field out) in an
+        input the spec says must not be null, report that field and row, which is what to fix. Only
+        on failure: feature code that fills such nulls itself is left to do so."""
+        for feature in self.inputs:
+            if feature.nullable or feature.name not in raw.columns:
+                continue
+            rows = np.flatnonzero(pd.isna(raw[feature.name].to_numpy()))
+            if len(rows):
+                more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
+                why = f"the feature code {self.feature_code.path if self.feature_code else ''} failed on it"
+                why += f": {type(failure).__name__}: {failure}" if failure is not None else ""
+                raise DataError(
+                    f"Field {feature.name!r} must not be null. Got null (or no value) in row {int(rows[0])}{more} "
+                    f"instead; send a value in every row ({why})"
+                ) from None
 
     def validate(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Check every input column of ``frame`` (types, nulls, ranges, categories); return them typed."""
