@@ -14,9 +14,11 @@ Source strings:
 from __future__ import annotations
 
 import glob as globlib
+import io
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -49,16 +51,31 @@ class TimeRange:
     end: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.start is not None and self.end is not None and self.start >= self.end:
+        if self.start is not None and self.end is not None and _utc(self.start) >= _utc(self.end):
             raise UsageError(
-                f"The time range is empty: --from {self.start.date()} is not before --to {self.end.date()}; "
+                f"The time range is empty: --from {_shown(self.start)} is not before --to {_shown(self.end)}; "
                 "swap them or widen the range"
             )
 
     def describe(self) -> str:
-        start = self.start.date().isoformat() if self.start else "the beginning"
-        end = self.end.date().isoformat() if self.end else "the end"
+        """``[start, end)`` as messages show it: dates, with the time (in UTC) where it is not midnight."""
+        start = _shown(self.start) if self.start else "the beginning"
+        end = _shown(self.end) if self.end else "the end"
         return f"[{start}, {end})"
+
+
+def _utc(bound: datetime) -> datetime:
+    """``bound`` as a naive UTC time; naive times are taken to be UTC, as the sources take them."""
+    return bound.astimezone(UTC).replace(tzinfo=None) if bound.tzinfo is not None else bound
+
+
+def _shown(bound: datetime) -> str:
+    """A bound in messages: ``2024-01-01`` at midnight UTC, else ``2023-12-31 19:00 UTC``."""
+    utc = _utc(bound)
+    if utc.time() == time(0):
+        return utc.date().isoformat()
+    precision = "microseconds" if utc.microsecond else "seconds" if utc.second else "minutes"
+    return f"{utc.isoformat(sep=' ', timespec=precision)} UTC"
 
 
 @dataclass(frozen=True)
@@ -79,7 +96,7 @@ class Source(Protocol):
     def count_partitions(self) -> int: ...
 
 
-def _bound_scalar(bound: datetime, type_: pa.DataType, column: str) -> pa.Scalar:
+def _bound_scalar(bound: datetime, type_: pa.DataType, column: str, partition: str) -> pa.Scalar:
     stamp = pd.Timestamp(bound)
     if pa.types.is_timestamp(type_):
         if type_.tz is None:  # naive times are taken to be UTC
@@ -89,16 +106,24 @@ def _bound_scalar(bound: datetime, type_: pa.DataType, column: str) -> pa.Scalar
         return pa.scalar(stamp.to_pydatetime(), type=type_)
     if pa.types.is_date(type_):
         return pa.scalar(stamp.date(), type=type_)
-    raise DataError(f"The time column {column!r} is {type_}, not a timestamp or date; store it as a timestamp upstream")
+    if pa.types.is_null(type_):
+        raise DataError(
+            f"The time column {column!r} (data.time) is empty on every row of partition {partition}; "
+            "fill it upstream or remove the partition"
+        )
+    raise DataError(
+        f"The time column {column!r} (data.time) is {type_} in partition {partition}, not a timestamp or date; "
+        "store it as a timestamp upstream"
+    )
 
 
-def _time_mask(table: pa.Table, column: str, time_range: TimeRange) -> pa.ChunkedArray | None:
+def _time_mask(table: pa.Table, column: str, time_range: TimeRange, partition: str) -> pa.ChunkedArray | None:
     values = table.column(column)
     mask = None
     for bound, op in ((time_range.start, pc.greater_equal), (time_range.end, pc.less)):
         if bound is None:
             continue
-        cond = op(values, _bound_scalar(bound, values.type, column))
+        cond = op(values, _bound_scalar(bound, values.type, column, partition))
         mask = cond if mask is None else pc.and_(mask, cond)
     return mask
 
@@ -121,14 +146,23 @@ class FileSource:
         self.files = sorted(globlib.glob(full))
         self.description = pattern
         named = named or f"data.source {pattern!r}"
+        if Path(full).is_dir():
+            raise DataError(_folder_message(named, pattern, Path(full)))
         if not self.files:
             raise DataError(
                 f"{named} matches no files under {root}; check the path, or build the "
                 "data first (the demo writes data/churn/*.parquet)"
             )
+        folders = [f for f in self.files if Path(f).is_dir()]
+        if folders:
+            raise DataError(
+                f"{named} matches folders ({', '.join(partition_name(f, root) for f in folders[:3])}"
+                f"{', ...' if len(folders) > 3 else ''}); match their files instead, e.g. "
+                f"'{partition_name(folders[0], root)}/*.parquet'"
+            )
         suffixes = {Path(f).suffix.lower() for f in self.files}
         if not suffixes <= {".parquet", ".csv"}:
-            raise DataError(f"{named} matches files of kinds {sorted(suffixes)}; use .parquet or .csv files")
+            raise DataError(f"{named} matches files of kinds {_kinds(suffixes)}; use .parquet or .csv files")
         self._root = root
 
     def count_partitions(self) -> int:
@@ -137,7 +171,7 @@ class FileSource:
     def _read(self, path: str) -> pa.Table:
         try:
             if path.lower().endswith(".csv"):
-                return pacsv.read_csv(path)
+                return _read_csv(path)
             return pq.read_table(path)
         except (OSError, pa.ArrowInvalid) as exc:
             raise DataError(f"Cannot read partition {self._name(path)}: {exc}") from exc
@@ -150,6 +184,9 @@ class FileSource:
         for path in self.files:
             table = self._read(path)
             name = self._name(path)
+            if table.num_rows == 0:  # e.g. a month with no rows: a CSV header alone has no types to check
+                yield Partition(name, table.to_pandas())
+                continue
             if reference is None:
                 reference = (name, table.schema)
             else:
@@ -160,10 +197,37 @@ class FileSource:
                         f"Partition {name} has no time column {time_column!r} (data.time); "
                         f"its columns are {table.column_names}"
                     )
-                mask = _time_mask(table, time_column, time_range)
+                mask = _time_mask(table, time_column, time_range, name)
                 if mask is not None:
                     table = table.filter(mask)
             yield Partition(name, table.to_pandas())
+
+
+def _read_csv(path: str) -> pa.Table:
+    """A CSV file; a header alone (a month with no rows) is a table with no rows, even without a
+    final newline, which pyarrow would take for an empty file."""
+    try:
+        return pacsv.read_csv(path)
+    except pa.ArrowInvalid:
+        if Path(path).stat().st_size > 1_000_000:
+            raise
+        text = Path(path).read_bytes().rstrip(b"\r\n")
+        if not text or b"\n" in text:
+            raise
+        return pacsv.read_csv(io.BytesIO(text + b"\n"))
+
+
+def _kinds(suffixes: set[str]) -> str:
+    return ", ".join(sorted(s or "(no extension)" for s in suffixes))
+
+
+def _folder_message(named: str, pattern: str, folder: Path) -> str:
+    """Why a folder is not a source, and the glob to give instead (for the kind of file it holds most)."""
+    kinds = Counter(p.suffix.lower() for p in folder.iterdir() if p.is_file())
+    usable = [kind for kind, _ in kinds.most_common() if kind in (".parquet", ".csv")]
+    glob = f"'{pattern.rstrip('/')}/*{usable[0] if usable else '.parquet'}'"
+    holds = f"it holds {_kinds(set(kinds))} files" if kinds else "it holds no files"
+    return f"{named} is a folder ({holds}); name its files with a glob, e.g. {glob}"
 
 
 def _check_same_schema(reference: tuple[str, pa.Schema], name: str, schema: pa.Schema) -> None:
@@ -197,26 +261,40 @@ def stored_type(type_: pa.DataType) -> pa.DataType:
 class SqlSource:
     """A table or query in a SQL database (PostgreSQL for teams), read in pages."""
 
-    def __init__(self, url: str, *, page_rows: int = 100_000) -> None:
+    def __init__(self, url: str, *, page_rows: int = 100_000, setting: str = "data.source") -> None:
+        """``setting``: where the URL was given, for messages (``data.source``, ``--data``)."""
         if url.lower().startswith("postgres:"):  # libpq's short scheme, which SQLAlchemy does not know
             url = "postgresql:" + url[len("postgres:") :]
         parts = urlsplit(url)
         params = parse_qs(parts.query)
         self.table = params.pop("table", [None])[0]
         self.query = params.pop("query", [None])[0]
+        self._setting = setting
+        shown = _shown_url(url)
         if not (self.table or self.query) or (self.table and self.query):
             raise UsageError(
-                f"data.source {url!r} must name exactly one of ?table=NAME or ?query=SELECT..., "
+                f"{setting} {shown} must name exactly one of ?table=NAME or ?query=SELECT..., "
                 "e.g. postgresql://user@host/db?table=customers"
             )
+        if self.table:
+            self._from = self._quote_table(self.table)
+        else:
+            self._from = f"({self.query}) AS q"
         # The URL as given, less table= and query=: rebuilt from its parts, sqlite:////abs/path.db
         # would lose two of its slashes.
         rest = urlencode(params, doseq=True)
         self.url = url.partition("?")[0] + (f"?{rest}" if rest else "")
         self.page_rows = page_rows
-        self.description = f"{parts.scheme}://{parts.hostname or ''}{parts.path} " + (
-            f"table {self.table}" if self.table else "query"
-        )
+        self.description = f"{shown} " + (f"table {self.table}" if self.table else "query")
+
+    def _quote_table(self, name: str) -> str:
+        parts = name.split(".")
+        if not all(part.replace("_", "").isalnum() for part in parts):
+            raise UsageError(
+                f"{self._setting} ?table={name!r} is not a plain table name; use letters, digits and '_' "
+                "(schema.table for another schema), or read it with ?query=SELECT ... quoting the name yourself"
+            )
+        return ".".join(f'"{part}"' for part in parts)
 
     def count_partitions(self) -> int:
         return 0  # unknown until read
@@ -228,12 +306,13 @@ class SqlSource:
 
         from modelyard.store._engine import create_store_engine
 
+        named = f"{self._setting} {self.description}"
         try:
             url = sa.engine.make_url(self.url)
             if url.get_backend_name() == "sqlite":  # read as it is: the registry's engine would make the file, WAL on
                 if not url.database or url.database == ":memory:" or not Path(url.database).is_file():
                     raise DataError(
-                        f"data.source {self.description}: no SQLite file at {url.database!r}; check the path "
+                        f"{named}: no SQLite file at {url.database!r}; check the path "
                         "(an absolute one takes four slashes: sqlite:////data/sales.db?table=customers)"
                     )
                 return sa.create_engine(url)
@@ -242,31 +321,49 @@ class SqlSource:
             missing = exc.package if isinstance(exc, MissingExtraError) else exc.name
             fix = "pip install 'modelyard[postgres]'" if missing == "psycopg" else f"install the driver ({missing})"
             raise UsageError(
-                f"data.source {self.description}: Python has no database driver {missing!r} for it; {fix}, "
+                f"{named}: Python has no database driver {missing!r} for it; {fix}, "
                 "or name an installed driver in the URL (e.g. mysql+pymysql://)"
             ) from exc
         except (StoreUnavailableError, sa.exc.ArgumentError) as exc:  # NoSuchModuleError is an ArgumentError
             reason = "unparsable" if isinstance(exc, StoreUnavailableError) else str(exc).splitlines()[0]
             raise UsageError(
-                f"data.source {self.description} is not a database URL SQLAlchemy reads ({reason}); use e.g. "
+                f"{named} is not a database URL SQLAlchemy reads ({reason}); use e.g. "
                 "postgresql://user@host:5432/db?table=customers or sqlite:////absolute/path.db?table=customers"
             ) from exc
 
     def partitions(self, time_column: str | None, time_range: TimeRange) -> Iterator[Partition]:
         import sqlalchemy as sa
 
-        engine = self._engine()
-        where, params = [], {}
-        if time_column is not None and time_range.start is not None:
-            where.append(f"{_quote(time_column)} >= :start")
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        column = _quote_column(time_column) if time_column is not None else None
+        if column is not None and time_range.start is not None:
+            where.append(f"{column} >= :start")
             params["start"] = time_range.start
-        if time_column is not None and time_range.end is not None:
-            where.append(f"{_quote(time_column)} < :end")
+        if column is not None and time_range.end is not None:
+            where.append(f"{column} < :end")
             params["end"] = time_range.end
-        base = f"SELECT * FROM {_quote_table(self.table)}" if self.table else f"SELECT * FROM ({self.query}) AS q"
+        base = f"SELECT * FROM {self._from}"
         sql = base + (f" WHERE {' AND '.join(where)}" if where else "")
+        named = f"{self._setting} {self.description}"
+        engine = self._engine()
         try:
-            with engine.connect() as conn:
+            try:
+                conn = engine.connect()
+            except sa.exc.SQLAlchemyError as exc:
+                raise DataError(
+                    f"Cannot connect to {named}: {_reason(exc)}; check the host, port, user and database "
+                    f"in {self._setting}, and that the server is running"
+                ) from exc
+            with conn:
+                if conn.dialect.name == "postgresql":
+                    # A `timestamp` column meets the bounds (UTC) in the session's time zone, and
+                    # `timestamptz` values come back in it: pin it, so every session reads the same rows.
+                    conn.exec_driver_sql("SET TIME ZONE 'UTC'")
+                elif conn.dialect.name == "sqlite":
+                    # Times are text there ('2024-01-01 00:00:00', as pandas writes them): compare with
+                    # naive UTC text, or a row at the start would sort before '2024-01-01 00:00:00+00:00'.
+                    params = {key: _utc(value).isoformat(sep=" ") for key, value in params.items()}
                 # A total order (time first, then every column), so the same extraction gives the same
                 # rows in the same order, and so the same snapshot id.
                 names = list(conn.execute(sa.text(f"{base} LIMIT 0")).keys())
@@ -279,20 +376,35 @@ class SqlSource:
                     page += 1
                     yield Partition(f"{self.description} page {page}", pd.DataFrame(rows, columns=columns))
         except sa.exc.SQLAlchemyError as exc:
-            raise DataError(f"Cannot read {self.description}: {str(exc).splitlines()[0]}") from exc
+            raise DataError(
+                f"Cannot read {named}: {_reason(exc)}; check the table or query in {self._setting}"
+            ) from exc
         finally:
             engine.dispose()
 
 
-def _quote(name: str) -> str:
+def _shown_url(url: str) -> str:
+    """A database URL as messages show it: scheme, user, host, port and database; no password, no query."""
+    head = url.partition("?")[0]
+    scheme, sep, rest = head.partition("://")
+    if not sep:
+        return head
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostport = netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return f"{scheme}://{user}{at}{hostport}{slash}{path}"
+
+
+def _reason(exc: Exception) -> str:
+    """The first line of a database error, as the driver put it (without SQLAlchemy's wrapping)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _quote_column(name: str) -> str:
     if not name.replace("_", "").isalnum():
-        raise UsageError(f"{name!r} is not a plain column name; use letters, digits and '_'")
+        raise UsageError(f"data.time {name!r} is not a plain column name; use letters, digits and '_'")
     return f'"{name}"'
-
-
-def _quote_table(name: str | None) -> str:
-    assert name is not None
-    return ".".join(_quote(part) for part in name.split("."))
 
 
 def open_source(source: str, root: Path, *, named: str | None = None) -> Source:
@@ -300,7 +412,8 @@ def open_source(source: str, root: Path, *, named: str | None = None) -> Source:
     paths name it (default ``data.source 'SOURCE'``; e.g. ``--data '...'`` for a command's option)."""
     lowered = source.lower()
     if lowered.startswith(("postgresql:", "postgresql+", "postgres:", "sqlite:", "mysql")):
-        return SqlSource(source)
+        # Messages name the setting and show the URL without its password, not ``named`` (the URL as given).
+        return SqlSource(source, setting=named.split(" ", 1)[0] if named else "data.source")
     if lowered.startswith("spark:"):
         try:
             import pyspark  # noqa: F401
