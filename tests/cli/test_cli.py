@@ -184,3 +184,39 @@ def test_a_function_registers_by_import_path(cli_env: Path) -> None:
     code, out, err = run("register", "churn", "support_code:tenure_score", "--json")
     assert code == 0, err
     assert json.loads(out)["flavor"] == "python_function"
+
+
+def test_snapshot_options_that_would_be_ignored_are_refused(cli_env: Path) -> None:
+    code, _, err = run("snapshot", "list", "--from", "2024-01-01")
+    assert code == 2 and "--from/--to choose what a new snapshot holds; 'snapshot list' lists them all" in err
+    code, _, err = run("snapshot", "list", "--use-case", "nosuch")
+    assert code == 2 and "nosuch" in err and "No snapshots yet" not in err
+    code, _, err = run("snapshot", "churn", "--use-case", "churn")
+    assert code == 2 and "--use-case filters 'snapshot list'" in err
+    code, _, err = run("score", "churn", "1", "--data", "x", "--out", "o.parquet", "--chunk-rows", "0")
+    assert code == 2 and "--chunk-rows" in err
+
+
+def test_error_text_in_square_brackets_is_printed_as_written(cli_env: Path) -> None:
+    code, _, err = run("snapshot", "churn[ms, tz=UTC]")
+    assert code == 2 and "'churn[ms, tz=UTC]'" in err, err
+
+
+def test_sigterm_unwinds_the_command_so_its_cleanup_runs() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, time\n"
+        "from modelyard.cli import _app\n"
+        "def command(**_):\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        time.sleep(10)\n"
+        "    finally:\n"
+        "        print('cleaned up', flush=True)\n"
+        "_app.app = command\n"
+        "_app.main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout == "cleaned up\n" and done.returncode == 128 + 15, done.stderr

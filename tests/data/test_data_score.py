@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -54,3 +55,77 @@ def test_an_output_path_that_cannot_be_written_is_refused_before_scoring(
     with pytest.raises(UsageError, match=r"Cannot write --out .*a-file/scores\.parquet: .*choose a folder"):
         score_batch(yard, "churn", 1, "data/churn/2024-*.parquet", a_file / "scores.parquet")
     assert sorted(p.name for p in where.iterdir()) == ["a-file", "scores"] and not any(folder.iterdir())
+
+
+def test_an_output_that_would_destroy_data_is_refused(yard: Yard, data_root: Path, make_model, tmp_path: Path) -> None:
+    from modelyard import UsageError
+
+    yard.register("churn", make_model(1.0))
+    part = data_root / "data" / "churn" / "2024-01.parquet"
+    before = part.read_bytes()
+    with pytest.raises(UsageError, match=r"--out .*2024-01\.parquet is one of the files being scored \(--data\)"):
+        score_batch(yard, "churn", 1, "data/churn/2024-*.parquet", part)
+    assert part.read_bytes() == before
+    snap = build_snapshot(yard, "churn", start=datetime(2024, 1, 1))
+    with pytest.raises(UsageError, match="inside the yard's snapshots, which are immutable"):
+        score_batch(yard, "churn", 1, snap.id, snap.path)
+    fifo = tmp_path / "a-pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match=r"--out .*a-pipe exists and is not a regular file"):
+        score_batch(yard, "churn", 1, snap.id, fifo)
+    assert fifo.is_fifo()
+    earlier = tmp_path / "scores.parquet"
+    earlier.write_bytes(b"yesterday's scores")
+    assert score_batch(yard, "churn", 1, snap.id, earlier).rows == snap.row_count  # a regular file is replaced
+    assert len(pd.read_parquet(earlier)) == snap.row_count
+
+
+def test_a_snapshot_whose_file_is_gone_or_broken_is_named(
+    yard: Yard, data_root: Path, make_model, tmp_path: Path
+) -> None:
+    from modelyard import NotFoundError
+
+    yard.register("churn", make_model(1.0))
+    snap = build_snapshot(yard, "churn", start=datetime(2024, 1, 1))
+    data = Path(snap.path)
+    data.write_bytes(b"")
+    with pytest.raises(DataError, match=rf"Snapshot {snap.short_id}'s data file .* cannot be read .*; rebuild"):
+        score_batch(yard, "churn", 1, snap.id, tmp_path / "a.parquet")
+    data.unlink()
+    with pytest.raises(NotFoundError, match=rf"Snapshot {snap.short_id}'s data file .* is missing; rebuild"):
+        score_batch(yard, "churn", 1, snap.id, tmp_path / "a.parquet")
+    assert not (tmp_path / "a.parquet").exists()
+
+
+def test_a_short_hex_id_is_taken_for_a_snapshot_id(yard: Yard, data_root: Path, make_model, tmp_path: Path) -> None:
+    from modelyard import UsageError
+
+    yard.register("churn", make_model(1.0))
+    with pytest.raises(UsageError, match="Snapshot id '2c5a7' is too short; give at least 6 characters"):
+        score_batch(yard, "churn", 1, "2c5a7", tmp_path / "a.parquet")
+
+
+def test_failures_while_scoring_name_the_partition(
+    yard: Yard, data_root: Path, make_model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    yard.register("churn", make_model(1.0))
+    for part in sorted((data_root / "data" / "churn").glob("*.parquet")):  # tenure as text everywhere
+        frame = pd.read_parquet(part)
+        frame["tenure"] = frame["tenure"].astype(str)
+        if part.name == "2024-02.parquet":
+            frame.loc[3, "tenure"] = "twelve"
+        frame.to_parquet(part, index=False)
+    with pytest.raises(DataError, match=r"failed on partition data/churn/2024-02\.parquet, row 3 \(customer_id="):
+        score_batch(yard, "churn", 1, "data/churn/2024-*.parquet", tmp_path / "a.parquet")
+
+    snap = build_snapshot(yard, "churn", start=datetime(2024, 3, 1))
+    loaded = yard.load("churn", 1)
+
+    def refuses(frame: pd.DataFrame) -> None:
+        raise ValueError("Cannot use median strategy with non-numeric data")
+
+    monkeypatch.setattr(loaded, "score", refuses)
+    monkeypatch.setattr(type(yard), "load", lambda self, use_case, version: loaded)
+    with pytest.raises(DataError, match=rf"v1 of churn failed to score snapshot {snap.short_id}: ValueError: Cannot"):
+        score_batch(yard, "churn", 1, snap.id, tmp_path / "b.parquet")
+    assert not (tmp_path / "a.parquet").exists() and not (tmp_path / "b.parquet").exists()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from modelyard._exceptions import UsageError
 from modelyard.cli._common import JsonFlag, Reason, friendly, open_cli_yard, set_root
@@ -90,7 +92,7 @@ def usecase_validate(
             if not issues:
                 console.print(f"[green]✓[/] {name}: valid")
             for issue in issues:
-                err_console.print(f"[red]✗[/] {issue}", soft_wrap=True)
+                err_console.print(f"[red]✗[/] {escape(str(issue))}", soft_wrap=True)
     if any(results.values()):
         raise typer.Exit(2)
 
@@ -359,6 +361,15 @@ def _register_module_commands() -> None:
 _register_module_commands()
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
-    """Entry point of the ``modelyard`` command."""
+    """Entry point of the ``modelyard`` command.
+
+    SIGTERM (a CI job cancelled, ``kill``, a container stopping) unwinds like Ctrl-C, so every command's
+    cleanup runs: a snapshot or a scoring run that is stopped leaves no temporary files behind. (The
+    server installs its own handler when it starts, to drain requests.)"""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     app(prog_name="modelyard")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from modelyard._exceptions import ModelyardError, SpecError
 from modelyard._settings import Settings
@@ -38,10 +39,10 @@ def friendly(func: F) -> F:
             return func(*args, **kwargs)
         except SpecError as exc:
             for issue in exc.issues or [exc.message]:
-                err_console.print(f"[red]error:[/] {issue}", soft_wrap=True)
+                err_console.print(f"[red]error:[/] {escape(str(issue))}", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except ModelyardError as exc:
-            err_console.print(f"[red]error:[/] {exc.message}", soft_wrap=True)
+            err_console.print(f"[red]error:[/] {escape(exc.message)}", soft_wrap=True)  # types like list[int]
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]

@@ -45,7 +45,11 @@ def register_commands(app: typer.Typer) -> None:
 
         with open_cli_yard() as yard:
             if use_case == "list":
+                if start is not None or end is not None:
+                    raise UsageError("--from/--to choose what a new snapshot holds; 'snapshot list' lists them all")
                 snaps = list_snapshots(yard, only)
+                if only is not None and not snaps:
+                    yard.use_case(only)  # an unknown name: say so (with the names it may have meant)
                 if as_json:
                     print_json([s.to_dict() for s in snaps])
                     return
@@ -65,6 +69,8 @@ def register_commands(app: typer.Typer) -> None:
                     )
                 console.print(table if snaps else "No snapshots yet: modelyard snapshot USECASE --from --to")
                 return
+            if only is not None:
+                raise UsageError(f"--use-case filters 'snapshot list'; to snapshot {only!r}: modelyard snapshot {only}")
             progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -98,7 +104,7 @@ def register_commands(app: typer.Typer) -> None:
         version: Annotated[str, typer.Argument(help="A number, a stage (production) or latest.")],
         data: Annotated[str, typer.Option("--data", help="A snapshot id, a file/glob of raw rows, or 'source'.")],
         out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
-        chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 100_000,
+        chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.", min=1)] = 100_000,
         engine: Annotated[str, typer.Option(help="local (chunks in this process) or spark (mapInPandas).")] = "local",
         master: Annotated[str, typer.Option(help="Spark master, with --engine spark.")] = "local[2]",
         as_json: JsonFlag = False,

@@ -20,10 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from modelyard._exceptions import DataError, UsageError
-from modelyard.data._features import load_feature_code
+from modelyard._exceptions import DataError, NotFoundError, UsageError
+from modelyard.data._features import check_unique_columns, load_feature_code
 from modelyard.data._parquet_out import ParquetSink
-from modelyard.data._snapshot import get_snapshot, is_snapshot_ref
+from modelyard.data._snapshot import Snapshot, get_snapshot, is_snapshot_ref
 from modelyard.data._sources import open_source
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ class _Chunk:
     arrow: pa.RecordBatch | None
     raw: bool
     """Raw source rows, for the feature code; False for a snapshot's model inputs."""
+    name: str
+    """Where the rows come from, for messages: a partition's file, or the snapshot."""
 
     def passthrough(self, names: list[str]) -> pa.Table:
         """The columns ``names`` (those present) as Arrow, to copy into the output."""
@@ -62,9 +64,20 @@ class _Chunk:
         return pa.Table.from_pandas(self.frame, columns=present, preserve_index=False, nthreads=1)
 
 
-def _chunks_from_snapshot(path: str, chunk_rows: int) -> Iterator[_Chunk]:
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-        yield _Chunk(batch.to_pandas(), batch, raw=False)
+def _chunks_from_snapshot(snap: Snapshot, chunk_rows: int) -> Iterator[_Chunk]:
+    name = f"snapshot {snap.short_id}"
+    try:
+        file = pq.ParquetFile(snap.path)
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"Snapshot {snap.short_id}'s data file {snap.path} is missing; rebuild the snapshot"
+        ) from None
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(
+            f"Snapshot {snap.short_id}'s data file {snap.path} cannot be read ({exc}); rebuild the snapshot"
+        ) from None
+    for batch in file.iter_batches(batch_size=chunk_rows):
+        yield _Chunk(batch.to_pandas(), batch, raw=False, name=name)
 
 
 def score_batch(
@@ -90,9 +103,10 @@ def score_batch(
     mv = yard.model(use_case, version)
     model = yard.load(use_case, mv.version)
     code = load_feature_code(spec.data.features)
-    chunks = _open(yard, spec.data.source if data == "source" else data, chunk_rows, spec.data.time)
+    chunks, read = _open(yard, spec.data.source if data == "source" else data, chunk_rows, spec.data.time)
     keep = [c for c in (spec.data.entity_key, spec.data.time, spec.data.label) if c]
     out = writable_output(out)
+    _refuse_inputs_as_output(yard, out, read)
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
     writer = ParquetSink(tmp, name="modelyard-score-write")
     rows = positives = 0
@@ -101,11 +115,27 @@ def score_batch(
             frame = chunk.frame
             if not len(frame):
                 continue
-            inputs = code.apply(frame.reset_index(drop=True), key=spec.data.entity_key) if chunk.raw else frame
+            raw = chunk.raw
+            inputs = (
+                code.apply(frame.reset_index(drop=True), partition=chunk.name, key=spec.data.entity_key)
+                if raw
+                else frame
+            )
+            if raw:
+                check_unique_columns(inputs, code)
             missing = [c for c in spec.input_names if c not in inputs.columns]
             if missing:
-                raise DataError(f"The data has no input column(s) {missing}; is it a snapshot of {use_case}?")
-            scores = np.asarray(model.score(inputs[list(spec.input_names)]), dtype=np.float64)
+                raise DataError(
+                    f"{chunk.name} has no input column(s) {missing}; "
+                    f"is it {'data' if raw else 'a snapshot'} of {use_case}?"
+                )
+            try:
+                scores = np.asarray(model.score(inputs[list(spec.input_names)]), dtype=np.float64)
+            except Exception as exc:  # the model refused the values: name where they came from
+                raise DataError(
+                    f"v{mv.version} of {use_case} failed to score {chunk.name}: {type(exc).__name__}: {exc}; "
+                    "check those rows against the spec's inputs (types, nulls, categories)"
+                ) from exc
             decision = scores >= mv.threshold
             table = (
                 chunk.passthrough(keep)
@@ -143,10 +173,27 @@ def writable_output(out: str | Path, *, folder: bool = False) -> Path:
     return path
 
 
-def _open(yard: Yard, data: str, chunk_rows: int, time_column: str | None) -> Iterator[_Chunk]:
+def _refuse_inputs_as_output(yard: Yard, out: Path, read: list[Path]) -> None:
+    """Refuse an ``--out`` that is a device or other special file, one of the files being scored, or
+    inside the yard's snapshots (replacing it would destroy the data; the run itself would succeed)."""
+    if out.exists() and not out.is_file():
+        raise UsageError(f"--out {out} exists and is not a regular file; name a .parquet file to write")
+    target = out.resolve()
+    snapshots = (yard.settings.resolved_home() / "snapshots").resolve()
+    if target.is_relative_to(snapshots):
+        raise UsageError(f"--out {out} is inside the yard's snapshots, which are immutable; write the scores elsewhere")
+    if any(target == path.resolve() for path in read):
+        raise UsageError(f"--out {out} is one of the files being scored (--data); write the scores to another file")
+
+
+def _open(yard: Yard, data: str, chunk_rows: int, time_column: str | None) -> tuple[Iterator[_Chunk], list[Path]]:
+    """The chunks to score, and the files they are read from."""
     if is_snapshot_ref(data):
-        return _chunks_from_snapshot(get_snapshot(yard, data).path, chunk_rows)
+        snap = get_snapshot(yard, data)
+        return _chunks_from_snapshot(snap, chunk_rows), [Path(snap.path)]
     source = open_source(data, yard.settings.root, named=f"--data {data!r}")
     from modelyard.data._sources import TimeRange
 
-    return (_Chunk(part.frame, None, raw=True) for part in source.partitions(time_column, TimeRange()))
+    parts = source.partitions(time_column, TimeRange())
+    files = [Path(f) for f in getattr(source, "files", [])]
+    return (_Chunk(part.frame, None, raw=True, name=f"partition {part.name}") for part in parts), files

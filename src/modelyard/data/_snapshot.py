@@ -17,7 +17,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from modelyard._exceptions import DataError, NotFoundError, UsageError
-from modelyard.data._features import load_feature_code
+from modelyard.data._features import check_unique_columns, load_feature_code
 from modelyard.data._snapshot_sink import SnapshotSink
 from modelyard.data._sources import Source, TimeRange, open_source, stored_type
 from modelyard.store import Store, utcnow
@@ -167,6 +167,7 @@ def _partition_table(spec: UseCase, code: Any, name: str, raw: pd.DataFrame, kep
             )
     raw = raw.reset_index(drop=True)
     features = code.apply(raw, partition=f"partition {name}", key=spec.data.entity_key)
+    check_unique_columns(features, code)
     absent = [c for c in spec.input_names if c not in features.columns]
     if absent:
         raise DataError(
@@ -246,9 +247,10 @@ def list_snapshots(yard: Yard, use_case: str | None = None) -> list[Snapshot]:
 
 
 def is_snapshot_ref(value: object) -> bool:
-    """Whether ``value`` names a snapshot (6+ hex characters of its id) rather than a file or glob."""
+    """Whether ``value`` names a snapshot (hex characters of its id; :func:`get_snapshot` wants at
+    least 6) rather than a file or glob."""
     text = str(value) if isinstance(value, str | Path) else ""
-    if len(text) < 6 or any(c not in "0123456789abcdef" for c in text.lower()):
+    if not text or any(c not in "0123456789abcdef" for c in text.lower()):
         return False
     return not Path(text).exists()
 
