@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from modelyard import DataError, Settings, UsageError, Yard
-from modelyard.data import build_snapshot, score_batch, score_with_spark
+from modelyard.data import build_snapshot, score_batch, score_with_spark, spark_session
 
 pytest.importorskip("pyspark")
 pytestmark = pytest.mark.spark
@@ -31,9 +37,10 @@ def spark_yard(tmp_path_factory: pytest.TempPathFactory, raw_churn, make_model):
     yard.register("churn", make_model(1.0), threshold=0.4)
     yield yard
     yard.close()
-    from modelyard.data import spark_session
+    from pyspark.sql import SparkSession
 
-    spark_session().stop()
+    if (session := SparkSession.getActiveSession()) is not None:
+        session.stop()
 
 
 @pytest.mark.parametrize("kind", ["snapshot", "raw source"])
@@ -85,10 +92,74 @@ def test_files_that_drifted_apart_are_refused_before_scoring(spark_yard: Yard, t
 
 
 def test_feature_code_that_raises_on_a_worker_is_named(spark_yard: Yard, tmp_path: Path) -> None:
-    """Text in an int field: the demo's feature code raises inside mapInPandas; the DataError carries
-    the Python exception, not only Spark's 'task failed' line."""
+    """Text in an int field of the second file: the demo's feature code raises inside mapInPandas, on a
+    batch holding both small files. The DataError names the file, the row and its entity key."""
     raw = first_month(spark_yard).astype({"tenure": object})
-    csv_files(spark_yard, "bad_tenure_csv", a=raw.assign(tenure=raw.tenure.where(raw.index != 3, "three")))
-    with pytest.raises(DataError, match=r"Spark failed scoring .*Python worker: .*row 3: ValueError") as info:
+    bad = raw.assign(tenure=raw.tenure.where(raw.index != 3, "three"))
+    csv_files(spark_yard, "bad_tenure_csv", a=raw, b=bad)
+    with pytest.raises(DataError) as info:
         score_with_spark(spark_yard, "churn", 1, "data/bad_tenure_csv/*.csv", tmp_path / "out")
-    assert "three" in info.value.message
+    assert info.value.message == (
+        "Spark failed scoring 'data/bad_tenure_csv/*.csv': The feature code modelyard.demo.features:churn_features "
+        f"failed on a Spark batch of rows from data/bad_tenure_csv/b.csv, row 3 (customer_id={raw.customer_id[3]!r}): "
+        "ValueError: invalid literal for int() with base 10: 'three'; fix the function or the row upstream"
+    )
+
+
+def test_an_empty_parquet_file_is_refused_not_skipped(spark_yard: Yard, tmp_path: Path) -> None:
+    """Spark skips a 0-byte file without a word (and scores the rest); the local engine fails on it."""
+    folder = spark_yard.settings.root / "data" / "churn_zero"
+    shutil.copytree(spark_yard.settings.root / "data" / "churn", folder)
+    (folder / "2024-03.parquet").write_bytes(b"")
+    with pytest.raises(
+        DataError,
+        match=re.escape(
+            "Cannot read partition data/churn_zero/2024-03.parquet of --data 'data/churn_zero/*.parquet': the file "
+            "is empty (0 bytes), and Spark would skip it without a word; rewrite that file, or move it out of the path"
+        ),
+    ):
+        score_with_spark(spark_yard, "churn", 1, "data/churn_zero/*.parquet", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_failing_job_prints_modelyard_s_message_alone(spark_yard: Yard, tmp_path: Path) -> None:
+    """Spark's logging is off in the sessions modelyard starts: no log4j stacks ("Aborting task") and no
+    Python worker traceback before the error line. In a new process, whose JVM starts as the CLI's does."""
+    raw = first_month(spark_yard)
+    csv_files(spark_yard, "bad_tenure_cli", a=raw.astype({"tenure": object}).assign(tenure="x"))
+    args = ["--root", str(spark_yard.settings.root), "score", "churn", "1", "--data", "data/bad_tenure_cli/*.csv"]
+    done = subprocess.run(
+        [sys.executable, "-m", "modelyard", *args, "--out", str(tmp_path / "out"), "--engine", "spark"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    jvm = "WARNING: Using incubator modules"  # the JVM's own, printed before any logging starts
+    lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith(jvm)]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: Spark failed scoring 'data/bad_tenure_cli/*.csv': The feature code ")
+
+
+def test_a_master_spark_does_not_know_is_a_usage_error(spark_yard: Yard, tmp_path: Path) -> None:
+    """Refused before Java starts when spark-submit would refuse it, else when Spark cannot parse it: one
+    line naming --master, the value and the fix. Last in the module: a master takes effect on a new session."""
+    from pyspark.sql import SparkSession
+
+    from modelyard.cli import app
+
+    root = str(spark_yard.settings.root)
+    args = ["--root", root, "score", "churn", "1", "--data", "data/churn/*.parquet", "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, [*args, "--engine", "spark", "--master", "bogus://x"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and result.stderr == (
+        "error: --master 'bogus://x' is not a Spark master URL: use local[2] (this machine, 2 cores), "
+        "spark://HOST:7077, yarn or k8s://https://HOST:PORT\n"
+    )
+
+    if (session := SparkSession.getActiveSession()) is not None:
+        session.stop()
+    with pytest.raises(
+        UsageError, match=re.escape("Spark did not start with --master 'local[x]' (Could not parse Master URL: ")
+    ):
+        spark_session("local[x]")

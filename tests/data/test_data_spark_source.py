@@ -156,15 +156,53 @@ def test_a_column_added_in_later_files_is_read_as_file_sources_read_it(
     assert from_spark.id == snapshot(spark_yard, "data/churn_added/*.parquet").id
 
 
-def test_a_parquet_column_whose_type_changed_fails_in_spark(spark_yard: Yard, raw_churn: pd.DataFrame) -> None:
+def test_a_parquet_column_whose_type_changed_is_named(spark_yard: Yard, raw_churn: pd.DataFrame) -> None:
+    """Spark would fail late, naming neither the column nor the file whose type it expected; the footers
+    name both, as file sources do. Times stored in ms in one file and µs in another are no drift."""
     parquet_months(spark_yard, raw_churn, "churn_retyped", "2024-05", lambda f: f.astype({"tenure": str}))
     before = snapshot_folders(spark_yard)
 
-    # Spark names the file it was reading: the one whose type differs from the schema it took from another.
     with pytest.raises(
-        DataError, match=r"^Spark failed reading data\.source 'spark:parquet:data/churn_retyped': .*\[tenure\]"
+        DataError,
+        match=re.escape(
+            "Schema drift in data.source 'spark:parquet:data/churn_retyped': column 'tenure' is large_string in "
+            "partition data/churn_retyped/2024-05.parquet but int64 in data/churn_retyped/2024-01.parquet; make the "
+            "types agree upstream (rewrite that partition), or move it out of the path"
+        ),
     ):
         snapshot(spark_yard, "spark:parquet:data/churn_retyped")
+    assert snapshot_folders(spark_yard) == before
+    parquet_months(spark_yard, raw_churn, "churn_us_may", "2024-05", lambda f: f.astype({"signup_date": "M8[us]"}))
+    assert snapshot(spark_yard, "spark:parquet:data/churn_us_may").row_count > 0
+
+
+def test_an_empty_or_damaged_file_is_named_not_skipped(spark_yard: Yard, raw_churn: pd.DataFrame) -> None:
+    """Spark skips a 0-byte file without a word; the local engine fails on it, and so does a Spark source,
+    before Spark reads anything. A file that is no Parquet file (here the first) is named the same way."""
+    parquet_months(spark_yard, raw_churn, "churn_zero", "2024-03", lambda f: f)
+    (spark_yard.settings.root / "data" / "churn_zero" / "2024-03.parquet").write_bytes(b"")
+    parquet_months(spark_yard, raw_churn, "churn_damaged", "2024-01", lambda f: f)
+    (spark_yard.settings.root / "data" / "churn_damaged" / "2024-01.parquet").write_bytes(b"not parquet")
+    csv_months(spark_yard, "churn_csv_zero")
+    (spark_yard.settings.root / "data" / "churn_csv_zero" / "2024-07.csv").write_bytes(b"")
+    before = snapshot_folders(spark_yard)
+
+    fix = "; rewrite that file, or move it out of the path"
+    empty = "the file is empty (0 bytes), and Spark would skip it without a word" + fix
+    with pytest.raises(DataError) as info:
+        snapshot(spark_yard, "spark:parquet:data/churn_zero/*.parquet")
+    assert info.value.message == (
+        "Cannot read partition data/churn_zero/2024-03.parquet of data.source "
+        f"'spark:parquet:data/churn_zero/*.parquet': {empty}"
+    )
+    with pytest.raises(DataError, match=r"^Cannot read partition data/churn_csv_zero/2024-07\.csv of .*: the file is"):
+        snapshot(spark_yard, "spark:csv:data/churn_csv_zero")
+    with pytest.raises(
+        DataError,
+        match=r"^Cannot read partition data/churn_damaged/2024-01\.parquet of data\.source 'spark:parquet:data/"
+        r"churn_damaged': .*Parquet magic bytes not found in footer.*; rewrite that file, or move it out of the path$",
+    ):
+        snapshot(spark_yard, "spark:parquet:data/churn_damaged")
     assert snapshot_folders(spark_yard) == before
 
 

@@ -7,20 +7,26 @@ same columns as local scoring, so the evaluation reads either.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
 import sys
+import tempfile
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from modelyard._exceptions import DataError, MissingExtraError, UsageError
+from modelyard.data._features import FeatureCode
 from modelyard.data._score import ScoreSummary, writable_output
 from modelyard.data._snapshot import get_snapshot, is_snapshot_ref
-from modelyard.data._spark_source import SparkSource, spark_reason
+from modelyard.data._spark_source import SparkSource, file_name, spark_reason
 
 if TYPE_CHECKING:
     from modelyard._yard import Yard
@@ -28,25 +34,73 @@ if TYPE_CHECKING:
 __all__ = ["score_with_spark", "spark_session"]
 
 _MODELS: dict[str, Any] = {}  # per Python worker: artifact sha256 -> loaded model
+_FILE = "__modelyard_input_file__"  # a raw row's file (Spark's input_file_name), for the feature code's errors
+
+_MASTERS = "use local[2] (this machine, 2 cores), spark://HOST:7077, yarn or k8s://https://HOST:PORT"
+
+# log4j for the JVMs modelyard starts: every logger off (sparkContext.setLogLevel turns them back on);
+# the gateway's logger off too, or PySpark prints a "Setting default log level" notice at start.
+_LOG4J = """\
+status = error
+rootLogger.level = off
+rootLogger.appenderRef.console.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = off
+"""
 
 
 def spark_session(master: str = "local[2]") -> Any:
-    """A Spark session for modelyard's jobs (local mode by default), quiet and without the web UI."""
+    """A Spark session for modelyard's jobs (local mode by default), without the web UI.
+
+    A session this starts keeps Spark's own logging off (log4j at OFF from the JVM's start), so a
+    failure shows modelyard's one message, not Spark's stacks; a session already active is used as it is.
+    """
     try:
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise MissingExtraError("pyspark", "spark", "Scoring with --engine spark") from exc
+    # spark-submit's own rule: anything else makes the JVM print its usage and exit
+    if master != "yarn" and not master.startswith(("local", "spark", "k8s")):
+        raise UsageError(f"--master {master!r} is not a Spark master URL: {_MASTERS}")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers must see modelyard's environment
-    spark = (
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    starts = SparkSession.getActiveSession() is None
+    builder = (
         SparkSession.builder.master(master)
         .appName("modelyard")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
     )
-    spark.sparkContext.setLogLevel("ERROR")
+    if starts:  # read when this starts the JVM; prepended to any spark.driver.extraJavaOptions of the user's
+        builder = builder.config("spark.driver.defaultJavaOptions", f"-Dlog4j2.configurationFile={_quiet_log4j()}")
+    try:
+        spark = builder.getOrCreate()
+    except (PySparkException, Py4JError) as exc:  # JAVA_GATEWAY_EXITED; "Could not parse Master URL"
+        java = ", and that Java 17 or later is installed (JAVA_HOME)" if isinstance(exc, PySparkException) else ""
+        raise UsageError(
+            f"Spark did not start with --master {master!r} ({spark_reason(exc)}); check the URL{java}: {_MASTERS}"
+        ) from exc
+    if starts:
+        spark.sparkContext.setLogLevel("OFF")  # also when the JVM was already running
     return spark
+
+
+@functools.cache
+def _quiet_log4j() -> str:
+    """A file URI of :data:`_LOG4J`, written once per process and removed at exit."""
+    fd, name = tempfile.mkstemp(prefix="modelyard-log4j2-", suffix=".properties")
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(_LOG4J)
+    atexit.register(Path(name).unlink, missing_ok=True)
+    return Path(name).as_uri()
 
 
 def _model(payload: tuple[str, str, str, bytes, dict[str, Any]]) -> Any:
@@ -56,6 +110,24 @@ def _model(payload: tuple[str, str, str, bytes, dict[str, Any]]) -> Any:
 
         _MODELS[sha] = load_model(SavedModel(flavor, fmt, data, metadata), trust=True)  # verified by the driver
     return _MODELS[sha]
+
+
+def _features(code: FeatureCode, batch: pd.DataFrame, files: np.ndarray, key: str | None, root: Path) -> pd.DataFrame:
+    """The feature code on one Arrow batch; when it raises, the error names the file the failing row
+    came from (a batch may span files) and the row's entity key, as the row counts within the batch."""
+
+    def where(uri: str) -> str:
+        return f"a Spark batch of rows from {file_name(uri, root)}" if uri else "a Spark batch of rows"
+
+    uris = pd.unique(files)
+    if len(uris) == 1:
+        return code.apply(batch, partition=where(uris[0]), key=key)
+    try:
+        return code.apply(batch, partition="a Spark batch of rows from several files", key=key)
+    except DataError:
+        for uri in uris:  # the error again, from the rows of the file that holds the failing one
+            code.apply(batch[files == uri].reset_index(drop=True), partition=where(uri), key=key)
+        raise
 
 
 def score_with_spark(
@@ -88,8 +160,13 @@ def score_with_spark(
     keep = [c for c in (spec.data.entity_key, spec.data.time, spec.data.label) if c and c in frame.columns]
     inputs = list(spec.input_names)
     features_path = spec.data.features if raw else None
+    key, root = spec.data.entity_key, yard.settings.root
     threshold, number = float(mv.threshold), int(mv.version)
     shipped = spark.sparkContext.broadcast(payload)
+    if features_path:  # the file of each row, for the feature code's errors (taken off before it runs)
+        from pyspark.sql import functions as F
+
+        frame = frame.withColumn(_FILE, F.input_file_name())
 
     def score_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         from threadpoolctl import threadpool_limits
@@ -100,7 +177,11 @@ def score_with_spark(
         code = load_feature_code(features_path) if features_path else None
         with threadpool_limits(1):
             for batch in batches:
-                model_inputs = code.apply(batch.reset_index(drop=True)) if code else batch
+                if code is None:
+                    model_inputs = batch
+                else:
+                    files = batch.pop(_FILE).to_numpy()
+                    model_inputs = _features(code, batch.reset_index(drop=True), files, key, root)
                 scores = model.score(model_inputs[inputs])
                 result = pd.DataFrame({c: batch[c].to_numpy() for c in keep})
                 result["score"] = scores

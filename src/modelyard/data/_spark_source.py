@@ -11,16 +11,17 @@ total order (the time column, then every column), the same on every run, so the 
 gives the same snapshot id. They reach the driver a Spark partition at a time, as Arrow batches.
 
 Spark takes a path's schema from one file, so files that drifted apart would be read quietly
-wrong: a Parquet file without a column as nulls, a CSV file's values under other columns. So the
-columns of every local file are compared first, from a Parquet file's footer or a CSV file's first
-line (about 8 ms for the demo's 24 monthly Parquet files, where Spark takes about 100 ms to resolve
-the path), and drift stops the read with a DataError naming the file and the column. Parquet files
-follow the rule of file sources (a later file may add columns, none may lack one of the first
-file's); CSV files must agree column for column. Files under a URL (``s3a://``, ``hdfs://``) and
-compressed CSV files are not compared: a Parquet column missing there reads as nulls; Spark
-still checks each CSV header (``enforceSchema=false``), though a drifted header, inferred as a
-row, has usually turned the time column into strings first. A column whose type changed fails
-in Spark, wherever the files are.
+wrong: a Parquet file without a column as nulls, a CSV file's values under other columns; and it
+skips an empty file without a word. So every local file is checked first, from a Parquet file's
+footer or a CSV file's first line (about 8 ms for the demo's 24 monthly Parquet files, where Spark
+takes about 100 ms to resolve the path): an empty file, a Parquet file whose footer does not read,
+or drift stops the read with a DataError naming the file and the column. Parquet files follow the
+rule of file sources (a later file may add columns, none may lack one of the first file's, a
+column keeps its type); CSV files must agree column for column. Files under a URL (``s3a://``,
+``hdfs://``), compressed CSV files and Parquet files with an encrypted footer are not checked: a
+Parquet column missing there reads as nulls, one whose type changed fails in Spark; Spark still
+checks each CSV header (``enforceSchema=false``), though a drifted header, inferred as a row, has
+usually turned the time column into strings first.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelyard._exceptions import DataError, UsageError
-from modelyard.data._sources import Partition, TimeRange, partition_name
+from modelyard.data._sources import Partition, TimeRange, partition_name, stored_type
 
-__all__ = ["SparkSource", "spark_reason"]
+__all__ = ["SparkSource", "file_name", "spark_reason"]
 
 FORMATS = ("parquet", "csv")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -113,13 +114,19 @@ class SparkSource:
 
     def read(self, spark: Any) -> Any:
         """The whole source as a Spark DataFrame (planned, not yet run); a path's local files are
-        checked for drift first."""
-        frame = self._frame(spark)
+        checked first."""
+        try:
+            frame = self._frame(spark)
+        except DataError:
+            if self.path is not None:  # a damaged file Spark met taking the schema from it: named, if local
+                self._check_files(self._listing(spark))
+            raise
         if self.path is not None:
-            self._check_files(frame)
+            self._check_files(frame.inputFiles())
         return frame
 
     def _frame(self, spark: Any) -> Any:
+        from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
         try:
@@ -129,42 +136,80 @@ class SparkSource:
             if self.format == "csv":  # Spark checks every file's header against the schema, not just one
                 return reader.option("enforceSchema", "false").csv(self.path)
             return reader.parquet(self.path)
-        except PySparkException as exc:
+        except (PySparkException, Py4JJavaError) as exc:
             what = f"table {self.table!r}" if self.table else f"{self.format} path {self.path!r}"
             raise DataError(
                 f"{self.named}: Spark cannot read the {what} "
                 f"({spark_reason(exc)}); check the name, or that the data has landed"
             ) from exc
 
-    def _check_files(self, frame: Any) -> None:
-        """The frame's local files agree on their columns, read from a Parquet file's footer or a CSV
-        file's first line only. Parquet files follow the rule of file sources: no file lacks a column
-        of the first (columns added later are fine). CSV files, whose values are placed by position,
-        must have the same columns in the same order. Names compare as Spark compares them by default,
-        without case."""
-        paths = sorted(path for path in map(_local_path, frame.inputFiles()) if path is not None)
+    def _listing(self, spark: Any) -> list[str]:
+        """The files of the path, listed by Spark without reading any (none if it cannot list them)."""
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        try:
+            return list(spark.read.schema("_ string").format(self.format).load(self.path).inputFiles())
+        except (PySparkException, Py4JJavaError):
+            return []
+
+    def _check_files(self, files: list[str]) -> None:
+        """The local ones of ``files`` (as Spark lists them) can be read and agree on their columns,
+        read from a Parquet file's footer or a CSV file's first line only. An empty file, which Spark
+        would skip without a word, or a Parquet file whose footer does not read is refused. Parquet
+        files follow the rule of file sources: no file lacks a column of the first (columns added later
+        are fine), and a column has one type in every file. CSV files, whose values are placed by
+        position, must have the same columns in the same order. Names compare as Spark compares them
+        by default, without case."""
+        paths = sorted(path for path in map(_local_path, files) if path is not None)
         if self.format == "csv":
             paths = [path for path in paths if path.lower().endswith(".csv")]  # compressed: left to Spark
-        columns = {partition_name(path, self._root): names for path in paths if (names := self._file_columns(path))}
-        drift = (_vanished(columns) or _moved(columns)) if self.format == "csv" else _lacking(columns)
+            columns = {self._name(path): names for path in paths if (names := self._csv_columns(path))}
+            drift = _vanished(columns) or _moved(columns)
+        else:
+            schemas = {self._name(path): schema for path in paths if (schema := self._footer(path)) is not None}
+            drift = _lacking({file: schema.names for file, schema in schemas.items()})
+            if drift is None and (retyped := _retyped(schemas)) is not None:
+                raise DataError(
+                    f"Schema drift in {self.named}: {retyped}; make the types agree upstream (rewrite that "
+                    "partition), or move it out of the path"
+                )
         if drift is not None:
             raise DataError(
                 f"Schema drift in {self.named}: partition {drift}; rewrite that partition "
                 "with the same columns as the others, or move it out of the path"
             )
 
-    def _file_columns(self, path: str) -> list[str]:
-        """A file's column names; none for a file that is empty (no rows to misplace) or that this
-        check cannot read (an encrypted footer, a damaged file): those are left to Spark."""
+    def _name(self, path: str) -> str:
+        return partition_name(path, self._root)
+
+    def _unreadable(self, path: str, reason: str) -> DataError:
+        return DataError(
+            f"Cannot read partition {self._name(path)} of {self.named}: {reason}; rewrite that file, "
+            "or move it out of the path"
+        )
+
+    def _csv_columns(self, path: str) -> list[str]:
+        """A CSV file's column names, from its first line; none when this check cannot read it."""
+        if _is_empty(path):
+            raise self._unreadable(path, "the file is empty (0 bytes), and Spark would skip it without a word")
         try:
-            if self.format == "csv":
-                with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
-                    names = next(csv.reader(file), [])
-            else:
-                names = pq.read_schema(path).names
-        except (OSError, csv.Error, pa.ArrowException):
+            with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
+                return next(csv.reader(file), [])
+        except (OSError, csv.Error):
             return []
-        return names
+
+    def _footer(self, path: str) -> pa.Schema | None:
+        """A Parquet file's schema, from its footer; None for an encrypted footer (left to Spark,
+        which may hold the keys). A file that is empty or whose footer does not read is refused."""
+        if _is_empty(path):
+            raise self._unreadable(path, "the file is empty (0 bytes), and Spark would skip it without a word")
+        try:
+            return pq.read_schema(path)
+        except (OSError, pa.ArrowException) as exc:
+            if _encrypted_footer(path):
+                return None
+            raise self._unreadable(path, str(exc).strip() or type(exc).__name__) from exc
 
     def _in_range(self, frame: Any, column: str, time_range: TimeRange) -> Any:
         from pyspark.sql import functions as F
@@ -257,6 +302,45 @@ def _local_path(uri: str) -> str | None:
     return None if parts.scheme else uri
 
 
+def file_name(uri: str, root: Path) -> str:
+    """A file Spark lists, as messages name it: relative to the project root when it is under it."""
+    path = _local_path(uri)
+    return uri if path is None else partition_name(path, root)
+
+
+def _is_empty(path: str) -> bool:
+    try:
+        return Path(path).stat().st_size == 0
+    except OSError:
+        return False  # left to the reader, which says why
+
+
+def _encrypted_footer(path: str) -> bool:
+    """Whether a Parquet file ends in the magic bytes of an encrypted footer."""
+    try:
+        with open(path, "rb") as file:
+            file.seek(-4, 2)
+            return file.read(4) == b"PARE"
+    except OSError:
+        return False
+
+
+def _retyped(schemas: dict[str, pa.Schema]) -> str | None:
+    """The first column whose type in a file differs from its type in the first file that has it,
+    compared as file sources compare them (text and time units as a snapshot stores them, an
+    all-null column matching any type), as a phrase; None if every column keeps its type."""
+    first: dict[str, tuple[str, pa.DataType]] = {}
+    for file, schema in schemas.items():
+        for field in schema:
+            type_ = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+            if pa.types.is_null(type_):
+                continue
+            seen, seen_type = first.setdefault(field.name.lower(), (file, type_))
+            if stored_type(type_) != stored_type(seen_type):
+                return f"column {field.name!r} is {type_} in partition {file} but {seen_type} in {seen}"
+    return None
+
+
 def _lacking(columns: dict[str, list[str]]) -> str | None:
     """The first file lacking a column of the first file, as a phrase; None if none lacks any."""
     first, reference = next(iter(columns.items()), ("", []))
@@ -295,12 +379,15 @@ def _moved(columns: dict[str, list[str]]) -> str | None:
 def spark_reason(exc: BaseException) -> str:
     """The first line of Spark's own message (a Java exception's, not py4j's wrapper), without its
     trailing SQLSTATE code; and when Python code on a worker raised (feature code, a model), its
-    exception, which Spark buries in a traceback further down."""
+    exception, which Spark buries in a traceback further down (one of modelyard's own errors alone,
+    as its message says it all)."""
     java = getattr(exc, "java_exception", None)
     text = str(java.getMessage()) if java is not None else str(exc)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     reason = re.sub(r"\s*SQLSTATE: \w+\.?$", "", lines[0]) if lines else type(exc).__name__
     python = _python_error(str(exc)) or _python_error(text)
+    if python is not None and python.startswith("modelyard."):  # modelyard's own error, raised on a worker
+        return python.partition(": ")[2] or python
     if python is None or python in reason:
         return reason
     return f"{reason.rstrip(': ')}: {python}" if "Python" in reason else f"{reason} (a Python worker raised {python})"
