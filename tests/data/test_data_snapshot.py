@@ -224,3 +224,20 @@ def test_the_short_postgres_scheme_reads_as_postgresql(pg_url: str) -> None:
     short = "postgres://" + pg_url.split("://", 1)[1]
     frames = [p.frame for p in SqlSource(f"{short}&table=numbers").partitions(None, TimeRange(None, None))]
     assert pd.concat(frames)["a"].tolist() == [1, 2, 3]
+
+
+def test_a_build_sweeps_the_folders_of_builds_that_were_killed(yard: Yard, data_root: Path) -> None:
+    import os
+    import time
+
+    folder = yard.settings.resolved_home() / "snapshots"
+    old, fresh = folder / ".tmp-killed-yesterday", folder / ".tmp-still-building"
+    for tmp in (old, fresh):
+        tmp.mkdir(parents=True)
+        (tmp / "data.parquet").write_bytes(b"half a file")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    for path in (old / "data.parquet", old):
+        os.utime(path, (two_days_ago, two_days_ago))
+    snap = build_snapshot(yard, "churn", start=datetime(2024, 6, 1))
+    assert not old.exists() and fresh.exists()
+    assert sorted(p.name for p in _leftovers(yard)) == sorted([".tmp-still-building", snap.id])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -105,6 +107,7 @@ def build_snapshot(
     code = load_feature_code(spec.data.features)
     kept = _kept_columns(spec)
     folder = yard.settings.resolved_home() / "snapshots"
+    _sweep_abandoned(folder)
     tmp = folder / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     sink = SnapshotSink(tmp / "data.parquet")
@@ -157,6 +160,22 @@ def build_snapshot(
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return _record(yard, snap, spec)
+
+
+ABANDONED_AFTER_SECONDS = 24 * 3600
+"""A ``.tmp-`` folder untouched this long is a build that was killed (SIGKILL, a power cut): removed."""
+
+
+def _sweep_abandoned(folder: Path) -> None:
+    """Remove the temporary folders of builds that died without cleaning up (a failed or interrupted
+    build removes its own); a build still running touches its folder far more often than this."""
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - ABANDONED_AFTER_SECONDS
+    for tmp in folder.glob(".tmp-*"):
+        with contextlib.suppress(OSError):  # another build may be sweeping it too
+            if tmp.stat().st_mtime < cutoff and all(p.stat().st_mtime < cutoff for p in tmp.iterdir()):
+                shutil.rmtree(tmp)
 
 
 def _partition_table(spec: UseCase, code: Any, name: str, raw: pd.DataFrame, kept: list[str]) -> pa.Table:
