@@ -206,13 +206,18 @@ def test_sigterm_unwinds_the_command_so_its_cleanup_runs() -> None:
     import subprocess
     import sys
 
-    script = (
+    script = (  # SIGTERM while feature code runs: not reported as the feature code's failure
         "import os, signal, time\n"
+        "import pandas as pd\n"
         "from modelyard.cli import _app\n"
+        "from modelyard.data import FeatureCode\n"
+        "def features(raw):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(10)\n"
+        "    return raw\n"
         "def command(**_):\n"
         "    try:\n"
-        "        os.kill(os.getpid(), signal.SIGTERM)\n"
-        "        time.sleep(10)\n"
+        "        FeatureCode('m:features', features, '0').apply(pd.DataFrame({'x': [1, 2]}))\n"
         "    finally:\n"
         "        print('cleaned up', flush=True)\n"
         "_app.app = command\n"
@@ -220,3 +225,4 @@ def test_sigterm_unwinds_the_command_so_its_cleanup_runs() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout == "cleaned up\n" and done.returncode == 128 + 15, done.stderr
+    assert "failed" not in done.stderr and "Traceback" not in done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -361,8 +362,17 @@ def _register_module_commands() -> None:
 _register_module_commands()
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is: not an Exception (nor SystemExit, which feature code may
+    raise and which modelyard reports as that code's failure), so only cleanups and ``main`` see it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
 
 
 def main() -> None:
@@ -371,5 +381,8 @@ def main() -> None:
     SIGTERM (a CI job cancelled, ``kill``, a container stopping) unwinds like Ctrl-C, so every command's
     cleanup runs: a snapshot or a scoring run that is stopped leaves no temporary files behind. (The
     server installs its own handler when it starts, to drain requests.)"""
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    app(prog_name="modelyard")
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        app(prog_name="modelyard")
+    except Terminated as stop:
+        sys.exit(128 + stop.signum)
