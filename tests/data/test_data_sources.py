@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 
 from modelyard import DataError, UsageError
 from modelyard.data import FileSource, SqlSource, TimeRange, open_source
+from modelyard.data._sources import _shown_url
 
 JANUARY_1ST = TimeRange(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
 
@@ -225,9 +227,11 @@ def test_a_database_that_does_not_answer_names_the_url_and_the_setting(pg_url: s
 
 @pytest.mark.postgres
 def test_a_missing_table_names_the_table_and_the_setting(pg_url: str) -> None:
+    shown = _shown_url(pg_url)
+    assert "@" not in shown or ":" not in shown.split("://", 1)[1].split("@", 1)[0]  # no password
     with pytest.raises(
         DataError,
-        match=r"^Cannot read --data postgresql\+psycopg://postgres@127.0.0.1:5432/test table nowhere: "
+        match=rf"^Cannot read --data {re.escape(shown)} table nowhere: "
         r'relation "nowhere" does not exist; check the table or query in --data$',
     ):
         list(open_source(f"{pg_url}&table=nowhere", Path("."), named="--data '...'").partitions(None, TimeRange()))
@@ -268,3 +272,19 @@ def test_a_sqlite_source_keeps_rows_at_the_start_of_the_range(tmp_path: Path) ->
     conn.close()
     rows = _rows(p.frame for p in SqlSource(f"sqlite:///{path}?table=events").partitions("at", JANUARY_1ST))
     assert rows["id"].tolist() == [2, 3]
+
+
+def test_a_parquet_dataset_folder_is_read_whole_and_nested_files_get_a_recursive_glob(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"month": ["2024-01", "2024-01", "2024-02"], "x": [1, 2, 3]})
+    frame.to_parquet(tmp_path / "events.parquet", partition_cols=["month"])  # a folder, as pandas and Spark write
+    parts = list(open_source("events.parquet", tmp_path).partitions(None, TimeRange()))
+    assert sorted(_rows(p.frame for p in parts)["x"]) == [1, 2, 3]
+    frame.to_parquet(tmp_path / "events", partition_cols=["month"])  # the same, in a folder without the suffix
+    with pytest.raises(DataError) as caught:
+        open_source("events", tmp_path)
+    assert str(caught.value) == (
+        "data.source 'events' is a folder (its subfolders hold .parquet files); "
+        "name its files with a glob, e.g. 'events/**/*.parquet'"
+    )
+    nested = list(open_source("events/**/*.parquet", tmp_path).partitions(None, TimeRange()))
+    assert len(nested) == 2 and sum(len(p.frame) for p in nested) == 3

@@ -106,6 +106,24 @@ def test_feature_code_that_raises_on_a_worker_is_named(spark_yard: Yard, tmp_pat
     )
 
 
+def test_a_batch_from_several_files_names_the_file_of_the_failing_row(tmp_path: Path) -> None:
+    """The worker's side alone (no Spark): small files share a batch; the failing row's file is found."""
+    from modelyard.data._features import FeatureCode
+    from modelyard.data._spark import _features
+
+    code = FeatureCode("m:features", lambda raw: raw.assign(x=raw["x"].astype(int)), "0")
+    batch = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "x": ["1", "2", "3", "four"]})
+    files, names = np.array([0, 0, 1, 1]), ["data/a.csv", "data/b.csv"]
+    with pytest.raises(DataError, match=r"failed on a Spark batch of rows from data/b\.csv, row 1 \(customer_id='d'\)"):
+        _features(code, batch, files, names, "customer_id")
+    with pytest.raises(DataError, match=r"failed on a Spark batch of rows, row 3 \(customer_id='d'\)"):
+        _features(code, batch, np.array([-1, -1, -1, -1]), names, "customer_id")  # Spark named no file
+    twice = FeatureCode("m:twice", lambda raw: pd.concat([raw, raw[["x"]]], axis=1), "0")
+    with pytest.raises(DataError, match=r"returned column\(s\) \['x'\] more than once"):
+        _features(twice, batch, files, names, "customer_id")
+    assert _features(code, batch.iloc[:3], files[:3], names, "customer_id")["x"].tolist() == [1, 2, 3]
+
+
 def test_an_empty_parquet_file_is_refused_not_skipped(spark_yard: Yard, tmp_path: Path) -> None:
     """Spark skips a 0-byte file without a word (and scores the rest); the local engine fails on it."""
     folder = spark_yard.settings.root / "data" / "churn_zero"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -110,6 +111,13 @@ def test_the_first_error_is_raised_by_the_next_call_and_later_tables_are_skipped
         behind.finish()
     behind.abort()
     assert ran == [1]
+
+    early = WriteBehind(work, name="test-error-early")  # far under its bound, and still told at once
+    early.add(pa.table({"x": [1]}))
+    time.sleep(0.2)  # the thread has failed by now
+    with pytest.raises(OSError, match="No space left"):
+        early.add(pa.table({"x": [1, 2]}))
+    early.abort()
 
     one_at_a_time = WriteBehind(work, name="test-error-next", max_bytes=1)
     one_at_a_time.add(pa.table({"x": [1]}))

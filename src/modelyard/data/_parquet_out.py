@@ -53,6 +53,8 @@ class WriteBehind:
         self._failed = False
 
     def add(self, table: pa.Table) -> None:
+        while self._queued and self._queued[0][1].done():  # so an error is raised at the next add
+            self._wait_oldest()
         size = table.nbytes
         while self._queued and self._queued_bytes + size > self._max_bytes:
             self._wait_oldest()

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from modelyard._exceptions import DataError, NotFoundError, UsageError
+from modelyard._exceptions import DataError, ModelyardError, NotFoundError, UsageError
 from modelyard.data._features import check_unique_columns, load_feature_code
 from modelyard.data._parquet_out import ParquetSink
 from modelyard.data._snapshot import Snapshot, get_snapshot, is_snapshot_ref
@@ -105,8 +105,8 @@ def score_batch(
     code = load_feature_code(spec.data.features)
     chunks, read = _open(yard, spec.data.source if data == "source" else data, chunk_rows, spec.data.time)
     keep = [c for c in (spec.data.entity_key, spec.data.time, spec.data.label) if c]
+    _refuse_inputs_as_output(yard, Path(out), read)
     out = writable_output(out)
-    _refuse_inputs_as_output(yard, out, read)
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
     writer = ParquetSink(tmp, name="modelyard-score-write")
     rows = positives = 0
@@ -131,6 +131,8 @@ def score_batch(
                 )
             try:
                 scores = np.asarray(model.score(inputs[list(spec.input_names)]), dtype=np.float64)
+            except ModelyardError:
+                raise
             except Exception as exc:  # the model refused the values: name where they came from
                 raise DataError(
                     f"v{mv.version} of {use_case} failed to score {chunk.name}: {type(exc).__name__}: {exc}; "
@@ -175,13 +177,17 @@ def writable_output(out: str | Path, *, folder: bool = False) -> Path:
 
 def _refuse_inputs_as_output(yard: Yard, out: Path, read: list[Path]) -> None:
     """Refuse an ``--out`` that is a device or other special file, one of the files being scored, or
-    inside the yard's snapshots (replacing it would destroy the data; the run itself would succeed)."""
-    if out.exists() and not out.is_file():
+    inside the yard's own folder (snapshots, artifacts, the registry): replacing it would destroy
+    data while the run itself succeeded."""
+    if out.exists() and not out.is_file() and not out.is_dir():  # a folder gets its own message
         raise UsageError(f"--out {out} exists and is not a regular file; name a .parquet file to write")
     target = out.resolve()
-    snapshots = (yard.settings.resolved_home() / "snapshots").resolve()
-    if target.is_relative_to(snapshots):
-        raise UsageError(f"--out {out} is inside the yard's snapshots, which are immutable; write the scores elsewhere")
+    home = yard.settings.resolved_home().resolve()
+    if target.is_relative_to(home):
+        raise UsageError(
+            f"--out {out} is inside the yard's own folder {home} (snapshots, artifacts, the registry); "
+            "write the scores elsewhere"
+        )
     if any(target == path.resolve() for path in read):
         raise UsageError(f"--out {out} is one of the files being scored (--data); write the scores to another file")
 

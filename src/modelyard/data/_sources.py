@@ -143,17 +143,17 @@ class FileSource:
         """``named``: how messages name the source (default ``data.source 'PATTERN'``)."""
         self.pattern = pattern
         full = pattern if Path(pattern).is_absolute() else str(root / pattern)
-        self.files = sorted(globlib.glob(full))
+        self.files = sorted(globlib.glob(full, recursive=True))  # ** matches nested folders
         self.description = pattern
         named = named or f"data.source {pattern!r}"
-        if Path(full).is_dir():
+        if Path(full).is_dir() and not _is_dataset(full):
             raise DataError(_folder_message(named, pattern, Path(full)))
         if not self.files:
             raise DataError(
                 f"{named} matches no files under {root}; check the path, or build the "
                 "data first (the demo writes data/churn/*.parquet)"
             )
-        folders = [f for f in self.files if Path(f).is_dir()]
+        folders = [f for f in self.files if Path(f).is_dir() and not _is_dataset(f)]
         if folders:
             raise DataError(
                 f"{named} matches folders ({', '.join(partition_name(f, root) for f in folders[:3])}"
@@ -221,12 +221,24 @@ def _kinds(suffixes: set[str]) -> str:
     return ", ".join(sorted(s or "(no extension)" for s in suffixes))
 
 
+def _is_dataset(path: str) -> bool:
+    """A folder named ``*.parquet``: a Parquet dataset as pandas (partition_cols) and Spark write it,
+    read whole by pyarrow."""
+    return path.rstrip("/").lower().endswith(".parquet")
+
+
 def _folder_message(named: str, pattern: str, folder: Path) -> str:
-    """Why a folder is not a source, and the glob to give instead (for the kind of file it holds most)."""
+    """Why a folder is not a source, and the glob to give instead (for the kind of file it holds
+    most, looking into its subfolders when it holds none itself)."""
     kinds = Counter(p.suffix.lower() for p in folder.iterdir() if p.is_file())
+    where, holds = "*", f"it holds {_kinds(set(kinds))} files"
+    nested = Counter(p.suffix.lower() for p in folder.rglob("*") if p.is_file()) if not kinds else None
+    if nested:
+        kinds, where, holds = nested, "**/*", f"its subfolders hold {_kinds(set(nested))} files"
+    elif not kinds:
+        holds = "it holds no files"
     usable = [kind for kind, _ in kinds.most_common() if kind in (".parquet", ".csv")]
-    glob = f"'{pattern.rstrip('/')}/*{usable[0] if usable else '.parquet'}'"
-    holds = f"it holds {_kinds(set(kinds))} files" if kinds else "it holds no files"
+    glob = f"'{pattern.rstrip('/')}/{where}{usable[0] if usable else '.parquet'}'"
     return f"{named} is a folder ({holds}); name its files with a glob, e.g. {glob}"
 
 

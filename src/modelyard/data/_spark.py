@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from modelyard._exceptions import DataError, MissingExtraError, UsageError
-from modelyard.data._features import FeatureCode
+from modelyard.data._features import FeatureCode, check_unique_columns
 from modelyard.data._score import ScoreSummary, writable_output
 from modelyard.data._snapshot import get_snapshot, is_snapshot_ref
 from modelyard.data._spark_source import SparkSource, file_name, spark_reason
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["score_with_spark", "spark_session"]
 
 _MODELS: dict[str, Any] = {}  # per Python worker: artifact sha256 -> loaded model
-_FILE = "__modelyard_input_file__"  # a raw row's file (Spark's input_file_name), for the feature code's errors
+_FILE = "__modelyard_input_file__"  # a raw row's file (its number in the read's files), for the feature code's errors
 
 _MASTERS = "use local[2] (this machine, 2 cores), spark://HOST:7077, yarn or k8s://https://HOST:PORT"
 
@@ -58,7 +58,8 @@ def spark_session(master: str = "local[2]") -> Any:
     """A Spark session for modelyard's jobs (local mode by default), without the web UI.
 
     A session this starts keeps Spark's own logging off (log4j at OFF from the JVM's start), so a
-    failure shows modelyard's one message, not Spark's stacks; a session already active is used as it is.
+    failure shows modelyard's one message, not Spark's stacks; turn it back on for later work in the
+    same process with ``spark.sparkContext.setLogLevel("WARN")``. A session already active is used as it is.
     """
     try:
         from py4j.protocol import Py4JError
@@ -79,8 +80,13 @@ def spark_session(master: str = "local[2]") -> Any:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
-    if starts:  # read when this starts the JVM; prepended to any spark.driver.extraJavaOptions of the user's
-        builder = builder.config("spark.driver.defaultJavaOptions", f"-Dlog4j2.configurationFile={_quiet_log4j()}")
+    # The log4j settings go to the JVM through SPARK_SUBMIT_OPTS, read by spark-submit as it starts the
+    # driver, on top of the JVM options of spark-defaults.conf and the user's (setting
+    # spark.driver.defaultJavaOptions instead would replace a cluster admin's). Set only while starting.
+    submit_opts = os.environ.get("SPARK_SUBMIT_OPTS")
+    if starts:
+        quiet = f"-Dlog4j2.configurationFile={_quiet_log4j()}"
+        os.environ["SPARK_SUBMIT_OPTS"] = f"{submit_opts} {quiet}" if submit_opts else quiet
     try:
         spark = builder.getOrCreate()
     except (PySparkException, Py4JError) as exc:  # JAVA_GATEWAY_EXITED; "Could not parse Master URL"
@@ -88,6 +94,11 @@ def spark_session(master: str = "local[2]") -> Any:
         raise UsageError(
             f"Spark did not start with --master {master!r} ({spark_reason(exc)}); check the URL{java}: {_MASTERS}"
         ) from exc
+    finally:
+        if submit_opts is None:
+            os.environ.pop("SPARK_SUBMIT_OPTS", None)
+        else:
+            os.environ["SPARK_SUBMIT_OPTS"] = submit_opts
     if starts:
         spark.sparkContext.setLogLevel("OFF")  # also when the JVM was already running
     return spark
@@ -112,22 +123,28 @@ def _model(payload: tuple[str, str, str, bytes, dict[str, Any]]) -> Any:
     return _MODELS[sha]
 
 
-def _features(code: FeatureCode, batch: pd.DataFrame, files: np.ndarray, key: str | None, root: Path) -> pd.DataFrame:
+def _features(
+    code: FeatureCode, batch: pd.DataFrame, files: np.ndarray, names: list[str], key: str | None
+) -> pd.DataFrame:
     """The feature code on one Arrow batch; when it raises, the error names the file the failing row
-    came from (a batch may span files) and the row's entity key, as the row counts within the batch."""
+    came from (a batch may span files) and the row's entity key, as the row counts within the batch.
+    ``files``: each row's file as its number in ``names`` (-1 when Spark did not say)."""
 
-    def where(uri: str) -> str:
-        return f"a Spark batch of rows from {file_name(uri, root)}" if uri else "a Spark batch of rows"
+    def where(file: int) -> str:
+        return f"a Spark batch of rows from {names[file]}" if 0 <= file < len(names) else "a Spark batch of rows"
 
     uris = pd.unique(files)
     if len(uris) == 1:
-        return code.apply(batch, partition=where(uris[0]), key=key)
-    try:
-        return code.apply(batch, partition="a Spark batch of rows from several files", key=key)
-    except DataError:
-        for uri in uris:  # the error again, from the rows of the file that holds the failing one
-            code.apply(batch[files == uri].reset_index(drop=True), partition=where(uri), key=key)
-        raise
+        out = code.apply(batch, partition=where(uris[0]), key=key)
+    else:
+        try:
+            out = code.apply(batch, partition="a Spark batch of rows from several files", key=key)
+        except DataError:
+            for uri in uris:  # the error again, from the rows of the file that holds the failing one
+                code.apply(batch[files == uri].reset_index(drop=True), partition=where(uri), key=key)
+            raise
+    check_unique_columns(out, code)
+    return out
 
 
 def score_with_spark(
@@ -160,13 +177,17 @@ def score_with_spark(
     keep = [c for c in (spec.data.entity_key, spec.data.time, spec.data.label) if c and c in frame.columns]
     inputs = list(spec.input_names)
     features_path = spec.data.features if raw else None
-    key, root = spec.data.entity_key, yard.settings.root
+    key, names = spec.data.entity_key, []
     threshold, number = float(mv.threshold), int(mv.version)
     shipped = spark.sparkContext.broadcast(payload)
     if features_path:  # the file of each row, for the feature code's errors (taken off before it runs)
         from pyspark.sql import functions as F
 
-        frame = frame.withColumn(_FILE, F.input_file_name())
+        # A number per row, not the file's URI: a string on every row would add to what Arrow ships.
+        uris = frame.inputFiles()
+        names = [file_name(uri, yard.settings.root) for uri in uris]
+        numbers = F.create_map(*[v for i, uri in enumerate(uris) for v in (F.lit(uri), F.lit(i))])
+        frame = frame.withColumn(_FILE, F.coalesce(numbers[F.input_file_name()], F.lit(-1)))
 
     def score_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         from threadpoolctl import threadpool_limits
@@ -181,7 +202,7 @@ def score_with_spark(
                     model_inputs = batch
                 else:
                     files = batch.pop(_FILE).to_numpy()
-                    model_inputs = _features(code, batch.reset_index(drop=True), files, key, root)
+                    model_inputs = _features(code, batch.reset_index(drop=True), files, names, key)
                 scores = model.score(model_inputs[inputs])
                 result = pd.DataFrame({c: batch[c].to_numpy() for c in keep})
                 result["score"] = scores
