@@ -182,7 +182,7 @@ def test_every_get_route_answers_head(client: httpx.Client, path: str) -> None:
     assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
 
 
-def test_head_on_a_post_route_is_a_405_that_says_head(client: httpx.Client) -> None:
+def test_head_on_a_post_route_is_a_405_with_allow(client: httpx.Client) -> None:
     r = client.head("/predict/churn")
     assert r.status_code == 405 and r.headers["allow"] == "POST" and r.content == b""
 

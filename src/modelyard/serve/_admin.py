@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from modelyard.serve._errors import AdminAuthError, BadRequestError
 from modelyard.serve._openapi import ADMIN_RELOAD_RESPONSES, ADMIN_SET_TRAFFIC_RESPONSES, ADMIN_TRAFFIC_RESPONSES
 from modelyard.serve._protocols import PLAIN, decode_json
-from modelyard.serve._request_body import read_body
+from modelyard.serve._request_body import ADMIN_BODY_BYTES, read_body
 from modelyard.serve._routing import TrafficSplit
 from modelyard.serve._service import ModelService
 from modelyard.serve._settings import ServeSettings
@@ -30,7 +30,6 @@ Guard = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
 _FIELDS = {"canary_fraction", "reason", "actor"}
 _ACTOR_MAX = 128  # traffic_splits.actor
 _REASON_MAX = 2_000  # kept in the registry, and shown by every GET /admin/traffic
-_BODY_MAX = 64 << 10
 _SPLIT_BODY = {
     "content": {
         "application/json": {
@@ -158,7 +157,7 @@ def add_admin_routes(app: FastAPI, service: ModelService, guarded: Guard) -> Non
         async def work() -> Any:
             require_admin(settings, request)
             service.deployments.get(use_case)  # 404 before reading the body
-            fraction, reason, actor = parse_split(await read_body(request, _BODY_MAX))
+            fraction, reason, actor = parse_split(await read_body(request, ADMIN_BODY_BYTES))
             host = request.client.host if request.client else "unknown"
             split = await asyncio.to_thread(
                 service.deployments.set_split,

@@ -3,10 +3,11 @@
 ModelyardError
 ├── UsageError (400)
 │   ├── DataError                 a request breaks the spec (names the field, value and fix)
-│   └── BadRequestError           malformed body: not JSON, wrong shape, unknown protocol field
-│       ├── PayloadTooLargeError  (413) the body is over ``max_body_bytes``
-│       ├── UnsupportedMediaTypeError (415) a compressed body, or a content type the route does not read
-│       └── ClientGoneError       (499) the client hung up before sending the whole body
+│   ├── BadRequestError           malformed body: not JSON, wrong shape, unknown protocol field
+│   │   ├── PayloadTooLargeError  (413) the body is over ``max_body_bytes``
+│   │   ├── UnsupportedMediaTypeError (415) a compressed body, or a content type the route does not read
+│   │   └── ClientGoneError       (499) the client hung up before sending the whole body
+│   └── AdminAuthError (401)      an admin endpoint without the right token; carries WWW-Authenticate
 ├── NotFoundError (404)           unknown use case, version or route
 ├── OverloadedError (503)         the queue is full; carries ``retry_after``
 └── NoProductionError (503)       the use case has no production version yet

@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from modelyard.serve._request_body import ADMIN_BODY_BYTES
+
 __all__ = [
     "ADMIN_RELOAD_RESPONSES",
     "ADMIN_SET_TRAFFIC_RESPONSES",
@@ -233,7 +235,8 @@ def _errors(
 _BAD = "The body is not JSON, not the protocol's shape, or breaks the use case's spec (names field, value and fix)."
 _NOT_FOUND = "The use case is not served here."
 _NO_VERSION = "The model is not served here, or this version is not deployed."
-_BAD_VERSION = "The version in the path is not a whole number from 1, such as 2 or v2."
+_VERSION_RULE = "the version in the path is not a whole number from 1, such as 2 or v2."
+_BAD_VERSION = _VERSION_RULE.capitalize()
 _TOO_LARGE = "The body is over MODELYARD_SERVE_MAX_BODY_BYTES."
 _COMPRESSED = "The body is compressed (Content-Encoding); send it uncompressed."
 _FAILED = "The model failed to score valid rows."
@@ -296,7 +299,7 @@ OIP_MODEL_VERSION_READY_RESPONSES = {
 }
 OIP_INFER_RESPONSES = {
     200: _scored(OipInferResponse, "The outputs score (FP64) and decision (BOOL), one value per row."),
-    **_errors(OipError, {**_PREDICT_ERRORS, 400: _BAD + " Or " + _BAD_VERSION[4:], 404: _NO_VERSION}, retry_after=True),
+    **_errors(OipError, {**_PREDICT_ERRORS, 400: f"{_BAD} Or {_VERSION_RULE}", 404: _NO_VERSION}, retry_after=True),
 }
 
 ADMIN_RELOAD_RESPONSES = {
@@ -315,7 +318,7 @@ ADMIN_SET_TRAFFIC_RESPONSES = {
             400: "The body is not {canary_fraction, reason?, actor?} with a fraction in [0, 1].",
             401: _UNAUTHORIZED,
             404: _NOT_FOUND,
-            413: "The body is over 64 KiB.",
+            413: f"The body is over {ADMIN_BODY_BYTES // 1024} KiB.",
             415: _COMPRESSED,
             503: _STORE_DOWN,
         },

@@ -226,29 +226,34 @@ def _split_binary(body: bytes, header_length: str | None) -> tuple[bytes, bytes]
     return body[:n], body[n:]
 
 
+def _element(name: str, index: int) -> str:
+    return f"Input {name!r}: BYTES element {index}"
+
+
 def _decode_binary(name: str, datatype: str, raw: bytes, count: int) -> list[Any]:
     if datatype == "BYTES":
         out: list[Any] = []
         pos, end = 0, len(raw)
         while pos < end:
-            where = f"Input {name!r}: BYTES element {len(out)}"
             if pos + 4 > end:
                 raise BadRequestError(
-                    f"{where} has {end - pos} bytes left for its 4-byte length prefix; "
+                    f"{_element(name, len(out))} has {end - pos} bytes left for its 4-byte length prefix; "
                     "send each element as a 4-byte little-endian length, then that many bytes"
                 )
             (size,) = struct.unpack_from("<I", raw, pos)
             pos += 4
             if pos + size > end:
                 raise BadRequestError(
-                    f"{where} has a length prefix of {size} bytes, but only {end - pos} remain in its binary data; "
+                    f"{_element(name, len(out))} has a length prefix of {size} bytes, "
+                    f"but only {end - pos} remain in its binary data; "
                     "make each prefix the element's length in bytes, and binary_data_size their total"
                 )
             try:
                 out.append(raw[pos : pos + size].decode("utf-8"))
             except UnicodeDecodeError as exc:
                 raise BadRequestError(
-                    f"{where} is not valid UTF-8 ({exc.reason} at byte {exc.start}); send text encoded as UTF-8"
+                    f"{_element(name, len(out))} is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                    "send text encoded as UTF-8"
                 ) from None
             pos += size
         if len(out) != count:

@@ -6,7 +6,10 @@ from starlette.requests import ClientDisconnect, Request
 
 from modelyard.serve._errors import ClientGoneError, PayloadTooLargeError, UnsupportedMediaTypeError
 
-__all__ = ["read_body"]
+__all__ = ["ADMIN_BODY_BYTES", "read_body"]
+
+ADMIN_BODY_BYTES = 64 << 10
+"""The body limit of the admin endpoints (a traffic split is a few fields)."""
 
 
 async def read_body(request: Request, limit: int) -> bytes:
