@@ -181,6 +181,23 @@ def test_bad_scores_are_refused_and_nothing_is_stored(evaluated_yard, monkeypatc
     assert stored(evaluated_yard) == []
 
 
+def test_a_model_that_fails_to_score_is_named_and_nothing_is_stored(evaluated_yard, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from modelyard import DataError
+
+    class Failing:
+        def score(self, frame: pd.DataFrame) -> np.ndarray:
+            raise RuntimeError("boom")
+
+    monkeypatch.setattr(evaluated_yard, "load", lambda uc, ref, trust=False: Failing())
+    with pytest.raises(
+        DataError,
+        match=r"churn/v2 \(challenger\) failed to score the evaluation data: RuntimeError: boom; "
+        r"run 'modelyard check churn 2'",
+    ):
+        evaluate(evaluated_yard, "churn", 2, **FAST)
+    assert stored(evaluated_yard) == []
+
+
 def test_no_data_and_no_default_file_says_to_pass_data(evaluated_yard) -> None:  # type: ignore[no-untyped-def]
     (evaluated_yard.settings.root / "data" / "recent.parquet").unlink()
     with pytest.raises(EvaluationError, match=r"recent.parquet does not exist; pass the data with --data FILE"):

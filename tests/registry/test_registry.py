@@ -98,6 +98,43 @@ def test_rollback_brings_back_the_replaced_version(yard: Yard, make_model) -> No
     assert _stages(yard) == {1: "production", 2: "archived"}
 
 
+def test_a_second_rollback_does_not_bring_back_the_version_rolled_back_from(yard: Yard, make_model) -> None:
+    for c in (1.0, 0.5):
+        yard.register("churn", make_model(c))
+    yard.registry.promote("churn", 1, reason="first")
+    yard.registry.promote("churn", 2, reason="second")
+    yard.rollback("churn", reason="v2 is bad")
+    with pytest.raises(IllegalStageChangeError, match=r"churn/v1 came back by a rollback from v2; rolling back again"):
+        yard.rollback("churn", reason="a retried CI step")
+    assert _stages(yard) == {1: "production", 2: "archived"}
+    yard.registry.promote("churn", 2, reason="fixed upstream, on purpose")  # a promotion still may
+    assert _stages(yard) == {1: "archived", 2: "production"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"reason": "ok\x00"}, r"The reason holds the control character '\\x00' at position 2; write plain text"),
+        ({"reason": "ok \x1b[2J"}, r"The reason holds the control character '\\x1b' at position 3"),
+        ({"reason": "x" * 2001}, r"The reason is 2,001 characters long; keep it to 2,000"),
+        ({"reason": "ok", "actor": "bob\x00root"}, r"The actor holds the control character '\\x00'"),
+    ],
+)
+def test_audit_text_is_plain_and_bounded(yard: Yard, make_model, kwargs: dict[str, str], message: str) -> None:
+    yard.register("churn", make_model(1.0))
+    with pytest.raises(UsageError, match=message):
+        yard.transition("churn", 1, "shadow", **kwargs)
+    yard.transition("churn", 1, "shadow", reason="a reason\nover two lines\twith a tab")
+    assert yard.history("churn")[-1].reason == "a reason\nover two lines\twith a tab"
+
+
+def test_a_version_in_unicode_digits_is_not_a_version(yard: Yard, make_model) -> None:
+    yard.register("churn", make_model(1.0))
+    for text in ("²", "١", "v²"):
+        with pytest.raises(UsageError, match="is not a version; use a number"):
+            yard.model("churn", text)
+
+
 def test_rollback_can_retire_the_bad_version_for_good(yard: Yard, make_model) -> None:
     for c in (1.0, 0.5):
         yard.register("churn", make_model(c))

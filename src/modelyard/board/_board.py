@@ -347,7 +347,7 @@ class Board:
 
 def _version_number(value: int | str) -> int:
     text = str(value).strip().lower().removeprefix("v")
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise UsageError(f"The version {value!r} is not a version number; write e.g. 3 or v3")
     return int(text)
 

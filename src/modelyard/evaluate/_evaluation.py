@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from modelyard._exceptions import NotFoundError, UsageError
+from modelyard._exceptions import DataError, ModelyardError, NotFoundError, UsageError
 from modelyard.evaluate._baseline import baseline_scores, training_baseline_scores
 from modelyard.evaluate._compare import Contender, compare, folds_for
 from modelyard.evaluate._costs import row_costs
@@ -179,7 +179,16 @@ def evaluate(
         if mv.version in scored:
             values, info["scores"] = scored[mv.version]
         else:
-            values = yard.load(name, mv.version, trust=trust).score(prepared.inputs)
+            model = yard.load(name, mv.version, trust=trust)
+            try:
+                values = model.score(prepared.inputs)
+            except ModelyardError:
+                raise
+            except Exception as exc:  # the model's own failure: the check says what to fix
+                raise DataError(
+                    f"{mv.ref} ({role}) failed to score the evaluation data: {type(exc).__name__}: {exc}; "
+                    f"run 'modelyard check {name} {mv.version}' for what differs from the spec"
+                ) from exc
         checked = check_scores(values, mv.ref, prepared.columns.index)
         return Contender(role, f"v{mv.version}", checked, threshold_in_use=mv.threshold, info=info)
 

@@ -60,9 +60,12 @@ def _parse(obj: Any, onnx: Any) -> Any:
     """A ``ModelProto`` from a ``ModelProto`` or the bytes of one."""
     if isinstance(obj, bytes | bytearray):
         try:
-            return onnx.load_model_from_string(bytes(obj))
+            model = onnx.load_model_from_string(bytes(obj))
         except Exception as exc:
             raise UsageError(f"These {len(obj)} bytes are not an ONNX model: {exc}") from exc
+        if not model.graph.output:  # b"" and other bytes protobuf reads as an empty model
+            raise UsageError(f"These {len(obj)} bytes are not an ONNX model: they hold no graph with outputs")
+        return model
     if isinstance(obj, onnx.ModelProto):
         return obj
     raise UsageError(f"The 'onnx' flavor takes an onnx.ModelProto or its bytes. Got {type(obj).__name__} instead.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -118,7 +119,7 @@ class Registry:
             snapshot_id=snapshot_id,
             git_commit=git.commit if git else None,
             git_dirty=git.dirty if git else None,
-            author=author or self.actor,
+            author=check_audit_text("author", author or self.actor, ACTOR_MAX),
             research_item=research_item,
             description=description,
             threshold=threshold,
@@ -245,7 +246,7 @@ class Registry:
         transaction. Returns the audit entries written."""
         target = parse_stage(stage)
         reason = _check_reason(reason)
-        who = actor or self.actor
+        who = check_audit_text("actor", actor or self.actor, ACTOR_MAX)
 
         def write(conn: Connection) -> list[StageChange]:
             if not Store.lock_use_case(conn, use_case):
@@ -282,7 +283,7 @@ class Registry:
         The current one becomes archived, or retired (final) with ``retire=True``.
         """
         reason = _check_reason(reason)
-        who = actor or self.actor
+        who = check_audit_text("actor", actor or self.actor, ACTOR_MAX)
 
         def write(conn: Connection) -> list[StageChange]:
             if not Store.lock_use_case(conn, use_case):
@@ -293,6 +294,12 @@ class Registry:
             prod = current[0]
             trail = Store.list_stage_changes(conn, use_case, prod.version)
             arrival = next(c for c in reversed(trail) if c.to_stage == Stage.PRODUCTION)
+            if arrival.reason.startswith(_ROLLBACK):
+                raise IllegalStageChangeError(
+                    f"{prod.ref} came back by a rollback from v{arrival.replaced_version}; rolling back again "
+                    f"would bring v{arrival.replaced_version} back, which was rolled back from. Promote the version "
+                    f"you want instead (modelyard promote {use_case} VERSION)"
+                )
             if arrival.replaced_version is None:
                 raise IllegalStageChangeError(
                     f"{prod.ref} replaced no earlier production version, so there is nothing to roll back "
@@ -309,7 +316,7 @@ class Registry:
             now = utcnow()
             leaving = Stage.RETIRED if retire else Stage.ARCHIVED
             _move(conn, prod, leaving, who, f"rolled back: {reason}", now)
-            _move(conn, previous, Stage.PRODUCTION, who, f"rollback: {reason}", now, replaced=prod.version)
+            _move(conn, previous, Stage.PRODUCTION, who, f"{_ROLLBACK}{reason}", now, replaced=prod.version)
             return self._notify(conn, Store.list_stage_changes(conn, use_case)[start:])
 
         return self._write_with_retry(write)
@@ -392,7 +399,7 @@ def _resolve(conn: Connection, use_case: str, ref: int | str) -> ModelVersion:
             raise NotFoundError(f"{use_case} has no version in stage {text}")
         return found[-1]
     number = text.removeprefix("v")
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):  # '²'.isdigit() is True, and int('²') fails
         raise UsageError(f"'{ref}' is not a version; use a number (3 or v3), a stage name (production) or latest")
     for v in versions:
         if v.version == int(number):
@@ -407,10 +414,33 @@ def _unknown_use_case(conn: Connection, name: str) -> NotFoundError:
     return NotFoundError(f"No use case '{name}' in the registry ({hint})")
 
 
+_ROLLBACK = "rollback: "
+"""How the audit trail's reason starts when a version comes back to production by a rollback."""
+
+REASON_MAX = 2_000
+"""Characters a stage change's reason may hold (the audit trail shows it in every history)."""
+
+ACTOR_MAX = 200
+"""Characters of an author's or actor's name."""
+
+
 def _check_reason(reason: str) -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise UsageError('A stage change needs a reason (--reason "..."); the audit trail records it')
-    return reason.strip()
+    return check_audit_text("reason", reason.strip(), REASON_MAX)
+
+
+def check_audit_text(name: str, value: str, most: int) -> str:
+    """``value`` for the audit trail: no control characters (NUL, which PostgreSQL refuses, or a
+    terminal escape that would rewrite a screen showing the history) and at most ``most`` characters."""
+    bad = next((c for c in value if unicodedata.category(c) == "Cc" and c not in "\t\n"), None)
+    if bad is not None:
+        raise UsageError(
+            f"The {name} holds the control character {bad!r} at position {value.index(bad)}; write plain text"
+        )
+    if len(value) > most:
+        raise UsageError(f"The {name} is {len(value):,} characters long; keep it to {most:,}")
+    return value
 
 
 def _check_threshold(threshold: float) -> None:

@@ -38,7 +38,8 @@ def check_move(ref: str, current: Stage, target: Stage) -> None:
         return
     if current == Stage.RETIRED:
         raise IllegalStageChangeError(
-            f"{ref} is retired, which is final; register the model again as a new version if it should come back"
+            f"{ref} is retired, which is final; a retrained or changed model can come back as a new version "
+            "(the same artifact cannot be registered twice)"
         )
     if current == Stage.PRODUCTION:
         raise IllegalStageChangeError(
