@@ -51,6 +51,17 @@ def test_the_challenger_beats_the_baseline_on_newer_customers(demo_yard) -> None
 def test_the_demo_refuses_to_overwrite_a_yard_without_force(demo_yard) -> None:
     with pytest.raises(UsageError, match="already holds a yard; pass --force"):
         run_demo(demo_yard.settings.root)
+    assert (demo_yard.settings.root / ".modelyard" / "made-by-demo").is_file()
+
+
+def test_force_never_deletes_a_yard_the_demo_did_not_build(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / ".modelyard").mkdir(parents=True)
+    (project / "usecases").mkdir()
+    (project / "usecases" / "fraud.yaml").write_text("name: fraud\n")
+    with pytest.raises(UsageError, match=r"holds a yard the demo did not build .*--force would delete its registry"):
+        run_demo(project, force=True)
+    assert (project / "usecases" / "fraud.yaml").read_text() == "name: fraud\n"
 
 
 @pytest.mark.slow

@@ -207,13 +207,24 @@ def _move_data_to_team_database(yard: Yard, raw: pd.DataFrame, url: str, spec_pa
     spec_path.write_text(text.replace(old, f'source: "{url}{separator}table={TEAM_TABLE}"'), encoding="utf-8")
 
 
+_MADE_BY_DEMO = "made-by-demo"
+"""A file in the yard folder of a yard the demo built: --force deletes only such a yard."""
+
+
 def _prepare(folder: Path, force: bool) -> None:
-    if (folder / ".modelyard").exists():
+    home = folder / ".modelyard"
+    if home.exists():
         if not force:
             raise UsageError(f"{folder} already holds a yard; pass --force to rebuild it, or name a new folder")
+        if not (home / _MADE_BY_DEMO).exists():
+            raise UsageError(
+                f"{folder} holds a yard the demo did not build (or built before it marked its yards); --force "
+                f"would delete its registry, data/ and usecases/. Name a new folder, or delete {home} yourself"
+            )
         for part in (".modelyard", "data", "usecases"):
             shutil.rmtree(folder / part, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / _MADE_BY_DEMO).write_text("modelyard demo: 'modelyard demo --force' may delete and rebuild this yard\n")
 
 
 def _summary(console: Console, yard: Yard, x_recent: pd.DataFrame, y_recent: np.ndarray) -> None:
