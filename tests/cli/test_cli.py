@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -110,7 +111,8 @@ def test_stage_moves_and_their_errors(cli_env: Path, tmp_path: Path, make_model)
     code, out, err = run("promote", "churn", "1", "--reason", "again")
     assert code == 2
     assert err.strip() == (
-        "error: churn/v1 is retired, which is final; register the model again as a new version if it should come back"
+        "error: churn/v1 is retired, which is final; a retrained or changed model can come back as a new version "
+        "(the same artifact cannot be registered twice)"
     )
 
 
@@ -226,3 +228,72 @@ def test_sigterm_unwinds_the_command_so_its_cleanup_runs() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout == "cleaned up\n" and done.returncode == 128 + 15, done.stderr
     assert "failed" not in done.stderr and "Traceback" not in done.stderr
+
+
+MARKUP = "[/] [bold]x[/bold] [forced: w]"
+
+
+def test_stored_text_that_looks_like_markup_is_printed_as_written(cli_env: Path, tmp_path: Path, make_model) -> None:
+    spec = cli_env / "usecases" / "churn.yaml"
+    text = re.sub(r"(?m)^description: .*$", f"description: {json.dumps(MARKUP)}", spec.read_text(encoding="utf-8"))
+    spec.write_text(text, encoding="utf-8")
+    model = _model_file(tmp_path, make_model(1.0))
+    assert run("register", "churn", str(model), "--description", MARKUP)[0] == 0
+    code, out, err = run("promote", "churn", "1", "--reason", MARKUP, "--force", "--why", MARKUP)
+    assert code == 0 and MARKUP in out, err
+    for args in (["history", "churn"], ["models", "show", "churn", "1"], ["usecase", "list"]):
+        code, out, err = run(*args)
+        assert code == 0 and MARKUP in out, (args, out, err)
+    code, out, _ = run("models", "show", "churn", "1")
+    assert "[forced without a passing evaluation:" in out
+
+
+def test_json_failures_print_the_error_shape_on_stdout(cli_env: Path) -> None:
+    code, out, err = run("models", "show", "churn", "99", "--json")
+    assert code == 2 and err.startswith("error: ")
+    assert json.loads(out)["error"]["type"] == "NotFoundError"
+    code, out, _ = run("models", "show", "churn", "99")
+    assert code == 2 and out == ""
+
+
+@pytest.mark.parametrize("version", ["²", "١"])
+def test_versions_take_only_the_digits_0_to_9(cli_env: Path, version: str) -> None:
+    for args in (
+        ["models", "show", "churn", version],
+        ["evaluate", "churn", version],
+        ["evaluate", "churn", "1", "--against", version],
+    ):
+        code, _, err = run(*args)
+        assert code == 2 and "is not a version; write the number with the digits 0-9" in err, (args, err)
+
+
+def test_evaluate_refuses_an_output_path_before_the_work(cli_env: Path, tmp_path: Path, churn_frame) -> None:
+    x, _ = churn_frame
+    data = tmp_path / "rows.parquet"
+    x.to_parquet(data)
+    before = data.read_bytes()
+    cases = {
+        str(data): "is one of this command's inputs",
+        str(tmp_path): "is a folder; give a file path, e.g. --markdown",
+        str(data / "summary.md"): "which is a file, not a folder",
+        str(cli_env / "usecases" / "churn.yaml"): "is one of this command's inputs",
+        str(cli_env / ".modelyard" / "summary.md"): "the folder modelyard manages",
+    }
+    for target, message in cases.items():
+        code, out, err = run("evaluate", "churn", "1", "--data", str(data), "--markdown", target)
+        assert code == 2 and message in err and "Traceback" not in out + err, (target, err)
+    assert data.read_bytes() == before
+
+
+def test_other_commands_refuse_folders_and_paths_under_files(cli_env: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "a.txt"
+    a_file.write_text("keep", encoding="utf-8")
+    for args, message in [
+        (["usecase", "schema", "--out", str(tmp_path)], "--out"),
+        (["board", "show", "--html", str(tmp_path)], "--html"),
+        (["board", "report", "--out", str(a_file / "r")], "which is a file, not a folder"),
+        (["demo", str(a_file)], "is an existing file, not a folder"),
+    ]:
+        code, _, err = run(*args)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (args, err)
+    assert a_file.read_text(encoding="utf-8") == "keep"

@@ -6,6 +6,7 @@ import html
 from datetime import date
 
 from rich.console import Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -34,12 +35,12 @@ STAGE_STYLE = {
 
 def _card(item: ResearchItem, today: date) -> Panel:
     risk = "[red]risky[/]" if item.risk == Risk.RISKY else "[green]safe[/]"
-    lines = [f"[bold]{item.id}[/] {item.title}", f"{item.owner} · {risk}"]
+    lines = [f"[bold]{escape(item.id)}[/] {escape(item.title)}", f"{escape(item.owner)} · {risk}"]
     if item.expected_drop:
         late = " [red](overdue)[/]" if item.overdue(today) else ""
         lines.append(f"drop {item.expected_drop.isoformat()}{late}")
     if item.links:
-        lines.append("models " + ", ".join(link.ref for link in item.links))
+        lines.append("models " + escape(", ".join(link.ref for link in item.links)))
     return Panel("\n".join(lines), border_style=STAGE_STYLE[item.stage], padding=(0, 1))
 
 
@@ -59,7 +60,9 @@ def kanban_table(kanban: Kanban, today: date | None = None) -> Table:
 
 
 def item_details(item: ResearchItem, updates: list) -> Group:  # type: ignore[type-arg]
-    facts = Table(show_header=False, box=None, padding=(0, 2), title=f"{item.id} {item.title}", title_justify="left")
+    facts = Table(
+        show_header=False, box=None, padding=(0, 2), title=escape(f"{item.id} {item.title}"), title_justify="left"
+    )
     facts.add_column(style="bold")
     facts.add_column()
     for key, value in (
@@ -73,13 +76,13 @@ def item_details(item: ResearchItem, updates: list) -> Group:  # type: ignore[ty
         ("quarter", item.quarter or "—"),
         ("models", ", ".join(link.ref for link in item.links) or "—"),
     ):
-        facts.add_row(key, value)
+        facts.add_row(key, value if key == "stage" else Text(value))
     history = Table(title="Updates", title_justify="left")
     for col in ("when (UTC)", "kind", "move", "who", "what"):
         history.add_column(col, overflow="fold")
     for u in updates:
         move = f"{u.from_stage.value if u.from_stage else '·'} → {u.to_stage.value}" if u.to_stage else ""
-        history.add_row(u.at.strftime("%Y-%m-%d %H:%M"), u.kind, move, u.author, u.text)
+        history.add_row(u.at.strftime("%Y-%m-%d %H:%M"), Text(u.kind), move, Text(u.author), Text(u.text))
     return Group(facts, history)
 
 
@@ -93,7 +96,9 @@ def portfolio_table(portfolio: Portfolio) -> Table:
         table.add_column(col, justify="right" if col in ("open items", "risky", "share") else "left")
     for r in portfolio.rows:
         style = "green" if r.status == "ok" else "red"
-        table.add_row(r.group, r.name, str(r.items), str(r.risky), f"{r.share:.0%}", f"[{style}]{r.status}[/]")
+        table.add_row(
+            Text(r.group), Text(r.name), str(r.items), str(r.risky), f"{r.share:.0%}", f"[{style}]{r.status}[/]"
+        )
     return table
 
 
@@ -106,12 +111,12 @@ def radar_table(radar: Radar) -> Table:
     for label, entries in groups:
         for k, entry in enumerate(entries):
             item = entry.item
-            effort = "\n".join(e.summary for e in entry.effort) or "[dim]no model yet[/]"
+            effort = escape("\n".join(e.summary for e in entry.effort)) or "[dim]no model yet[/]"
             table.add_row(
                 label if k == 0 else "",
-                f"{item.id} {item.title}",
+                Text(f"{item.id} {item.title}"),
                 item.expected_drop.isoformat() if item.expected_drop else "—",
-                item.owner,
+                Text(item.owner),
                 item.risk.value,
                 item.stage.value,
                 effort,
@@ -122,16 +127,22 @@ def radar_table(radar: Radar) -> Table:
 def feasibility_table(result: FeasibilityResult) -> Table:
     """Expected metric at today's size, 2×, 5× and the ceiling, with intervals and chances of the target."""
     table = Table(
-        title=f"Feasibility of {result.target} on {result.use_case} ({result.rows:,} rows, "
-        f"{result.level:.0%} intervals)",
+        title=escape(
+            f"Feasibility of {result.target} on {result.use_case} ({result.rows:,} rows, {result.level:.0%} intervals)"
+        ),
         title_justify="left",
     )
     for col in ("data", "rows", "expected", "interval", f"P({result.target})", "best baseline"):
-        table.add_column(col, justify="left" if col in ("data", "best baseline") else "right")
+        table.add_column(escape(col), justify="left" if col in ("data", "best baseline") else "right")
     for p in result.predictions:
         rows = "∞" if p.label == "ceiling" else f"{int(p.rows):,}"
         table.add_row(
-            p.label, rows, f"{p.estimate:.3f}", f"[{p.low:.3f}, {p.high:.3f}]", f"{p.probability:.0%}", p.model
+            p.label,
+            rows,
+            f"{p.estimate:.3f}",
+            Text(f"[{p.low:.3f}, {p.high:.3f}]"),
+            f"{p.probability:.0%}",
+            Text(p.model),
         )
     return table
 
@@ -172,7 +183,7 @@ def kanban_html(kanban: Kanban, today: date | None = None) -> str:
                 else ""
             )
             cards.append(
-                f'<div class="card {i.risk.value}"><b>{i.id}</b> {html.escape(i.title)}'
+                f'<div class="card {i.risk.value}"><b>{html.escape(i.id)}</b> {html.escape(i.title)}'
                 f"<div class=meta>{html.escape(i.owner)} · {i.risk.value}</div>{drop}{models}</div>"
             )
         cols.append(f'<div class="col"><h2>{stage.value} ({len(items)})</h2>{"".join(cards)}</div>')

@@ -11,7 +11,16 @@ import typer
 from rich.markup import escape
 
 from modelyard._exceptions import UsageError
-from modelyard.cli._common import JsonFlag, Reason, friendly, open_cli_yard, set_root
+from modelyard.cli._common import (
+    JsonFlag,
+    Reason,
+    check_output,
+    check_version,
+    friendly,
+    open_cli_yard,
+    set_root,
+    writing,
+)
 from modelyard.cli._render import (
     console,
     err_console,
@@ -91,7 +100,7 @@ def usecase_validate(
     else:
         for name, issues in results.items():
             if not issues:
-                console.print(f"[green]✓[/] {name}: valid")
+                console.print(f"[green]✓[/] {escape(name)}: valid")
             for issue in issues:
                 err_console.print(f"[red]✗[/] {escape(str(issue))}", soft_wrap=True)
     if any(results.values()):
@@ -124,7 +133,7 @@ def usecase_show(name: str, as_json: JsonFlag = False) -> None:
         from rich.syntax import Syntax
 
         assert spec.source_path is not None and spec.sha256 is not None  # loaded from usecases/
-        console.print(f"[bold]{spec.source_path}[/]  (sha256 {spec.sha256[:12]})")
+        console.print(f"[bold]{escape(str(spec.source_path))}[/]  (sha256 {spec.sha256[:12]})")
         text = Path(spec.source_path).read_text(encoding="utf-8")
         console.print(Syntax(text, "yaml", theme="ansi_dark", background_color="default", line_numbers=True))
 
@@ -140,8 +149,10 @@ def usecase_schema(
     if out is None:
         print_json(json_schema())
     else:
-        write_json_schema(out)
-        console.print(f"wrote {out}")
+        check_output(out, "--out", example="usecase.schema.json")
+        with writing(out, "--out"):
+            write_json_schema(out)
+        console.print(f"wrote {escape(str(out))}")
 
 
 # -- registering -------------------------------------------------------------------------------
@@ -205,7 +216,8 @@ def register(
         print_json(mv.to_dict())
     else:
         console.print(
-            f"[green]registered[/] {mv.ref} as {stage_text(mv.stage)} ({mv.flavor}, sha256 {mv.artifact_sha256[:12]})"
+            f"[green]registered[/] {escape(mv.ref)} as {stage_text(mv.stage)} "
+            f"({escape(mv.flavor)}, sha256 {mv.artifact_sha256[:12]})"
         )
 
 
@@ -239,7 +251,7 @@ def models_show(
 ) -> None:
     """One version in full: artifact, lineage, signature, and its audit trail."""
     with open_cli_yard() as yard:
-        mv = yard.model(use_case, version)
+        mv = yard.model(use_case, check_version(version))
         trail = yard.history(use_case, mv.version)
     if as_json:
         print_json({**mv.to_dict(), "history": [c.to_dict() for c in trail]})
@@ -257,7 +269,7 @@ def history(
 ) -> None:
     """The append-only audit trail of stage changes: who, when, from, to, why."""
     with open_cli_yard() as yard:
-        trail = yard.history(use_case, version)
+        trail = yard.history(use_case, None if version is None else check_version(version))
     if as_json:
         print_json([c.to_dict() for c in trail])
     else:
@@ -272,7 +284,11 @@ def _report_changes(changes: list[Any], as_json: bool) -> None:
         print_json([c.to_dict() for c in changes])
         return
     for c in changes:
-        console.print(f"{c.use_case}/v{c.version}: {stage_text(c.from_stage)} → {stage_text(c.to_stage)}  ({c.reason})")
+        console.print(
+            f"{escape(c.use_case)}/v{c.version}: {stage_text(c.from_stage)} → {stage_text(c.to_stage)}  "
+            f"({escape(c.reason)})",
+            soft_wrap=True,
+        )
 
 
 @app.command("stage")
@@ -288,7 +304,9 @@ def stage(
 ) -> None:
     """Move a version to another stage (into production: as promote)."""
     with open_cli_yard() as yard:
-        _report_changes(yard.transition(use_case, version, to, reason=reason, force=force, why=why), as_json)
+        _report_changes(
+            yard.transition(use_case, check_version(version), to, reason=reason, force=force, why=why), as_json
+        )
 
 
 @app.command("promote")
@@ -309,7 +327,7 @@ def promote(
     (modelyard evaluate), unless --force --why "...", which the audit trail records.
     """
     with open_cli_yard() as yard:
-        _report_changes(yard.promote(use_case, version, reason=reason, force=force, why=why), as_json)
+        _report_changes(yard.promote(use_case, check_version(version), reason=reason, force=force, why=why), as_json)
 
 
 @app.command("rollback")
@@ -346,6 +364,7 @@ def demo(
     """Build a complete yard on the IBM telco churn data: spec, champion, challenger, lineage."""
     from modelyard.demo import run_demo
 
+    check_output(folder, "FOLDER", folder=True)
     run_demo(folder, force=force, console=console, team_database=team_database)
 
 

@@ -6,8 +6,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from modelyard.cli._common import JsonFlag, Reason, friendly, open_cli_yard
+from modelyard.cli._common import (
+    JsonFlag,
+    Reason,
+    check_output,
+    check_version,
+    friendly,
+    input_paths,
+    open_cli_yard,
+    writing,
+)
 from modelyard.cli._render import console, print_json
 
 __all__ = ["register_commands"]
@@ -54,7 +64,10 @@ def board_add(
         print_json(item.to_dict())
     else:
         linked = f", linked {', '.join(link.ref for link in item.links)}" if item.links else ""
-        console.print(f"[green]added[/] {item.id} {item.title} ({item.stage.value}, {item.risk.value}{linked})")
+        console.print(
+            f"[green]added[/] {item.id} {escape(item.title)} ({item.stage.value}, {item.risk.value}{escape(linked)})",
+            soft_wrap=True,
+        )
 
 
 @board_app.command("move")
@@ -74,7 +87,7 @@ def board_move(
     if as_json:
         print_json(item.to_dict())
     else:
-        console.print(f"{item.id}: {before.value} → {item.stage.value}  ({reason.strip()})")
+        console.print(f"{item.id}: {before.value} → {item.stage.value}  ({escape(reason.strip())})", soft_wrap=True)
 
 
 @board_app.command("note")
@@ -107,11 +120,11 @@ def board_link(
     from modelyard.board import Board
 
     with open_cli_yard() as yard:
-        item = Board(yard).link(item_id, use_case, version)
+        item = Board(yard).link(item_id, use_case, check_version(version))
     if as_json:
         print_json(item.to_dict())
     else:
-        console.print(f"[green]linked[/] {use_case}/{version} to {item.id} (now {item.stage.value})")
+        console.print(f"[green]linked[/] {escape(use_case)}/{escape(version)} to {item.id} (now {item.stage.value})")
 
 
 @board_app.command("show")
@@ -125,6 +138,8 @@ def board_show(
     from modelyard.board import Board, kanban_html, kanban_table
     from modelyard.board._render import item_details
 
+    if html is not None:
+        check_output(html, "--html", example="board.html")
     with open_cli_yard() as yard:
         board = Board(yard)
         if item_id is not None:
@@ -137,14 +152,15 @@ def board_show(
             return
         kanban = board.kanban()
     if html is not None:
-        html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(kanban_html(kanban), encoding="utf-8")
+        with writing(html, "--html"):
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(kanban_html(kanban), encoding="utf-8")
     if as_json:
         print_json(kanban.to_dict())
     else:
         console.print(kanban_table(kanban))
         if html is not None:
-            console.print(f"wrote {html}")
+            console.print(f"wrote {escape(str(html))}")
 
 
 @board_app.command("portfolio")
@@ -160,7 +176,7 @@ def board_portfolio(as_json: JsonFlag = False) -> None:
         return
     console.print(portfolio_table(portfolio))
     for warning in portfolio.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 @board_app.command("radar")
@@ -194,13 +210,15 @@ def board_report(
     """Write the research update (Markdown and HTML): what changed since --since."""
     from modelyard.board import Board
 
+    check_output(out, "--out", folder=True)
     with open_cli_yard() as yard:
         report = Board(yard).report(since)
-    md, page = report.write(out)
+    with writing(out, "--out"):
+        md, page = report.write(out)
     if as_json:
         print_json({"markdown": str(md), "html": str(page), "since": report.since.isoformat()})
     else:
-        console.print(f"wrote {md} and {page}")
+        console.print(f"wrote {escape(str(md))} and {escape(str(page))}")
 
 
 @friendly
@@ -218,14 +236,17 @@ def feasibility(
     from modelyard.board import Board
     from modelyard.board._render import feasibility_table
 
+    check_output(
+        plot, "--plot", example="feasibility.png", inputs=input_paths(data or Path("data") / "customers.parquet")
+    )
     with open_cli_yard() as yard:
         result = Board(yard).feasibility(use_case, target, data=data, item=item, plot=plot)
     if as_json:
         print_json({**result.to_dict(), "plot": str(plot)})
         return
     console.print(feasibility_table(result))
-    console.print(result.headline, soft_wrap=True)
-    console.print(f"plot: {plot}")
+    console.print(result.headline, soft_wrap=True, markup=False)
+    console.print(f"plot: {escape(str(plot))}")
 
 
 def register_commands(app: typer.Typer) -> None:

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from modelyard._exceptions import UsageError
-from modelyard.cli._common import JsonFlag, friendly, open_cli_yard
-from modelyard.cli._render import console, print_json
+from modelyard.cli._common import JsonFlag, check_version, friendly, open_cli_yard
+from modelyard.cli._render import console, plain, print_json
 
 __all__ = ["register_commands"]
 
@@ -60,11 +61,11 @@ def register_commands(app: typer.Typer) -> None:
                     first = s.range_start.date() if s.range_start else "…"
                     rng = f"{first} → {s.range_end.date() if s.range_end else '…'}"
                     table.add_row(
-                        s.short_id,
-                        s.use_case,
+                        plain(s.short_id),
+                        plain(s.use_case),
                         f"{s.row_count:,}",
                         rng,
-                        s.feature_code,
+                        plain(s.feature_code),
                         f"{s.created_at:%Y-%m-%d %H:%M}",
                     )
                 console.print(table if snaps else "No snapshots yet: modelyard snapshot USECASE --from --to")
@@ -81,10 +82,10 @@ def register_commands(app: typer.Typer) -> None:
                 disable=as_json,
             )
             with progress:
-                task = progress.add_task(f"snapshot {use_case}", total=None)
+                task = progress.add_task(f"snapshot {escape(use_case)}", total=None)
 
                 def tick(name: str, done: int, total: int) -> None:
-                    progress.update(task, completed=done, total=total or None, description=f"snapshot {name}")
+                    progress.update(task, completed=done, total=total or None, description=f"snapshot {escape(name)}")
 
                 snap = build_snapshot(
                     yard, use_case, start=_date(start, "--from"), end=_date(end, "--to"), progress=tick
@@ -93,8 +94,9 @@ def register_commands(app: typer.Typer) -> None:
             print_json(snap.to_dict())
         else:
             console.print(
-                f"[green]snapshot[/] {snap.short_id} of {snap.use_case}: {snap.row_count:,} rows, "
-                f"{len(snap.columns)} columns, feature code {snap.feature_code} → {snap.path}"
+                f"[green]snapshot[/] {snap.short_id} of {escape(snap.use_case)}: {snap.row_count:,} rows, "
+                f"{len(snap.columns)} columns, feature code {escape(snap.feature_code)} → {escape(str(snap.path))}",
+                soft_wrap=True,
             )
 
     @app.command("score")
@@ -114,6 +116,7 @@ def register_commands(app: typer.Typer) -> None:
 
         if engine not in ("local", "spark"):
             raise UsageError(f"--engine {engine!r} is not an engine; use local or spark")
+        check_version(version)  # --out is checked by score_batch/score_with_spark, against the files read
         with open_cli_yard() as yard:
             if engine == "spark":
                 with console.status("scoring on Spark", spinner="dots"):
@@ -122,7 +125,8 @@ def register_commands(app: typer.Typer) -> None:
                     print_json(summary.__dict__)
                 else:
                     console.print(
-                        f"[green]scored[/] {summary.rows:,} rows on Spark with v{summary.version} → {summary.out}/"
+                        f"[green]scored[/] {summary.rows:,} rows on Spark with v{summary.version} → "
+                        f"{escape(str(summary.out))}/"
                     )
                 return
             progress = Progress(
@@ -149,6 +153,6 @@ def register_commands(app: typer.Typer) -> None:
             print_json(summary.__dict__)
         else:
             console.print(
-                f"[green]scored[/] {summary.rows:,} rows of {use_case} with v{summary.version} "
-                f"({summary.positives:,} decisions to act) → {summary.out}"
+                f"[green]scored[/] {summary.rows:,} rows of {escape(use_case)} with v{summary.version} "
+                f"({summary.positives:,} decisions to act) → {escape(str(summary.out))}"
             )

@@ -7,14 +7,24 @@ from typing import Annotated
 
 import typer
 
-from modelyard.cli._common import JsonFlag, friendly, open_cli_yard
+from modelyard._exceptions import ModelyardError
+from modelyard.cli._common import (
+    JsonFlag,
+    check_output,
+    friendly,
+    input_paths,
+    open_cli_yard,
+    version_ref,
+    writing,
+)
 from modelyard.cli._render import console, print_json
 
 __all__ = ["register_commands"]
 
 
-def _ref(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
+def _ref(text: str, option: str = "VERSION") -> int | str:
+    """A version number typed with the digits 0-9 is a number; anything else a stage or name."""
+    return version_ref(text, option)
 
 
 def register_commands(app: typer.Typer) -> None:
@@ -60,14 +70,27 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Price the challenger's decisions against the champion's; say PROMOTE, HOLD or BLOCK, and why."""
         from modelyard.evaluate import evaluate
+        from modelyard.evaluate._data import DEFAULT_DATA
         from modelyard.evaluate._report_terminal import print_summary
 
-        champion: int | str | None = None if against.lower() == "none" else _ref(against)
+        challenger = _ref(version)
+        champion: int | str | None = None if against.lower() == "none" else _ref(against, "--against")
         with open_cli_yard() as yard:
+            if html is not None or markdown is not None:
+                root = yard.settings.root
+                try:
+                    spec = yard.use_case(use_case)
+                    sources: list[Path | None] = [spec.source_path, root / spec.data.source]
+                except ModelyardError:  # evaluate() says what is wrong with the use case
+                    sources = []
+                inputs = input_paths(data, *(scores or []), root / DEFAULT_DATA, *sources)
+                for path, option, example in ((html, "--html", "report.html"), (markdown, "--markdown", "summary.md")):
+                    if path is not None:
+                        check_output(path, option, inputs=inputs, example=example)
             evaluation = evaluate(
                 yard,
                 use_case,
-                _ref(version),
+                challenger,
                 against=champion,
                 data=data,
                 scores=scores or None,
@@ -77,9 +100,13 @@ def register_commands(app: typer.Typer) -> None:
                 trust=trust,
             )
         if html is not None:
-            html.write_text(evaluation.to_html(), encoding="utf-8")
+            with writing(html, "--html"):
+                html.parent.mkdir(parents=True, exist_ok=True)
+                html.write_text(evaluation.to_html(), encoding="utf-8")
         if markdown is not None:
-            markdown.write_text(evaluation.to_markdown(), encoding="utf-8")
+            with writing(markdown, "--markdown"):
+                markdown.parent.mkdir(parents=True, exist_ok=True)
+                markdown.write_text(evaluation.to_markdown(), encoding="utf-8")
         if as_json:
             print_json(evaluation.to_dict())
         else:

@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from modelyard._yard import UseCaseSummary
 from modelyard.store import ModelVersion, Stage, StageChange
@@ -17,6 +19,7 @@ __all__ = [
     "STAGE_STYLE",
     "console",
     "err_console",
+    "plain",
     "print_json",
     "stage_changes_table",
     "stage_text",
@@ -45,9 +48,15 @@ def print_json(data: Any) -> None:
 
 
 def stage_text(stage: Stage | None) -> str:
+    """The stage as Rich markup, in its colour."""
     if stage is None:
         return "—"
     return f"[{STAGE_STYLE[stage]}]{stage.value}[/]"
+
+
+def plain(value: object) -> Text:
+    """A table cell shown as written: '[' in a name, reason or description is text, not markup."""
+    return Text(str(value))
 
 
 def use_cases_table(summaries: Iterable[UseCaseSummary]) -> Table:
@@ -56,19 +65,19 @@ def use_cases_table(summaries: Iterable[UseCaseSummary]) -> Table:
         table.add_column(col, justify="right" if col in {"versions", "production", "canary"} else "left")
     for s in summaries:
         table.add_row(
-            s.name,
-            s.task or "[red]spec missing[/]",
+            plain(s.name),
+            plain(s.task) if s.task else "[red]spec missing[/]",
             str(s.versions),
             f"v{s.production}" if s.production else "—",
             f"v{s.canary}" if s.canary else "—",
             ", ".join(f"v{v}" for v in s.shadows) or "—",
-            s.description or "",
+            plain(s.description or ""),
         )
     return table
 
 
 def versions_table(versions: Iterable[ModelVersion], title: str = "Model versions") -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     for col in (
         "use case",
         "version",
@@ -83,13 +92,13 @@ def versions_table(versions: Iterable[ModelVersion], title: str = "Model version
         table.add_column(col, justify="right" if col in {"version", "threshold"} else "left", overflow="fold")
     for v in versions:
         table.add_row(
-            v.use_case,
+            plain(v.use_case),
             f"v{v.version}",
             stage_text(v.stage),
-            f"{v.flavor} ({v.format})",
+            plain(f"{v.flavor} ({v.format})"),
             f"{v.threshold:.3f}",
-            v.author,
-            v.research_item or "—",
+            plain(v.author),
+            plain(v.research_item or "—"),
             v.created_at.strftime("%Y-%m-%d %H:%M"),
             v.artifact_sha256[:12],
         )
@@ -97,11 +106,11 @@ def versions_table(versions: Iterable[ModelVersion], title: str = "Model version
 
 
 def version_details(v: ModelVersion) -> Table:
-    table = Table(show_header=False, box=None, padding=(0, 2), title=f"{v.ref}", title_justify="left")
+    table = Table(show_header=False, box=None, padding=(0, 2), title=escape(v.ref), title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     inputs = v.signature.get("inputs", [])
-    rows: list[tuple[str, str]] = [
+    rows: list[tuple[str, str | Text]] = [
         ("stage", stage_text(v.stage)),
         ("flavor", f"{v.flavor} ({v.format})"),
         ("threshold", f"{v.threshold:g}"),
@@ -124,12 +133,12 @@ def version_details(v: ModelVersion) -> Table:
     if v.description:
         rows.append(("description", v.description))
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(key, value if key == "stage" else plain(value))
     return table
 
 
 def stage_changes_table(changes: Iterable[StageChange], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     for col in ("when (UTC)", "version", "from", "to", "who", "why"):
         table.add_column(col)
     for c in changes:
@@ -138,7 +147,7 @@ def stage_changes_table(changes: Iterable[StageChange], title: str) -> Table:
             f"v{c.version}",
             stage_text(c.from_stage),
             stage_text(c.to_stage),
-            c.actor,
-            c.reason,
+            plain(c.actor),
+            plain(c.reason),
         )
     return table
