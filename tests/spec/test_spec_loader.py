@@ -445,3 +445,16 @@ def test_find_use_case_lists_what_is_available(tmp_path: Path, minimal_spec: str
         find_use_case(tmp_path, "chrun")
     with pytest.raises(NotFoundError, match=r"available: \(none\)$"):
         find_use_case(tmp_path / "missing", "churn")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("false_positive: 50", "false_positive: .nan", "costs.false_positive"),
+        ("false_positive: 50", "false_positive: .inf", "costs.false_positive"),
+        ("  latency_p99_ms: 50\n", "  latency_p99_ms: 1e400\n", "budgets.latency_p99_ms"),
+    ],
+)
+def test_numbers_that_are_not_finite_are_refused(write_spec: SpecWriter, old: str, new: str, key: str) -> None:
+    issue = only_issue(write_spec(replace=((old, new),)))
+    assert issue.key == key and "finite number" in issue.message, issue

@@ -15,6 +15,7 @@ from modelyard._exceptions import (
 )
 from modelyard.flavors import LoadedModel, SavedModel, load_model, save_model
 from modelyard.registry import read_model_file
+from modelyard.registry._files import DamagedModelFileError
 from modelyard.store import ModelVersion, Stage
 
 __all__ = ["Candidate", "LoadFailure", "is_version_ref", "load_candidate"]
@@ -112,9 +113,16 @@ def _load_file(ref: str, *, trust: bool) -> Candidate:
         obj, detected = read_model_file(ref, trust=trust)
     except UntrustedArtifactError as exc:
         raise LoadFailure(f"{ref} was not loaded: {exc.message}", _TRUST_FIX) from exc
+    except DamagedModelFileError as exc:  # say which flavor was tried and why it failed
+        cause = exc.__cause__
+        why = f"{type(cause).__name__}: {_first_line(cause)}" if cause is not None else exc.message
+        raise LoadFailure(
+            f"{ref} does not load with the {flavor} flavor ({fmt}): {why}",
+            f"check that {ref} is a complete {suffix or 'model'} file written by the library that made it",
+        ) from exc
     except (NotFoundError, UsageError):
-        raise  # no such file, a suffix modelyard cannot read: a usage mistake
-    except Exception as exc:  # a damaged file: say which flavor was tried and why it failed
+        raise  # no such file, a suffix modelyard cannot read, a broken module: a usage mistake
+    except Exception as exc:  # a damaged file the reader did not recognise as such
         raise LoadFailure(
             f"{ref} does not load with the {flavor} flavor ({fmt}): {type(exc).__name__}: {_first_line(exc)}",
             f"check that {ref} is a complete {suffix or 'model'} file written by the library that made it",

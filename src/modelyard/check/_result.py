@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["SCHEMA_VERSION", "Check", "CheckResult", "Status"]
 
@@ -116,7 +118,7 @@ class CheckResult:
     def table(self) -> Table:
         """The checks as a Rich table: status, measured value, budget and fix."""
         verdict = "[green]PASSED[/]" if self.passed else "[bold red]FAILED[/]"
-        title = f"Handoff check of {self.model} for {self.use_case} on {self.rows:,} rows: {verdict}"
+        title = f"Handoff check of {escape(self.model)} for {escape(self.use_case)} on {self.rows:,} rows: {verdict}"
         table = Table(title=title, title_justify="left", show_lines=True)
         table.add_column("check", no_wrap=True)
         table.add_column("status", no_wrap=True)
@@ -126,7 +128,8 @@ class CheckResult:
         table.add_column("fix")
         for row in self.checks:
             status = f"[{_STYLE[row.status]}]{row.status.value}[/]"
-            table.add_row(row.name, status, row.message, row.measured, row.budget, row.fix)
+            # what was found quotes the model's own errors and values: printed as written, never as markup
+            table.add_row(row.name, status, *(Text(v) for v in (row.message, row.measured, row.budget, row.fix)))
         return table
 
     def __rich__(self) -> Table:

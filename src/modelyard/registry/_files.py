@@ -18,7 +18,12 @@ from modelyard._exceptions import (
     UsageError,
 )
 
-__all__ = ["MODEL_FILE_KINDS", "read_model_file", "read_table"]
+__all__ = ["MODEL_FILE_KINDS", "DamagedModelFileError", "read_model_file", "read_table"]
+
+
+class DamagedModelFileError(UsageError):
+    """A model file that exists but cannot be read: empty, cut short, or not what its suffix says."""
+
 
 MODEL_FILE_KINDS = {
     ".skops": "scikit-learn model saved with skops",
@@ -53,13 +58,13 @@ def read_model_file(ref: str, *, trust: bool = False) -> tuple[Any, str | None]:
         )
     if path.is_dir() or path.stat().st_size == 0:
         what = "a folder" if path.is_dir() else "empty (0 bytes)"
-        raise UsageError(f"Model file {path} is {what}; give a saved model")
+        raise DamagedModelFileError(f"Model file {path} is {what}; give a saved model")
     try:
         return _READERS[suffix](path, trust)
     except ModelyardError:
         raise
     except Exception as exc:  # a damaged or foreign file: the reader's own words, and what was expected
-        raise UsageError(
+        raise DamagedModelFileError(
             f"Cannot read model file {path}: {type(exc).__name__}: {exc}; "
             f"is it a {MODEL_FILE_KINDS.get(suffix, suffix)} file, written whole?"
         ) from exc

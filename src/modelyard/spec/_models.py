@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -43,15 +44,22 @@ PLANNED_TASKS = ("regression", "multiclass_classification", "multiclass")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # allow_inf_nan: YAML's .nan and .inf (and 1e400) would make every cost, budget and gate meaningless
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # --- value types with one clear error each (instead of one error per union member) ---
 
 
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value!r}")
+    return value
+
+
 def _bound(value: Any) -> Any:
     if isinstance(value, int | float | date) and not isinstance(value, bool):
-        return value
+        return _finite(value)
     if isinstance(value, str):
         for parse in (date.fromisoformat, datetime.fromisoformat):
             try:
@@ -63,7 +71,7 @@ def _bound(value: Any) -> Any:
 
 def _amount(value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        return _finite(float(value))
     if isinstance(value, str):
         try:
             return parse_expression(value).text
