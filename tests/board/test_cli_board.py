@@ -6,34 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from modelyard.cli._board import register_commands
-from modelyard.cli._common import set_root
-
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli(yard_root: Path, store_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("MODELYARD_DATABASE_URL", store_url)
-    monkeypatch.setenv("MODELYARD_AUTHOR", "cli-tester")
-    monkeypatch.chdir(yard_root)
-    set_root(None)
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:  # a group, as the real app is
-        pass
-
-    register_commands(app)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
 
 
 def test_add_move_note_show_portfolio_radar_report(cli, yard_root: Path) -> None:  # type: ignore[no-untyped-def]

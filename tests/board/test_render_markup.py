@@ -2,38 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-import typer
 from typer.testing import CliRunner
-
-from modelyard.cli._board import register_commands
-from modelyard.cli._common import set_root
 
 MARKUP = "[/] [bold]x[/bold] [forced: w]"
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli(yard_root: Path, store_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("MODELYARD_DATABASE_URL", store_url)
-    monkeypatch.setenv("MODELYARD_AUTHOR", "cli-tester")
-    monkeypatch.chdir(yard_root)
-    set_root(None)
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        pass
-
-    register_commands(app)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        result = runner.invoke(app, list(args), env={"COLUMNS": "250"})
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
 
 
 def test_board_views_print_markup_like_text_literally(cli) -> None:  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from modelyard._exceptions import DataError, NotFoundError, UsageError
+from modelyard._importing import import_failure
 
 __all__ = ["FeatureCode", "check_unique_columns", "load_feature_code"]
 
@@ -95,10 +96,8 @@ def load_feature_code(path: str | None) -> FeatureCode:
             "(install your package, or run from the folder that holds it)"
         ) from exc
     except (Exception, SystemExit) as exc:  # the module itself is broken: a syntax error, or it raises
-        where = f" ({exc.filename}, line {exc.lineno})" if isinstance(exc, SyntaxError) else ""
         raise UsageError(
-            f"data.features {path!r}: importing module {module_name!r} failed: {type(exc).__name__}: "
-            f"{exc.msg if isinstance(exc, SyntaxError) else exc}{where}; fix the module"
+            f"data.features {path!r}: importing module {module_name!r} failed: {import_failure(exc)}; fix the module"
         ) from exc
     function = getattr(module, name, None)
     if not callable(function):

@@ -17,6 +17,7 @@ from modelyard._exceptions import (
     UntrustedArtifactError,
     UsageError,
 )
+from modelyard._importing import import_failure
 
 __all__ = ["MODEL_FILE_KINDS", "DamagedModelFileError", "read_model_file", "read_table"]
 
@@ -120,11 +121,8 @@ def _import_function(ref: str) -> Any:
             "and the function name is right"
         ) from exc
     except (Exception, SystemExit) as exc:  # the module itself is broken: a syntax error, or it raises
-        where = f" ({exc.filename}, line {exc.lineno})" if isinstance(exc, SyntaxError) else ""
-        raise UsageError(
-            f"Importing {module_name!r} for {ref!r} failed: {type(exc).__name__}: "
-            f"{exc.msg if isinstance(exc, SyntaxError) else exc}{where}; fix the module"
-        ) from exc
+        failure = import_failure(exc)
+        raise UsageError(f"Importing {module_name!r} for {ref!r} failed: {failure}; fix the module") from exc
     if not callable(obj):
         raise UsageError(f"{ref!r} is a {type(obj).__name__}, not a function; name a function f(frame) -> scores")
     return obj
