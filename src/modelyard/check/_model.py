@@ -113,18 +113,14 @@ def _load_file(ref: str, *, trust: bool) -> Candidate:
         obj, detected = read_model_file(ref, trust=trust)
     except UntrustedArtifactError as exc:
         raise LoadFailure(f"{ref} was not loaded: {exc.message}", _TRUST_FIX) from exc
-    except DamagedModelFileError as exc:  # say which flavor was tried and why it failed
-        cause = exc.__cause__
-        why = f"{type(cause).__name__}: {_first_line(cause)}" if cause is not None else exc.message
+    except Exception as exc:
+        if isinstance(exc, NotFoundError | UsageError) and not isinstance(exc, DamagedModelFileError):
+            raise  # no such file, a suffix modelyard cannot read, a broken module: a usage mistake
+        # a damaged file: say which flavor was tried and why it failed, in the reader's own words
+        cause = exc.__cause__ if isinstance(exc, DamagedModelFileError) else exc
+        why = f"{type(cause).__name__}: {_first_line(cause)}" if cause is not None else str(exc)
         raise LoadFailure(
             f"{ref} does not load with the {flavor} flavor ({fmt}): {why}",
-            f"check that {ref} is a complete {suffix or 'model'} file written by the library that made it",
-        ) from exc
-    except (NotFoundError, UsageError):
-        raise  # no such file, a suffix modelyard cannot read, a broken module: a usage mistake
-    except Exception as exc:  # a damaged file the reader did not recognise as such
-        raise LoadFailure(
-            f"{ref} does not load with the {flavor} flavor ({fmt}): {type(exc).__name__}: {_first_line(exc)}",
             f"check that {ref} is a complete {suffix or 'model'} file written by the library that made it",
         ) from exc
     candidate = _load_object(obj, trust=trust, flavor=detected, what=ref)

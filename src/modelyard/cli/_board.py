@@ -16,6 +16,7 @@ from modelyard.cli._common import (
     friendly,
     input_paths,
     open_cli_yard,
+    write_output,
     writing,
 )
 from modelyard.cli._render import console, print_json
@@ -152,9 +153,7 @@ def board_show(
             return
         kanban = board.kanban()
     if html is not None:
-        with writing(html, "--html"):
-            html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(kanban_html(kanban), encoding="utf-8")
+        write_output(html, "--html", kanban_html(kanban))
     if as_json:
         print_json(kanban.to_dict())
     else:

@@ -28,6 +28,7 @@ __all__ = [
     "open_cli_yard",
     "set_root",
     "version_ref",
+    "write_output",
     "writing",
 ]
 
@@ -67,8 +68,7 @@ def friendly(func: F) -> F:
 
 def open_cli_yard() -> Yard:
     """The yard the command works on: ``--root``, else ``MODELYARD_*`` settings, else the current folder."""
-    root = _state["root"]
-    return Yard(Settings(root=Path(root).resolve()) if root else Settings())
+    return Yard(_cli_settings())
 
 
 def _cli_settings() -> Settings:
@@ -133,6 +133,13 @@ def check_output(
     if _inside(target, home):
         raise UsageError(f"{shown} is inside {str(home)!r}, the folder modelyard manages; write elsewhere")
     return path
+
+
+def write_output(path: Path, option: str, text: str) -> None:
+    """Write ``text`` to an output file (its folder made when missing), an OSError as one line."""
+    with writing(path, option):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 @contextmanager

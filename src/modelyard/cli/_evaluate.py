@@ -15,16 +15,11 @@ from modelyard.cli._common import (
     input_paths,
     open_cli_yard,
     version_ref,
-    writing,
+    write_output,
 )
 from modelyard.cli._render import console, print_json
 
 __all__ = ["register_commands"]
-
-
-def _ref(text: str, option: str = "VERSION") -> int | str:
-    """A version number typed with the digits 0-9 is a number; anything else a stage or name."""
-    return version_ref(text, option)
 
 
 def register_commands(app: typer.Typer) -> None:
@@ -73,8 +68,8 @@ def register_commands(app: typer.Typer) -> None:
         from modelyard.evaluate._data import DEFAULT_DATA
         from modelyard.evaluate._report_terminal import print_summary
 
-        challenger = _ref(version)
-        champion: int | str | None = None if against.lower() == "none" else _ref(against, "--against")
+        challenger = version_ref(version)
+        champion: int | str | None = None if against.lower() == "none" else version_ref(against, "--against")
         with open_cli_yard() as yard:
             if html is not None or markdown is not None:
                 root = yard.settings.root
@@ -100,13 +95,9 @@ def register_commands(app: typer.Typer) -> None:
                 trust=trust,
             )
         if html is not None:
-            with writing(html, "--html"):
-                html.parent.mkdir(parents=True, exist_ok=True)
-                html.write_text(evaluation.to_html(), encoding="utf-8")
+            write_output(html, "--html", evaluation.to_html())
         if markdown is not None:
-            with writing(markdown, "--markdown"):
-                markdown.parent.mkdir(parents=True, exist_ok=True)
-                markdown.write_text(evaluation.to_markdown(), encoding="utf-8")
+            write_output(markdown, "--markdown", evaluation.to_markdown())
         if as_json:
             print_json(evaluation.to_dict())
         else:

@@ -116,12 +116,9 @@ def score_batch(
             if not len(frame):
                 continue
             raw = chunk.raw
-            inputs = (
-                code.apply(frame.reset_index(drop=True), partition=chunk.name, key=spec.data.entity_key)
-                if raw
-                else frame
-            )
+            inputs = frame
             if raw:
+                inputs = code.apply(frame.reset_index(drop=True), partition=chunk.name, key=spec.data.entity_key)
                 check_unique_columns(inputs, code)
             missing = [c for c in spec.input_names if c not in inputs.columns]
             if missing:

@@ -133,15 +133,15 @@ def _features(
     def where(file: int) -> str:
         return f"a Spark batch of rows from {names[file]}" if 0 <= file < len(names) else "a Spark batch of rows"
 
-    uris = pd.unique(files)
-    if len(uris) == 1:
-        out = code.apply(batch, partition=where(uris[0]), key=key)
+    numbers = pd.unique(files)
+    if len(numbers) == 1:
+        out = code.apply(batch, partition=where(numbers[0]), key=key)
     else:
         try:
             out = code.apply(batch, partition="a Spark batch of rows from several files", key=key)
         except DataError:
-            for uri in uris:  # the error again, from the rows of the file that holds the failing one
-                code.apply(batch[files == uri].reset_index(drop=True), partition=where(uri), key=key)
+            for number in numbers:  # the error again, from the rows of the file that holds the failing one
+                code.apply(batch[files == number].reset_index(drop=True), partition=where(number), key=key)
             raise
     check_unique_columns(out, code)
     return out

@@ -189,10 +189,13 @@ class SparkSource:
             "or move it out of the path"
         )
 
-    def _csv_columns(self, path: str) -> list[str]:
-        """A CSV file's column names, from its first line; none when this check cannot read it."""
+    def _refuse_empty(self, path: str) -> None:
         if _is_empty(path):
             raise self._unreadable(path, "the file is empty (0 bytes), and Spark would skip it without a word")
+
+    def _csv_columns(self, path: str) -> list[str]:
+        """A CSV file's column names, from its first line; none when this check cannot read it."""
+        self._refuse_empty(path)
         try:
             with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
                 return next(csv.reader(file), [])
@@ -202,8 +205,7 @@ class SparkSource:
     def _footer(self, path: str) -> pa.Schema | None:
         """A Parquet file's schema, from its footer; None for an encrypted footer (left to Spark,
         which may hold the keys). A file that is empty or whose footer does not read is refused."""
-        if _is_empty(path):
-            raise self._unreadable(path, "the file is empty (0 bytes), and Spark would skip it without a word")
+        self._refuse_empty(path)
         try:
             return pq.read_schema(path)
         except (OSError, pa.ArrowException) as exc:

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
+from modelyard.registry._registry import REASON_MAX
 from modelyard.serve._errors import AdminAuthError, BadRequestError
 from modelyard.serve._openapi import ADMIN_RELOAD_RESPONSES, ADMIN_SET_TRAFFIC_RESPONSES, ADMIN_TRAFFIC_RESPONSES
 from modelyard.serve._protocols import PLAIN, decode_json
@@ -29,7 +30,6 @@ Guard = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 _FIELDS = {"canary_fraction", "reason", "actor"}
 _ACTOR_MAX = 128  # traffic_splits.actor
-_REASON_MAX = 2_000  # kept in the registry, and shown by every GET /admin/traffic
 _SPLIT_BODY = {
     "content": {
         "application/json": {
@@ -39,7 +39,7 @@ _SPLIT_BODY = {
                     "canary_fraction": {"type": "number", "minimum": 0, "maximum": 1},
                     "reason": {
                         "type": "string",
-                        "maxLength": _REASON_MAX,
+                        "maxLength": REASON_MAX,
                         "description": "Why; kept in the audit trail.",
                     },
                     "actor": {
@@ -94,7 +94,7 @@ def parse_split(body: bytes) -> tuple[float, str | None, str | None]:
             raise BadRequestError(f"Field {name!r} must be a string. Got {value!r} instead; send text in quotes")
         if value is not None and "\x00" in value:  # PostgreSQL text cannot hold it
             raise BadRequestError(f"Field {name!r} must not contain NUL characters. Got {value!r} instead")
-    for name, most, what in (("actor", _ACTOR_MAX, "name"), ("reason", _REASON_MAX, "reason")):
+    for name, most, what in (("actor", _ACTOR_MAX, "name"), ("reason", REASON_MAX, "reason")):
         value = data.get(name)
         if value is not None and len(value) > most:
             raise BadRequestError(

@@ -136,7 +136,8 @@ class RequestContract:
             rows = np.flatnonzero(pd.isna(raw[feature.name].to_numpy()))
             if len(rows):
                 more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
-                why = f"the feature code {self.feature_code.path if self.feature_code else ''} failed on it"
+                assert self.feature_code is not None  # only the feature code's failure brings us here
+                why = f"the feature code {self.feature_code.path} failed on it"
                 why += f": {type(failure).__name__}: {failure}" if failure is not None else ""
                 raise DataError(
                     f"Field {feature.name!r} must not be null. Got null (or no value) in row {int(rows[0])}{more} "
