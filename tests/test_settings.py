@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from modelyard import Settings
+from modelyard._settings import find_project_root
 
 
 def test_every_setting_has_a_description() -> None:
@@ -29,3 +30,22 @@ def test_the_database_password_is_hidden_in_repr(monkeypatch: pytest.MonkeyPatch
     settings = Settings()
     assert "hunter2" not in repr(settings)
     assert settings.resolved_database_url() == "postgresql://me:hunter2@db/registry"
+
+
+def test_the_project_is_found_from_a_subfolder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("MODELYARD_ROOT", raising=False)
+    (tmp_path / "usecases").mkdir()
+    notebooks = tmp_path / "notebooks" / "2026"
+    notebooks.mkdir(parents=True)
+    monkeypatch.chdir(notebooks)
+    assert Settings().root == tmp_path.resolve()
+    assert find_project_root(tmp_path / "notebooks") == tmp_path.resolve()
+
+
+def test_outside_any_project_the_root_is_the_current_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("MODELYARD_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    settings = Settings()
+    assert settings.root == tmp_path.resolve() and not settings.has_project()
+    (tmp_path / ".modelyard").mkdir()
+    assert Settings().has_project()

@@ -66,3 +66,13 @@ def test_forcing_needs_a_why_and_is_audited(two_versions: Yard) -> None:
     last = yard.history("churn")[-1]
     assert last.version == 2 and last.to_stage == Stage.PRODUCTION
     assert last.reason == "urgent [forced without a passing evaluation: v1 breaks on the new tariff codes]"
+
+
+def test_open_yard_refuses_a_root_that_is_not_a_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from modelyard import open_yard
+
+    with pytest.raises(UsageError, match=r"The 'root' parameter must be an existing folder\. Got '.*typo' instead\."):
+        open_yard(tmp_path / "typo")
+    with pytest.raises(UsageError, match=r"must be a folder path \(str or Path\)\. Got 3 instead\."):
+        open_yard(3)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []

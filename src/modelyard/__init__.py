@@ -3,7 +3,7 @@
 The Python API, for notebooks and scripts::
 
     import modelyard
-    yard = modelyard.open_yard()                 # usecases/ and .modelyard/ in the current folder
+    yard = modelyard.open_yard()                 # the project holding the current folder
     mv = yard.register("churn", model, training_data=X_train)
     yard.promote("churn", mv.version, reason="cheaper than v1 at the same latency")
 """

@@ -9,7 +9,21 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "find_project_root"]
+
+PROJECT_MARKERS = ("usecases", ".modelyard")
+"""Folders that make a folder a modelyard project (the default places of the specs and the store)."""
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder, from ``start`` (the current one) upward, that holds ``usecases/`` or
+    ``.modelyard/``; ``start`` itself when none does. As git finds its repository: a notebook in
+    ``project/notebooks/`` opens the project's yard, not a new empty one beside the notebook."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if any((folder / marker).is_dir() for marker in PROJECT_MARKERS):
+            return folder
+    return here
 
 
 def _default_author() -> str:
@@ -22,12 +36,13 @@ def _default_author() -> str:
 class Settings(BaseSettings):
     """Where a yard keeps its things. Every field can be set as ``MODELYARD_<FIELD>``.
 
-    Relative paths are taken from ``root`` (the project folder, the current directory by default).
+    Relative paths are taken from ``root``: the project folder, by default the nearest folder from
+    the current one upward that holds ``usecases/`` or ``.modelyard/`` (see :func:`find_project_root`).
     """
 
     model_config = SettingsConfigDict(env_prefix="MODELYARD_", env_file=".env", extra="ignore")
 
-    root: Path = Field(default_factory=Path.cwd, description="The project folder that holds usecases/.")
+    root: Path = Field(default_factory=find_project_root, description="The project folder that holds usecases/.")
     home: Path = Field(default=Path(".modelyard"), description="Folder for the SQLite store and local artifacts.")
     database_url: SecretStr | None = Field(
         default=None,
@@ -46,6 +61,10 @@ class Settings(BaseSettings):
             "form (the same scores, bit for bit); false: always scikit-learn's own predict."
         ),
     )
+
+    def has_project(self) -> bool:
+        """Whether there is a yard to open: the specs folder, the home folder, or a database URL."""
+        return self.database_url is not None or self.resolved_usecases().is_dir() or self.resolved_home().is_dir()
 
     def resolved_home(self) -> Path:
         return self.home if self.home.is_absolute() else self.root / self.home

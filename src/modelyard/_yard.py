@@ -190,7 +190,12 @@ class Yard:
 
 
 def open_yard(root: str | Path | None = None, **settings: Any) -> Yard:
-    """Open the yard in ``root`` (the current directory by default); settings override ``MODELYARD_*``."""
+    """Open the yard in ``root``: by default the nearest folder from the current one upward that holds
+    ``usecases/`` or ``.modelyard/``, else the current folder. Keyword settings override ``MODELYARD_*``."""
     if root is not None:
-        settings["root"] = Path(root).resolve()
+        if not isinstance(root, str | Path):
+            raise UsageError(f"The 'root' parameter must be a folder path (str or Path). Got {root!r} instead.")
+        if not Path(root).expanduser().is_dir():
+            raise UsageError(f"The 'root' parameter must be an existing folder. Got {str(root)!r} instead.")
+        settings["root"] = Path(root).expanduser().resolve()
     return Yard(Settings(**settings))

@@ -297,3 +297,27 @@ def test_other_commands_refuse_folders_and_paths_under_files(cli_env: Path, tmp_
         code, _, err = run(*args)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (args, err)
     assert a_file.read_text(encoding="utf-8") == "keep"
+
+
+def test_a_folder_without_a_project_is_refused_and_left_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MODELYARD_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MODELYARD_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("--root", str(tmp_path / "typo"), "models", "list")
+    assert code == 2 and "--root" in err and "does not exist" in err and "typo" in err
+    code, _, err = run("models", "list")
+    assert code == 2 and "No modelyard project in" in err and "--root PROJECT" in err
+    code, _, err = run("history", "churn")
+    assert code == 2 and "No modelyard project in" in err
+    assert list(tmp_path.iterdir()) == []  # nothing created: not the typo, not a .modelyard here
+
+    code, _, err = run("board", "add", "Try uplift modelling", "--use-case", "churn")
+    assert code == 0, err  # putting the first item on the board starts a yard
+    assert (tmp_path / ".modelyard" / "registry.db").is_file()
+    sub = tmp_path / "notebooks"
+    sub.mkdir()
+    monkeypatch.chdir(sub)
+    code, out, err = run("board", "show", "--json")
+    assert code == 0 and "Try uplift modelling" in out, err

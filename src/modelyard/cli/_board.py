@@ -48,7 +48,7 @@ def board_add(
     """Put a new research item on the board."""
     from modelyard.board import Board
 
-    with open_cli_yard() as yard:
+    with open_cli_yard(create=True) as yard:
         item = Board(yard).add_item(
             title,
             hypothesis=hypothesis,

@@ -66,14 +66,31 @@ def friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def open_cli_yard() -> Yard:
-    """The yard the command works on: ``--root``, else ``MODELYARD_*`` settings, else the current folder."""
-    return Yard(_cli_settings())
+def open_cli_yard(*, create: bool = False) -> Yard:
+    """The yard the command works on: ``--root`` (or ``MODELYARD_ROOT``), else the nearest folder from
+    the current one upward holding ``usecases/`` or ``.modelyard/``.
+
+    Only a command that starts a yard (``create=True``) may do so where there is none: any other
+    refuses, so that a mistyped ``--root`` or the wrong folder gets an error, not a new empty yard.
+    """
+    settings = _cli_settings()
+    if not create and not settings.has_project():
+        raise UsageError(
+            f"No modelyard project in {str(settings.root)!r}: it has no usecases/ folder and no .modelyard/; "
+            "run this in your project's folder, pass --root PROJECT, or build one with 'modelyard demo'"
+        )
+    return Yard(settings)
 
 
 def _cli_settings() -> Settings:
     root = _state["root"]
-    return Settings(root=Path(root).resolve()) if root else Settings()
+    if root is None:
+        return Settings()
+    folder = Path(root).expanduser()
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise UsageError(f"--root {str(root)!r} {what}; give your project's folder (it holds usecases/)")
+    return Settings(root=folder.resolve())
 
 
 def version_ref(text: str, option: str = "VERSION") -> int | str:
