@@ -60,7 +60,9 @@ def test_an_evaluation_against_another_champion_does_not_count(two_versions: Yar
 
 def test_forcing_needs_a_why_and_is_audited(two_versions: Yard) -> None:
     yard = two_versions
-    with pytest.raises(UsageError, match=r'needs a reason for skipping the evaluation: --why "\.\.\."'):
+    with pytest.raises(
+        UsageError, match=r'needs a reason for skipping the evaluation: why="\.\.\." \(on the command line, --why'
+    ):
         yard.promote("churn", 2, reason="urgent", force=True)
     yard.promote("churn", 2, reason="urgent", force=True, why="v1 breaks on the new tariff codes")
     last = yard.history("churn")[-1]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from modelyard._exceptions import SpecError, UsageError
+from modelyard._importing import make_importable
 from modelyard._settings import Settings
 from modelyard.artifacts import ArtifactStore, open_artifact_store
 from modelyard.flavors import LoadedModel
@@ -50,6 +55,7 @@ class Yard:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
+        make_importable(self.settings.root)  # the feature code and module:function models may live there
         self.store = Store(self.settings.resolved_database_url())
         self.artifacts: ArtifactStore = open_artifact_store(self.settings.resolved_artifacts())
         self.registry = Registry(self.store, self.artifacts, actor=self.settings.author)
@@ -77,9 +83,9 @@ class Yard:
 
     def use_case(self, name: str | UseCase) -> UseCase:
         """The validated spec ``usecases/<name>.yaml``."""
-        if not isinstance(name, str):
+        if isinstance(name, UseCase):
             return name
-        return load_use_case(find_use_case(self.usecases_folder, name))
+        return load_use_case(find_use_case(self.usecases_folder, _use_case_name(name)))
 
     def use_cases(self) -> list[UseCaseSummary]:
         """Every use case with a spec file or registered versions, and where its versions stand."""
@@ -118,25 +124,61 @@ class Yard:
     # -- the registry ----------------------------------------------------------------------
 
     def register(self, use_case: str | UseCase, model: Any, **lineage: Any) -> ModelVersion:
-        """Register ``model`` as the next candidate of ``use_case``; see :meth:`Registry.register`."""
-        return self.registry.register(self.use_case(use_case), model, **lineage)
+        """Register ``model`` as the next candidate of ``use_case``; see :meth:`Registry.register`.
 
-    def models(self, use_case: str | None = None, stage: Stage | str | None = None) -> list[ModelVersion]:
+        ``model`` is a model object, or, as on the command line, the path of a model file or a
+        ``module:function`` import path. ``training_data`` may be a DataFrame or a Parquet/CSV path,
+        and ``snapshot_id`` a :class:`~modelyard.data.Snapshot` or its id (a unique prefix will do).
+        """
+        spec = self.use_case(_use_case_name(use_case))
+        if isinstance(model, str | Path):
+            from modelyard.registry import read_model_file
+
+            model, detected = read_model_file(str(model), trust=bool(lineage.get("trust", False)))
+            if detected and lineage.get("flavor") is None:
+                lineage["flavor"] = detected
+        data = lineage.get("training_data")
+        if isinstance(data, str | Path):
+            from modelyard.registry import read_table
+
+            lineage["training_data"] = read_table(Path(data))
+        elif data is not None and not isinstance(data, pd.DataFrame):
+            raise UsageError(
+                "The 'training_data' parameter must be a pandas DataFrame or a Parquet/CSV path. "
+                f"Got {type(data).__name__} instead."
+            )
+        tags = lineage.get("tags")
+        if tags is not None and not isinstance(tags, Mapping):
+            raise UsageError(f"The 'tags' parameter must be a mapping of names to values. Got {tags!r} instead.")
+        if lineage.get("snapshot_id") is not None:
+            from modelyard.data import get_snapshot
+
+            snap = get_snapshot(self, lineage["snapshot_id"])
+            if snap.use_case != spec.name:
+                raise UsageError(
+                    f"Snapshot {snap.short_id} is of use case {snap.use_case!r}, not {spec.name!r}; "
+                    "give the snapshot this model was trained on"
+                )
+            lineage["snapshot_id"] = snap.id
+        return self.registry.register(spec, model, **lineage)
+
+    def models(self, use_case: str | UseCase | None = None, stage: Stage | str | None = None) -> list[ModelVersion]:
         """Registered versions, optionally of one use case or stage."""
-        return self.registry.versions(use_case, stage)
+        name = None if use_case is None else _use_case_name(use_case)
+        return self.registry.versions(name, stage)
 
-    def model(self, use_case: str, ref: int | str = "latest") -> ModelVersion:
+    def model(self, use_case: str | UseCase, ref: int | str = "latest") -> ModelVersion:
         """One version: a number (3, "v3"), a stage ("production") or "latest"."""
-        return self.registry.version(use_case, ref)
+        return self.registry.version(_use_case_name(use_case), ref)
 
-    def load(self, use_case: str, ref: int | str = "production", *, trust: bool = False) -> LoadedModel:
+    def load(self, use_case: str | UseCase, ref: int | str = "production", *, trust: bool = False) -> LoadedModel:
         """A version's model, checksum-verified and ready to ``score(frame)``."""
         with compiled_scoring(self.settings.sklearn_compiled):
-            return self.registry.load(use_case, ref, trust=trust)
+            return self.registry.load(_use_case_name(use_case), ref, trust=trust)
 
     def transition(
         self,
-        use_case: str,
+        use_case: str | UseCase,
         ref: int | str,
         stage: Stage | str,
         *,
@@ -153,11 +195,20 @@ class Yard:
         """
         from modelyard.registry import parse_stage
 
+        use_case = _use_case_name(use_case)
         target = parse_stage(stage)
+        if force and target != Stage.PRODUCTION:
+            raise UsageError(
+                f"Forcing only applies to a move into production, which needs an evaluation; a move to "
+                f"{target.value} needs none, so leave force (--force) out"
+            )
         if target == Stage.PRODUCTION:
             if force:
-                if not why or not why.strip():
-                    raise UsageError('Forcing a promotion needs a reason for skipping the evaluation: --why "..."')
+                if not isinstance(why, str) or not why.strip():
+                    raise UsageError(
+                        'Forcing a promotion needs a reason for skipping the evaluation: why="..." '
+                        '(on the command line, --why "...")'
+                    )
                 reason = f"{reason} [forced without a passing evaluation: {why.strip()}]"
             elif self.registry.versions(use_case, Stage.PRODUCTION):
                 from modelyard.evaluate import require_passing_evaluation
@@ -166,7 +217,14 @@ class Yard:
         return self.registry.transition(use_case, ref, target, reason=reason, **kw)
 
     def promote(
-        self, use_case: str, ref: int | str, *, reason: str, force: bool = False, why: str | None = None, **kw: Any
+        self,
+        use_case: str | UseCase,
+        ref: int | str,
+        *,
+        reason: str,
+        force: bool = False,
+        why: str | None = None,
+        **kw: Any,
     ) -> list[StageChange]:
         """Make a version the production version; the current one is archived in the same step.
 
@@ -174,24 +232,40 @@ class Yard:
         """
         return self.transition(use_case, ref, Stage.PRODUCTION, reason=reason, force=force, why=why, **kw)
 
-    def evaluate(self, use_case: str, challenger: int | str, **options: Any) -> Any:
+    def evaluate(self, use_case: str | UseCase, challenger: int | str, **options: Any) -> Any:
         """The business evaluation of ``challenger`` against production; see :func:`modelyard.evaluate.evaluate`."""
         from modelyard.evaluate import evaluate
 
-        return evaluate(self, use_case, challenger, **options)
+        return evaluate(self, _use_case_name(use_case), challenger, **options)
 
-    def rollback(self, use_case: str, *, reason: str, **kw: Any) -> list[StageChange]:
+    def rollback(self, use_case: str | UseCase, *, reason: str, **kw: Any) -> list[StageChange]:
         """Bring back the production version the current one replaced."""
-        return self.registry.rollback(use_case, reason=reason, **kw)
+        return self.registry.rollback(_use_case_name(use_case), reason=reason, **kw)
 
-    def history(self, use_case: str, ref: int | str | None = None) -> list[StageChange]:
+    def history(self, use_case: str | UseCase, ref: int | str | None = None) -> list[StageChange]:
         """The audit trail, oldest first."""
-        return self.registry.history(use_case, ref)
+        return self.registry.history(_use_case_name(use_case), ref)
+
+
+def _use_case_name(value: object) -> str:
+    """The name behind a ``use_case`` argument: a name, or a :class:`UseCase`."""
+    if isinstance(value, UseCase):
+        return value.name
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"The 'use_case' parameter must be a use-case name (str) or a UseCase. Got {value!r} instead.")
+    return value
 
 
 def open_yard(root: str | Path | None = None, **settings: Any) -> Yard:
     """Open the yard in ``root``: by default the nearest folder from the current one upward that holds
     ``usecases/`` or ``.modelyard/``, else the current folder. Keyword settings override ``MODELYARD_*``."""
+    unknown = [name for name in settings if name not in Settings.model_fields]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(Settings.model_fields), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UsageError(
+            f"{unknown[0]!r} is not a setting; {hint}settings are " + ", ".join(sorted(Settings.model_fields))
+        )
     if root is not None:
         if not isinstance(root, str | Path):
             raise UsageError(f"The 'root' parameter must be a folder path (str or Path). Got {root!r} instead.")

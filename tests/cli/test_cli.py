@@ -321,3 +321,19 @@ def test_a_folder_without_a_project_is_refused_and_left_as_it_was(
     monkeypatch.chdir(sub)
     code, out, err = run("board", "show", "--json")
     assert code == 0 and "Try uplift modelling" in out, err
+
+
+def test_a_function_in_the_project_folder_registers_and_checks_by_its_import_path(
+    cli_env: Path, churn_frame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The console script's sys.path holds the venv's bin folder, not the current one: the project
+    # folder is added by modelyard itself, as the spec's feature code also needs.
+    (cli_env / "house_rules.py").write_text(
+        "def churn_score(frame):\n    return (frame['tenure'] < 12).to_numpy() * 0.6 + 0.2\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(cli_env / "unrelated"))  # the test's own path, restored afterwards
+    code, out, err = run("register", "churn", "house_rules:churn_score", "--json")
+    assert code == 0, err
+    assert json.loads(out)["flavor"] == "python_function"
+    code, _, err = run("register", "churn", "house_rules:no_such_function")
+    assert code == 2 and "Cannot import 'house_rules:no_such_function'" in err and "in the project folder" in err

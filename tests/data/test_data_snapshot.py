@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,45 @@ def test_split_by_time(yard: Yard, data_root: Path) -> None:
     assert before.signup_date.max() < pd.Timestamp("2024-07-01") <= after.signup_date.min()
     early, _ = split_by_time(frame, "signup_date", fraction=0.75)
     assert abs(len(early) / len(frame) - 0.75) < 0.02
+
+
+def test_dates_and_iso_strings_give_the_same_snapshot_as_datetimes(yard: Yard, data_root: Path) -> None:
+    by_datetime = build_snapshot(yard, "churn", start=datetime(2024, 1, 1), end=datetime(2024, 7, 1))
+    by_text = build_snapshot(yard, "churn", start="2024-01-01", end="2024-07-01T00:00:00+00:00")
+    by_date = build_snapshot(yard, "churn", start=date(2024, 1, 1), end=date(2024, 7, 1))
+    assert by_datetime.id == by_text.id == by_date.id
+    with pytest.raises(UsageError, match=r"The 'start' parameter must be a datetime, .* Got 'last spring' instead\."):
+        build_snapshot(yard, "churn", start="last spring")
+    with pytest.raises(UsageError, match=r"The 'end' parameter must be .* Got 20240701 instead\."):
+        build_snapshot(yard, "churn", end=20240701)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"The 'yard' parameter must be a Yard .* Got '/some/path' instead\."):
+        build_snapshot("/some/path", "churn")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"The 'use_case' parameter must be a use-case name \(str\)\. Got None"):
+        build_snapshot(yard, None)  # type: ignore[arg-type]
+
+
+def test_a_snapshot_object_is_taken_where_its_id_is(yard: Yard, data_root: Path) -> None:
+    snap = build_snapshot(yard, "churn", start=datetime(2024, 6, 1))
+    assert get_snapshot(yard, snap) == snap
+    with pytest.raises(UsageError, match=r"The 'ref' parameter must be a snapshot id \(str\) or a Snapshot\. Got 42"):
+        read_snapshot(yard, 42)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"must be a pandas DataFrame\. Got Snapshot instead; read a snapshot's rows"):
+        split_by_time(snap, "signup_date")  # type: ignore[arg-type]
+
+
+def test_split_by_time_refuses_what_cannot_be_split(yard: Yard, data_root: Path) -> None:
+    frame = read_snapshot(yard, build_snapshot(yard, "churn", start=datetime(2024, 6, 1)))
+    with pytest.raises(DataError, match=r"No row of 'signup_date' falls after 2099-01-01.*choose 'at' inside"):
+        split_by_time(frame, "signup_date", at="2099-01-01")
+    with pytest.raises(UsageError, match=r"The 'at' parameter must be a datetime .* Got 'yesterday' instead\."):
+        split_by_time(frame, "signup_date", at="yesterday")
+    with pytest.raises(UsageError, match=r"The 'fraction' parameter must be in \(0, 1\)\. Got '0.8' instead\."):
+        split_by_time(frame, "signup_date", fraction="0.8")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"Column 'contract' does not hold times"):
+        split_by_time(frame, "contract")
+    # an aware cut-off on a naive column is compared in UTC, not refused
+    before, after = split_by_time(frame, "signup_date", at="2024-09-01T02:00:00+02:00")
+    assert before.signup_date.max() < pd.Timestamp("2024-09-01") <= after.signup_date.min()
 
 
 def _leftovers(yard: Yard) -> list[Path]:

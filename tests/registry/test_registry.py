@@ -228,6 +228,66 @@ def test_version_references(yard: Yard, make_model) -> None:
         yard.model("churn", "best")
 
 
+def test_a_stage_holding_several_versions_is_not_a_reference(yard: Yard, make_model) -> None:
+    for c in (1.0, 0.5, 0.25):
+        yard.register("churn", make_model(c))
+    yard.registry.transition("churn", 1, Stage.SHADOW, reason="watch it")
+    assert yard.model("churn", "shadow").version == 1
+    yard.registry.transition("churn", 3, Stage.SHADOW, reason="watch it too")
+    with pytest.raises(UsageError, match=r"churn has 2 versions in stage shadow \(v1, v3\); name one by number"):
+        yard.model("churn", "shadow")
+
+
+def test_the_python_api_takes_a_use_case_object_and_names_bad_arguments(yard: Yard, make_model, churn_frame) -> None:
+    spec = yard.use_case("churn")
+    mv = yard.register(spec, make_model(1.0))
+    assert yard.model(spec, mv.version) == mv and yard.models(spec) == [mv]
+    assert [c.version for c in yard.history(spec)] == [1]
+    yard.promote(spec, 1, reason="first")
+    assert len(yard.load(spec).score(churn_frame[0].head(3))) == 3
+    with pytest.raises(
+        UsageError, match=r"The 'use_case' parameter must be a use-case name \(str\) or a UseCase\. Got None"
+    ):
+        yard.model(None, 1)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"The 'use_case' parameter .* Got 42 instead\."):
+        yard.register(42, make_model(0.5))  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"The 'ref' parameter must be a version number .* Got 1\.5 instead\."):
+        yard.model("churn", 1.5)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"The 'stage' parameter must be a stage name .* Got None instead\."):
+        yard.transition("churn", 1, None, reason="x")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"The 'reason' parameter must be text \(str\)\. Got 42 instead\."):
+        yard.transition("churn", 1, "archived", reason=42)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"Forcing only applies to a move into production"):
+        yard.transition("churn", 1, "archived", reason="x", force=True, why="because")
+    with pytest.raises(UsageError, match=r"The 'training_data' parameter must be a pandas DataFrame .* Got ndarray"):
+        yard.register("churn", make_model(0.5), training_data=np.zeros((3, 2)))
+    with pytest.raises(UsageError, match=r"The 'tags' parameter must be a mapping .* Got \['a'\] instead\."):
+        yard.register("churn", make_model(0.5), tags=["a"])
+    assert [v.version for v in yard.models("churn")] == [1]  # nothing half-registered
+
+
+def test_a_model_file_and_its_snapshot_register_as_on_the_command_line(
+    yard: Yard, make_model, churn_frame, tmp_path: Path
+) -> None:
+    import skops.io
+
+    skops.io.dump(make_model(1.0), tmp_path / "model.skops")
+    churn_frame[0].to_parquet(tmp_path / "train.parquet")
+    mv = yard.register("churn", tmp_path / "model.skops", training_data=str(tmp_path / "train.parquet"))
+    assert mv.flavor == "sklearn" and mv.training_data_hash == data_hash(churn_frame[0])
+    with pytest.raises(NotFoundError, match=r"No snapshot 'abcdef12'"):
+        yard.register("churn", make_model(0.5), snapshot_id="abcdef12")
+    with pytest.raises(NotFoundError, match=r"Model file .*nothing.skops does not exist"):
+        yard.register("churn", str(tmp_path / "nothing.skops"))
+
+
+def test_a_misspelt_setting_is_refused(yard_root: Path) -> None:
+    from modelyard import open_yard
+
+    with pytest.raises(UsageError, match=r"'databse_url' is not a setting; did you mean 'database_url'\?"):
+        open_yard(yard_root, databse_url="postgresql://nowhere/db")
+
+
 def test_a_tampered_artifact_is_refused_at_load(yard: Yard, baseline_model) -> None:
     mv = yard.register("churn", baseline_model)
     Path(mv.artifact_uri).write_bytes(b"PK-not-the-model")

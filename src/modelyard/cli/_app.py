@@ -192,18 +192,14 @@ def register(
     as_json: JsonFlag = False,
 ) -> None:
     """Register a model file as the next candidate version of a use case."""
-    from modelyard.registry import read_model_file, read_table
-
-    obj, detected = read_model_file(model, trust=trust)
-    frame = read_table(training_data) if training_data else None
-    with open_cli_yard() as yard:
+    with open_cli_yard() as yard:  # first: a module:function may live in the project folder
         mv = yard.register(
             use_case,
-            obj,
-            flavor=flavor or detected,
+            model,
+            flavor=flavor,
             serialization=serialization,
             trust=trust,
-            training_data=frame,
+            training_data=training_data,
             snapshot_id=snapshot,
             params=_key_values(param, "--param") or None,
             tags=_key_values(tag, "--tag"),

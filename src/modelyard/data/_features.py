@@ -93,7 +93,7 @@ def load_feature_code(path: str | None) -> FeatureCode:
     except ImportError as exc:
         raise NotFoundError(
             f"data.features {path!r}: cannot import module {module_name!r} ({exc}); make it importable "
-            "(install your package, or run from the folder that holds it)"
+            "(put it in the project folder, install your package, or add its folder to PYTHONPATH)"
         ) from exc
     except (Exception, SystemExit) as exc:  # the module itself is broken: a syntax error, or it raises
         raise UsageError(

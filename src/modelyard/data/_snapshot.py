@@ -8,9 +8,10 @@ import os
 import shutil
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,9 +72,26 @@ class Snapshot:
         return data
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def _aware(value: datetime | date | str | None, name: str) -> datetime | None:
+    """``value`` as an aware UTC datetime: a naive one is read as UTC, a date as its midnight, and an
+    ISO 8601 string as either (what a notebook user types)."""
     if value is None:
         return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise UsageError(
+                f"The {name!r} parameter must be a datetime, a date or an ISO 8601 string such as "
+                f"'2024-07-01'. Got {value!r} instead."
+            ) from None
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    elif not isinstance(value, datetime):
+        raise UsageError(
+            f"The {name!r} parameter must be a datetime, a date or an ISO 8601 string such as "
+            f"'2024-07-01'. Got {value!r} instead."
+        )
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -91,18 +109,22 @@ def build_snapshot(
     yard: Yard,
     use_case: str,
     *,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: datetime | date | str | None = None,
+    end: datetime | date | str | None = None,
     source: Source | None = None,
     progress: ProgressCallback | None = None,
 ) -> Snapshot:
     """Extract ``use_case``'s rows in ``[start, end)``, run the feature code, write Parquet, record it.
 
+    ``start`` and ``end`` are datetimes, dates or ISO 8601 strings; without a time zone, UTC.
     The same extraction gives the same id (the sha256 of the content) and is stored once.
     Nothing is left behind when anything fails.
     """
+    _check_yard(yard)
+    if not isinstance(use_case, str):
+        raise UsageError(f"The 'use_case' parameter must be a use-case name (str). Got {use_case!r} instead.")
     spec = yard.use_case(use_case)
-    time_range = TimeRange(_aware(start), _aware(end))
+    time_range = TimeRange(_aware(start, "start"), _aware(end, "end"))
     src = source or open_source(spec.data.source, yard.settings.root)
     code = load_feature_code(spec.data.features)
     kept = _kept_columns(spec)
@@ -274,8 +296,21 @@ def is_snapshot_ref(value: object) -> bool:
     return not Path(text).exists()
 
 
-def get_snapshot(yard: Yard, ref: str) -> Snapshot:
-    """A snapshot by id or by a unique prefix of at least 6 characters."""
+def _check_yard(yard: object) -> None:
+    from modelyard._yard import Yard
+
+    if not isinstance(yard, Yard):
+        raise UsageError(f"The 'yard' parameter must be a Yard (modelyard.open_yard()). Got {yard!r} instead.")
+
+
+def get_snapshot(yard: Yard, ref: str | Snapshot) -> Snapshot:
+    """A snapshot by id or by a unique prefix of at least 6 characters (a :class:`Snapshot` is
+    looked up again by its id)."""
+    _check_yard(yard)
+    if isinstance(ref, Snapshot):
+        ref = ref.id
+    if not isinstance(ref, str):
+        raise UsageError(f"The 'ref' parameter must be a snapshot id (str) or a Snapshot. Got {ref!r} instead.")
     ref = ref.strip().lower()
     if len(ref) < 6:
         raise UsageError(f"Snapshot id {ref!r} is too short; give at least 6 characters of it")
@@ -290,7 +325,7 @@ def get_snapshot(yard: Yard, ref: str) -> Snapshot:
 
 def read_snapshot(yard: Yard, ref: str | Snapshot) -> pd.DataFrame:
     """A snapshot's rows (model inputs plus label, time, key and extra columns)."""
-    snap = ref if isinstance(ref, Snapshot) else get_snapshot(yard, ref)
+    snap = get_snapshot(yard, ref)
     if not Path(snap.path).exists():
         raise NotFoundError(f"Snapshot {snap.short_id}'s data file {snap.path} is missing; rebuild the snapshot")
     return pd.read_parquet(snap.path)
@@ -299,17 +334,44 @@ def read_snapshot(yard: Yard, ref: str | Snapshot) -> pd.DataFrame:
 def split_by_time(
     frame: pd.DataFrame, time_column: str, *, at: datetime | str | None = None, fraction: float = 0.8
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows before ``at`` and from ``at`` on; without ``at``, the time that leaves ``fraction`` before."""
-    if time_column not in frame.columns:
+    """Rows before ``at`` and from ``at`` on; without ``at``, the time that leaves ``fraction`` before.
+
+    ``at`` without a time zone is read in the column's time zone (UTC for an aware column)."""
+    if not isinstance(frame, pd.DataFrame):
+        hint = "; read a snapshot's rows with read_snapshot(yard, snapshot)" if isinstance(frame, Snapshot) else ""
+        raise UsageError(f"The 'frame' parameter must be a pandas DataFrame. Got {type(frame).__name__} instead{hint}.")
+    if not isinstance(time_column, str) or time_column not in frame.columns:
         raise DataError(f"No time column {time_column!r} to split on; columns are {list(frame.columns)[:20]}")
-    times = pd.to_datetime(frame[time_column])
+    try:
+        with warnings.catch_warnings():  # text that is not times: the error below says so, once
+            warnings.simplefilter("ignore", UserWarning)
+            times = pd.to_datetime(frame[time_column])
+    except (ValueError, TypeError) as exc:
+        raise DataError(
+            f"Column {time_column!r} does not hold times ({exc}); name the time column to split on"
+        ) from None
+    if len(times) == 0:
+        raise DataError("The frame has no rows to split")
     if at is None:
-        if not 0.0 < fraction < 1.0:
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.0 < fraction < 1.0:
             raise UsageError(f"The 'fraction' parameter must be in (0, 1). Got {fraction!r} instead.")
         cut = times.sort_values().iloc[int(len(times) * fraction)]
     else:
-        cut = pd.Timestamp(at)
-        if times.dt.tz is not None and cut.tzinfo is None:
-            cut = cut.tz_localize(times.dt.tz)
+        try:
+            cut = pd.Timestamp(at)
+        except (ValueError, TypeError):
+            raise UsageError(
+                f"The 'at' parameter must be a datetime or an ISO 8601 string such as '2024-07-01'. Got {at!r} instead."
+            ) from None
+        if times.dt.tz is not None:
+            cut = cut.tz_localize(times.dt.tz) if cut.tzinfo is None else cut.tz_convert(times.dt.tz)
+        elif cut.tzinfo is not None:
+            cut = cut.tz_convert(UTC).tz_localize(None)
     before = (times < cut).to_numpy()
+    if before.all() or not before.any():
+        side = "after" if before.all() else "before"
+        raise DataError(
+            f"No row of {time_column!r} falls {side} {cut}: its times run from {times.min()} to {times.max()}; "
+            "choose 'at' inside that span"
+        )
     return frame[before], frame[~before]

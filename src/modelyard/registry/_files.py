@@ -117,8 +117,8 @@ def _import_function(ref: str) -> Any:
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
         raise NotFoundError(
-            f"Cannot import {ref!r}: {exc}; check the module is importable (on PYTHONPATH) "
-            "and the function name is right"
+            f"Cannot import {ref!r}: {exc}; check the module is importable (in the project folder, "
+            "installed, or on PYTHONPATH) and the function name is right"
         ) from exc
     except (Exception, SystemExit) as exc:  # the module itself is broken: a syntax error, or it raises
         failure = import_failure(exc)

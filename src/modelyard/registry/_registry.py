@@ -385,6 +385,10 @@ def _move(
 
 
 def _resolve(conn: Connection, use_case: str, ref: int | str) -> ModelVersion:
+    if isinstance(ref, bool) or not isinstance(ref, int | str):
+        raise UsageError(
+            f"The 'ref' parameter must be a version number (3 or 'v3'), a stage name or 'latest'. Got {ref!r} instead."
+        )
     versions = Store.list_versions(conn, use_case)
     if not versions:
         if Store.get_use_case(conn, use_case) is None:
@@ -397,7 +401,10 @@ def _resolve(conn: Connection, use_case: str, ref: int | str) -> ModelVersion:
         found = [v for v in versions if v.stage.value == text]
         if not found:
             raise NotFoundError(f"{use_case} has no version in stage {text}")
-        return found[-1]
+        if len(found) > 1:  # shadow, archived and retired hold several: which one is meant is not ours to guess
+            numbers = ", ".join(f"v{v.version}" for v in found)
+            raise UsageError(f"{use_case} has {len(found)} versions in stage {text} ({numbers}); name one by number")
+        return found[0]
     number = text.removeprefix("v")
     if not (number.isascii() and number.isdigit()):  # '²'.isdigit() is True, and int('²') fails
         raise UsageError(f"'{ref}' is not a version; use a number (3 or v3), a stage name (production) or latest")
@@ -425,7 +432,9 @@ ACTOR_MAX = 200
 
 
 def _check_reason(reason: str) -> str:
-    if not isinstance(reason, str) or not reason.strip():
+    if not isinstance(reason, str):
+        raise UsageError(f"The 'reason' parameter must be text (str). Got {reason!r} instead.")
+    if not reason.strip():
         raise UsageError('A stage change needs a reason (--reason "..."); the audit trail records it')
     return check_audit_text("reason", reason.strip(), REASON_MAX)
 

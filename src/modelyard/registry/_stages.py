@@ -23,6 +23,9 @@ def parse_stage(value: str | Stage) -> Stage:
     """A stage from its name; the error lists the stages there are."""
     if isinstance(value, Stage):
         return value
+    if not isinstance(value, str):
+        names = ", ".join(s.value for s in Stage)
+        raise UsageError(f"The 'stage' parameter must be a stage name ({names}). Got {value!r} instead.")
     try:
         return Stage(value.strip().lower())
     except ValueError:
