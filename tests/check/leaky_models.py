@@ -130,3 +130,28 @@ def batch_normalised(frame: pd.DataFrame) -> np.ndarray:
     """Depends on the other rows of the batch."""
     t = frame["monthly_charges"].to_numpy(dtype=np.float64)
     return (t - t.min()) / (t.max() - t.min()) if len(t) > 1 and t.max() > t.min() else np.full(len(t), 0.5)
+
+
+def hard_labels(frame: pd.DataFrame) -> np.ndarray:
+    """Returns 0/1 labels (int) in the score's place: month-to-month contracts churn."""
+    return (frame["contract"] == "Month-to-month").to_numpy().astype(int)
+
+
+def bool_labels(frame: pd.DataFrame) -> np.ndarray:
+    """The same labels as booleans."""
+    return (frame["contract"] == "Month-to-month").to_numpy()
+
+
+def float_labels(frame: pd.DataFrame) -> np.ndarray:
+    """The same labels as floats 0.0 and 1.0: only the values give them away."""
+    return (frame["contract"] == "Month-to-month").to_numpy().astype(np.float64)
+
+
+def two_scores(frame: pd.DataFrame) -> np.ndarray:
+    """Only two scores, 0.2 and 0.8: a one-split model."""
+    return np.where(frame["contract"].to_numpy() == "Month-to-month", 0.8, 0.2)
+
+
+def constant(frame: pd.DataFrame) -> np.ndarray:
+    """The same score for everyone."""
+    return np.full(len(frame), 0.27)

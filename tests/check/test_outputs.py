@@ -32,8 +32,11 @@ def test_a_healthy_model_passes_every_output_check(spec, features) -> None:  # t
         "output dtype": Status.PASS,
         "output NaN/inf": Status.PASS,
         "output range": Status.PASS,
+        "output values": Status.PASS,
         "label set": Status.PASS,
     }
+    n = features["monthly_charges"].iloc[:200].nunique()
+    assert _row(report, "output values").message == f"score takes {n} values on 200 rows"
     assert report.scores is not None and report.scores.shape == (200,)
 
 
@@ -134,3 +137,127 @@ def test_outputs_of_a_frame_without_a_matching_column(spec, features) -> None:  
     loaded = load_model(save_model(two_named, trust=True), trust=True)
     report = output_checks(spec, loaded, features.iloc[:10], {}, threshold=0.5)
     assert _row(report, "output shape").status == Status.FAIL
+
+
+_LABELS_FIX = "return the probability of the positive class (predict_proba(X)[:, 1]), not the predicted label"
+
+
+@pytest.mark.parametrize(
+    ("func", "shown", "kind"),
+    [
+        (leaky_models.hard_labels, "0 and 1", "int64 "),
+        (leaky_models.bool_labels, "False and True", "bool "),
+        (leaky_models.float_labels, "0 and 1", ""),
+    ],
+)
+def test_labels_in_the_scores_place_fail(spec, features, func, shown, kind) -> None:  # type: ignore[no-untyped-def]
+    """Every other output row passes for these (0/1 is numeric, finite, within [0, 1]): only the values tell."""
+    report = _report(spec, func, features)
+    row = _row(report, "output values")
+    assert row.status == Status.FAIL
+    assert row.message == (
+        f"score takes only 2 values ({shown}) on 200 rows: the model returns {kind}labels, not scores, "
+        "so the use case's cost-optimal threshold has nothing to choose"
+    )
+    assert row.measured == "2 distinct on 200 rows"
+    assert row.fix == _LABELS_FIX
+    assert [r.name for r in report.rows if r.status == Status.FAIL] == ["output values"]
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_typed_labels_fail_on_any_sample(spec, features, rows) -> None:  # type: ignore[no-untyped-def]
+    """A boolean or an integer in [0, 1] can only be a label: its type says so, however few the rows."""
+    for func in (leaky_models.hard_labels, leaky_models.bool_labels):
+        report = output_checks(spec, _loaded(func), features.iloc[:rows], {}, threshold=0.5)
+        assert _row(report, "output values").status == Status.FAIL
+
+
+def test_a_tiny_sample_raises_no_false_alarm(spec, features) -> None:  # type: ignore[no-untyped-def]
+    frame = features.iloc[:3]
+    healthy = output_checks(spec, _loaded(leaky_models.healthy), frame, {}, threshold=0.5)
+    assert _row(healthy, "output values").status == Status.PASS
+    assert _row(healthy, "output values").message == "score takes 3 values on 3 rows"
+    floats = _row(output_checks(spec, _loaded(leaky_models.float_labels), frame, {}, threshold=0.5), "output values")
+    assert floats.status == Status.SKIP
+    assert floats.message.startswith("not judged: score takes only ")
+    assert floats.message.endswith("on 3 rows, and 3 different rows are too few to tell scores from labels")
+    assert floats.fix == "to have it judged, check with 100 or more different production rows"
+
+
+def test_many_copies_of_one_row_are_one_row(spec, features) -> None:  # type: ignore[no-untyped-def]
+    """A sample of 500 identical rows fairly gets one score: not a false alarm."""
+    frame = features.iloc[[0] * 500].reset_index(drop=True)
+    row = _row(output_checks(spec, _loaded(leaky_models.float_labels), frame, {}, threshold=0.5), "output values")
+    assert row.status == Status.SKIP
+    assert "on 500 rows, and 1 different row are too few" in row.message
+
+
+def test_float_labels_on_a_small_sample_warn(spec, features) -> None:  # type: ignore[no-untyped-def]
+    frame = features.iloc[:50]
+    assert frame["contract"].nunique() > 1 and not frame.duplicated().any()
+    row = _row(output_checks(spec, _loaded(leaky_models.float_labels), frame, {}, threshold=0.5), "output values")
+    assert row.status == Status.WARN
+    assert row.message == (
+        "score takes only 2 values (0 and 1) on 50 rows: the model looks like it returns labels, not scores "
+        "(50 different rows; 100 make it certain)"
+    )
+    assert row.fix == _LABELS_FIX
+
+
+@pytest.mark.parametrize(
+    ("func", "message"),
+    [
+        (
+            leaky_models.two_scores,
+            "score takes only 2 values (0.2 and 0.8) on 200 rows: a threshold can only split the rows one way, "
+            "so the cost-optimal threshold has little to choose from",
+        ),
+        (
+            leaky_models.constant,
+            "score takes only 1 value (0.27) on 200 rows: every row gets the same score, so a threshold can only "
+            "act on everyone or on no one",
+        ),
+    ],
+)
+def test_few_scores_that_are_not_labels_warn(spec, features, func, message) -> None:  # type: ignore[no-untyped-def]
+    row = _row(_report(spec, func, features), "output values")
+    assert row.status == Status.WARN
+    assert row.message == message
+    assert row.fix.startswith("return a score that ranks the rows, such as the probability of the positive class")
+
+
+def test_a_classifier_sure_of_every_row_fails_with_its_flavors_fix(spec, features, churn_frame) -> None:  # type: ignore[no-untyped-def]
+    """One nearest neighbour: predict_proba gives only 0 and 1, as good as labels."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    x, y = churn_frame
+    columns = ["tenure", "monthly_charges"]
+    model = KNeighborsClassifier(n_neighbors=1).fit(x[columns], y)
+    report = output_checks(spec, load_model(save_model(model)), features.iloc[:300], {}, threshold=0.5)
+    row = _row(report, "output values")
+    assert row.status == Status.FAIL
+    assert row.message.startswith("score takes only 2 values (0 and 1) on 300 rows: the model returns labels")
+    assert row.fix.startswith("the sklearn flavor scores the model's probability of the positive class: if the model")
+    assert row.fix.endswith("limit its depth or leaf size, or calibrate it (CalibratedClassifierCV)")
+
+
+def _lightgbm(x, y):  # type: ignore[no-untyped-def]
+    lightgbm = pytest.importorskip("lightgbm")
+    numeric = x.select_dtypes("number")
+    return lightgbm.LGBMClassifier(n_estimators=50, verbose=-1).fit(numeric, y)
+
+
+@pytest.mark.parametrize("kind", ["logistic regression", "hist gradient boosting", "lightgbm"])
+def test_real_classifiers_have_many_scores(spec, features, churn_frame, baseline_model, kind) -> None:  # type: ignore[no-untyped-def]
+    from modelyard.demo import build_challenger
+
+    x, y = churn_frame
+    model = {
+        "logistic regression": lambda: baseline_model,
+        "hist gradient boosting": lambda: build_challenger().fit(x, y),
+        "lightgbm": lambda: _lightgbm(x, y),
+    }[kind]()
+    report = output_checks(spec, load_model(save_model(model)), features, {}, threshold=0.5)
+    row = _row(report, "output values")
+    assert row.status == Status.PASS, row
+    assert row.details == {} and int(row.measured.split()[0].replace(",", "")) > 50

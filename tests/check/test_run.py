@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import skops.io
@@ -137,7 +139,7 @@ def test_usage_mistakes_raise(check_yard, tmp_path: Path) -> None:  # type: igno
         run_check(check_yard, "churnn", 1)
     with pytest.raises(NotFoundError, match=r"Data file .*missing.parquet does not exist"):
         run_check(check_yard, "churn", "check.leaky_models:healthy", data=tmp_path / "missing.parquet")
-    with pytest.raises(UsageError, match="soak_seconds must be a number of seconds >= 0"):
+    with pytest.raises(UsageError, match="The 'soak_seconds' parameter must be a number of seconds >= 0"):
         run_check(check_yard, "churn", "check.leaky_models:healthy", soak_seconds=-1)
     with pytest.raises(NotFoundError, match=r"Model file nothing\.skops does not exist"):
         run_check(check_yard, "churn", "nothing.skops", soak_seconds=0)
@@ -189,3 +191,106 @@ def test_a_snapshot_id_is_check_data(check_yard, make_model, raw_recent, fast) -
     assert result.data_ref == f"snapshot:{snapshot.id}" and result.rows == snapshot.row_count
     (record,) = _stored(check_yard, mv.version)
     assert record.data_ref == f"snapshot:{snapshot.id}"
+
+
+_MODEL_MUST = (
+    "The 'model' parameter must be a registered version (3, 'v3', 'latest' or a stage name), a model file, "
+    "a 'module:function' import path or a fitted model object. Got {} instead."
+)
+_DATA_MUST = (
+    "The 'data' parameter must be a DataFrame of raw production rows, a Parquet/CSV path or a snapshot id "
+    "(or None for <root>/data/recent.parquet). Got {} instead."
+)
+_SOAK_MUST = (
+    "The 'soak_seconds' parameter must be a number of seconds >= 0 (0 skips the soak, None soaks for 30 s). "
+    "Got {} instead."
+)
+_TRUST_MUST = (
+    "The 'trust' parameter must be True or False (True allows pickle files, which run code when loaded). "
+    "Got {} instead."
+)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"yard": None}, "The 'yard' parameter must be a Yard (modelyard.open_yard()). Got None instead."),
+        (
+            {"yard": "/tmp/yard"},
+            "The 'yard' parameter must be a Yard (modelyard.open_yard()). Got '/tmp/yard' instead.",
+        ),
+        ({"use_case": None}, "The 'use_case' parameter must be a use-case name (str) or a UseCase. Got None instead."),
+        ({"use_case": 3}, "The 'use_case' parameter must be a use-case name (str) or a UseCase. Got 3 instead."),
+        ({"model": None}, _MODEL_MUST.format("None")),
+        ({"model": 3.5}, _MODEL_MUST.format("3.5")),
+        ({"model": True}, _MODEL_MUST.format("True")),
+        ({"model": ""}, _MODEL_MUST.format("''")),
+        ({"data": 3}, _DATA_MUST.format("3")),
+        ({"data": np.zeros((2, 2))}, _DATA_MUST.format("a numpy.ndarray object")),
+        ({"soak_seconds": -1}, _SOAK_MUST.format("-1")),
+        ({"soak_seconds": float("inf")}, _SOAK_MUST.format("inf")),
+        ({"soak_seconds": "10"}, _SOAK_MUST.format("'10'")),
+        ({"trust": "yes"}, _TRUST_MUST.format("'yes'")),
+        ({"trust": None}, _TRUST_MUST.format("None")),
+    ],
+)
+def test_a_parameter_of_the_wrong_type_is_a_usage_error(check_yard, arguments, message) -> None:  # type: ignore[no-untyped-def]
+    """Before any work: the caller's mistake is an error naming the parameter and the value, never a FAIL row."""
+    given = {"yard": check_yard, "use_case": "churn", "model": "check.leaky_models:healthy", "soak_seconds": 0}
+    given.update(arguments)
+    yard, use_case, model = given.pop("yard"), given.pop("use_case"), given.pop("model")
+    with pytest.raises(UsageError, match=re.escape(message) + "$"):
+        run_check(yard, use_case, model, **given)
+
+
+def test_a_numpy_integer_names_a_version(check_yard, make_model, fast) -> None:  # type: ignore[no-untyped-def]
+    mv = check_yard.register("churn", make_model(1.0))
+    result = run_check(check_yard, "churn", np.int64(mv.version), soak_seconds=0)
+    assert result.model == "churn/v1" and result.passed, result.failures()
+
+
+def test_an_empty_data_frame_says_so(check_yard, raw_recent) -> None:  # type: ignore[no-untyped-def]
+    root = Path(check_yard.settings.root)
+    with pytest.raises(UsageError) as caught:
+        run_check(check_yard, "churn", "check.leaky_models:healthy", data=raw_recent.iloc[:0], soak_seconds=0)
+    assert caught.value.message == (
+        f"The 'data' parameter is an empty DataFrame (0 rows, {raw_recent.shape[1]} columns); the check needs "
+        "production rows to run the model on. Pass a DataFrame of raw production rows, a Parquet/CSV path or a "
+        f"snapshot id, or leave data out to use {root / 'data' / 'recent.parquet'}"
+    )
+
+
+def test_an_empty_data_file_says_so(check_yard, raw_recent, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "empty.parquet"
+    raw_recent.iloc[:0].to_parquet(path)
+    with pytest.raises(UsageError, match=re.escape(f"The data file {path} is empty (0 rows); the check needs")):
+        run_check(check_yard, "churn", "check.leaky_models:healthy", data=path, soak_seconds=0)
+
+
+def test_feature_code_that_drops_every_row_fails(check_yard, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from modelyard.check import _run
+
+    real = _run.build_inputs
+    monkeypatch.setattr(_run, "build_inputs", lambda spec, raw: real(spec, raw).iloc[:0])
+    result = run_check(check_yard, "churn", "check.leaky_models:healthy", soak_seconds=0)
+    row = result.check("data rows")
+    assert row.status == Status.FAIL and not result.complete
+    assert row.message == (
+        "the feature code modelyard.demo.features:churn_features returned 0 rows from the data's 600 rows; "
+        "the model has nothing to run on"
+    )
+    assert result.check("outputs").message == "not run: the data has no rows to run the model on"
+
+
+@pytest.mark.parametrize("func", ["hard_labels", "bool_labels"])
+def test_a_registered_label_model_fails_the_check(check_yard, fast, func) -> None:  # type: ignore[no-untyped-def]
+    """The probe's case: a Python function returning 0/1 (or booleans) used to pass every row."""
+    mv = check_yard.register("churn", getattr(leaky_models, func))
+    result = run_check(check_yard, "churn", mv.version, soak_seconds=0)
+    row = result.check("output values")
+    assert row.status == Status.FAIL and result.exit_code == 1 and result.complete
+    assert row.message.startswith("score takes only 2 values (")
+    assert ") on 600 rows: the model returns " in row.message
+    assert row.fix == "return the probability of the positive class (predict_proba(X)[:, 1]), not the predicted label"
+    (record,) = _stored(check_yard, mv.version)
+    assert not record.passed

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from modelyard._exceptions import NotFoundError, UsageError
+from modelyard.check._params import check_data
 from modelyard.registry import read_table
 
 __all__ = ["DEFAULT_DATA", "FeatureCodeError", "Sample", "build_inputs", "read_sample"]
@@ -32,7 +33,14 @@ class FeatureCodeError(Exception):
 
 def read_sample(root: Path, data: pd.DataFrame | str | Path | None) -> Sample:
     """The rows to check with: a DataFrame, a Parquet/CSV path, or ``<root>/data/recent.parquet``."""
+    check_data(data)
     if isinstance(data, pd.DataFrame):
+        if len(data) == 0:
+            raise UsageError(
+                f"The 'data' parameter is an empty DataFrame (0 rows, {len(data.columns)} columns); the check needs "
+                "production rows to run the model on. Pass a DataFrame of raw production rows, a Parquet/CSV path "
+                f"or a snapshot id, or leave data out to use {root / DEFAULT_DATA}"
+            )
         return Sample(data, f"DataFrame ({len(data):,} rows)")
     if data is None:
         path = root / DEFAULT_DATA
@@ -41,12 +49,10 @@ def read_sample(root: Path, data: pd.DataFrame | str | Path | None) -> Sample:
                 f"No data to check with: {path} does not exist; pass a Parquet or CSV file of production "
                 "rows with --data FILE (data= in Python)"
             )
-    elif isinstance(data, str | Path):
+    else:
         path = Path(data)
         if not path.is_absolute() and not path.exists() and (root / path).exists():
             path = root / path
-    else:
-        raise UsageError(f"data must be a DataFrame or a Parquet/CSV path. Got {type(data).__name__} instead.")
     try:
         frame = read_table(path)
     except (NotFoundError, UsageError):
@@ -54,7 +60,10 @@ def read_sample(root: Path, data: pd.DataFrame | str | Path | None) -> Sample:
     except Exception as exc:  # a corrupt file: say which and why, no traceback
         raise UsageError(f"Cannot read the data file {path}: {type(exc).__name__}: {_first_line(exc)}") from exc
     if frame.empty:
-        raise UsageError(f"The data file {path} has no rows; the check needs production rows to run the model on")
+        raise UsageError(
+            f"The data file {path} is empty (0 rows); the check needs production rows to run the model on. "
+            "Pass a Parquet/CSV file of raw production rows, a DataFrame of them or a snapshot id"
+        )
     return Sample(frame, str(path))
 
 

@@ -19,6 +19,8 @@ __all__ = ["PredictFailure", "Scorer", "output_checks", "predict_raw", "score_ou
 Scorer = Callable[[pd.DataFrame], np.ndarray]
 _PROBABILITY_NAMES = ("proba", "probability", "probabilities", "prob", "p", "prediction", "pred", "yhat", "y_pred")
 _SUM_TOLERANCE = 1e-3
+_FEW_ROWS = 20  # fewer different input rows than this: two score values prove nothing
+_LABEL_ROWS = 100  # this many different input rows scored only 0 and 1: the model returns labels
 
 
 class PredictFailure(Exception):
@@ -190,6 +192,7 @@ def output_checks(
                 budget=f"[{output.min}, {output.max}]",
             )
         )
+    rows.append(_values_check(use_case, output.name, loaded, frame, values.dtype, scores))
     rows.append(_label_check(use_case, loaded, scores, threshold))
     scorer = _scorer(loaded, declared or suggestion)
     return OutputReport(rows, scorer, scores)
@@ -302,6 +305,92 @@ def _shape(name: str, raw: Any, n: int, loaded: LoadedModel) -> _Shaped:
         ),
         None,
     )
+
+
+def _values_check(
+    use_case: Any, name: str, loaded: LoadedModel, frame: pd.DataFrame, dtype: np.dtype[Any], scores: np.ndarray
+) -> Check:
+    """Does the score rank the rows, or is it a label (two values, 0 and 1) in a score's place?
+
+    The use case's threshold is chosen on the score to minimise the expected cost; on labels there
+    is nothing to choose. A boolean, or an integer in [0, 1], is a label whatever the sample's size:
+    FAIL. Float scores that take only 0 and 1 are labels too once the sample has
+    ``_LABEL_ROWS`` different input rows: FAIL; on fewer, or when the two values are others (0.2 and
+    0.8), a WARN; under ``_FEW_ROWS`` different rows, two values prove nothing and the check is not judged.
+    """
+    if str(use_case.task) != "binary_classification":
+        return Check("output values", Status.SKIP, f"not judged: the task is {use_case.task}, not a binary score")
+    finite = np.isfinite(scores)
+    distinct = np.unique(scores[finite])
+    n, k = int(finite.sum()), len(distinct)
+    if n == 0:
+        return Check("output values", Status.SKIP, f"not judged: no {name} is finite")
+    measured = f"{k:,} distinct on {n:,} rows"
+    if k > 2:
+        return Check("output values", Status.PASS, f"{name} takes {k:,} values on {n:,} rows", measured=measured)
+    varied = _different_rows(frame.loc[finite])
+    binary = bool(np.isin(distinct, (0.0, 1.0)).all())
+    typed = dtype.kind == "b" or (dtype.kind in "iu" and binary)  # a label by its type alone
+    shown = " and ".join("False" if v == 0 else "True" for v in distinct) if dtype.kind == "b" else _values(distinct)
+    found = f"{name} takes only {k} value{'s' if k > 1 else ''} ({shown}) on {n:,} rows"
+    if not typed and varied < _FEW_ROWS:
+        return Check(
+            "output values",
+            Status.SKIP,
+            f"not judged: {found}, and {varied} different row{'s' if varied != 1 else ''} are too few to tell "
+            f"scores from labels",
+            measured=measured,
+            fix=f"to have it judged, check with {_LABEL_ROWS} or more different production rows",
+        )
+    details = {"distinct": k, "rows": n, "different_rows": varied, "values": distinct.tolist()}
+    if typed or (binary and varied >= _LABEL_ROWS):
+        kind = f"{dtype} " if typed else ""
+        return Check(
+            "output values",
+            Status.FAIL,
+            f"{found}: the model returns {kind}labels, not scores, so the use case's cost-optimal threshold has "
+            "nothing to choose",
+            measured=measured,
+            fix=_labels_fix(loaded),
+            details=details,
+        )
+    fix = (
+        "return a score that ranks the rows, such as the probability of the positive class "
+        "(predict_proba(X)[:, 1]); a model this coarse (e.g. a one-split tree) needs more depth or other inputs"
+    )
+    if binary:
+        fix = _labels_fix(loaded)
+        why = (
+            f"the model looks like it returns labels, not scores ({varied} different rows; {_LABEL_ROWS} make it "
+            "certain)"
+        )
+    elif k == 1:
+        why = "every row gets the same score, so a threshold can only act on everyone or on no one"
+    else:
+        why = "a threshold can only split the rows one way, so the cost-optimal threshold has little to choose from"
+    return Check("output values", Status.WARN, f"{found}: {why}", measured=measured, fix=fix, details=details)
+
+
+def _labels_fix(loaded: LoadedModel) -> str:
+    if loaded.flavor == "python_function":
+        return "return the probability of the positive class (predict_proba(X)[:, 1]), not the predicted label"
+    return (
+        f"the {loaded.flavor} flavor scores the model's probability of the positive class: if the model outputs "
+        "labels, export its probabilities; if these are its probabilities, it is as sure as a label of every row "
+        "(e.g. a fully grown tree): limit its depth or leaf size, or calibrate it (CalibratedClassifierCV)"
+    )
+
+
+def _different_rows(frame: pd.DataFrame) -> int:
+    """How many different input rows the sample has (duplicates may fairly get the same score)."""
+    try:
+        return int((~frame.duplicated()).sum())
+    except TypeError:  # an unhashable cell: count every row
+        return len(frame)
+
+
+def _values(values: np.ndarray) -> str:
+    return " and ".join(f"{float(v):g}" for v in values)
 
 
 def _label_check(use_case: Any, loaded: LoadedModel, scores: np.ndarray, threshold: float) -> Check:

@@ -21,9 +21,10 @@ from modelyard.check._memory import MIB, MemoryMeasurementError, artifact_check,
 from modelyard.check._model import Candidate, LoadFailure, load_candidate
 from modelyard.check._onnx import convert_to_onnx, onnx_check
 from modelyard.check._outputs import PredictFailure, output_checks
+from modelyard.check._params import check_parameters, soak_seconds_value
 from modelyard.check._result import Check, CheckResult, Status
 from modelyard.check._runtime import NATIVE_THREADS, production_runtime
-from modelyard.check._soak import DEFAULT_SOAK_SECONDS, run_soak, soak_checks
+from modelyard.check._soak import run_soak, soak_checks
 from modelyard.flavors._sklearn import compiled_scoring
 
 __all__ = ["STAGES", "demo_stage", "run_check"]
@@ -62,13 +63,17 @@ def run_check(
     ``<root>/data/recent.parquet``); they go through the spec's feature code first, as in the server.
     ``soak_seconds`` sizes the soak (30 s by default, 0 to skip it).
 
-    Usage mistakes (unknown use case or version, missing data file) raise :class:`UsageError` or
-    :class:`NotFoundError`. Problems with the model or the data are rows of the result. When the
-    model is a registered version and the check ran to the end, the result is stored against it.
+    Usage mistakes (a parameter of the wrong type, an unknown use case or version, a missing or
+    empty data file or frame) raise :class:`UsageError` or :class:`NotFoundError`. Problems with
+    the model or the data are rows of the result. When the model is a registered version and the
+    check ran to the end, the result is stored against it.
     """
+    params = check_parameters(yard, use_case, model, data=data, soak_seconds=soak_seconds, trust=trust)
     spec = yard.use_case(use_case)
     with compiled_scoring(yard.settings.sklearn_compiled):  # the model scores as the server would score it
-        return _check(yard, spec, model, data=data, soak_seconds=soak_seconds, trust=trust, adapters=None)
+        return _check(
+            yard, spec, params.model, data=data, soak_seconds=params.soak_seconds, trust=params.trust, adapters=None
+        )
 
 
 def _check(
@@ -81,7 +86,7 @@ def _check(
     trust: bool,
     adapters: Mapping[str, OutputAdapter] | None,
 ) -> CheckResult:
-    seconds = _soak_seconds(soak_seconds)
+    seconds = soak_seconds_value(soak_seconds)
     sample = _snapshot_sample(yard, data) or read_sample(Path(yard.settings.root), data)
     if adapters is None:
         adapters = adapters_from_spec(spec)
@@ -134,14 +139,6 @@ class _Runner:
             self.result.timings_s[name] = time.perf_counter() - start
 
 
-def _soak_seconds(value: float | None) -> float:
-    if value is None:
-        return DEFAULT_SOAK_SECONDS
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise UsageError(f"soak_seconds must be a number of seconds >= 0 (0 skips the soak). Got {value!r} instead.")
-    return float(value)
-
-
 def _load(yard: Any, spec: Any, model: Any, trust: bool, result: CheckResult) -> Candidate:
     try:
         candidate = load_candidate(yard, spec.name, model, trust=trust)
@@ -187,6 +184,22 @@ def _inputs(
             )
         )
         raise _Stop("the data does not fit the spec") from exc
+    if len(features) == 0:  # read_sample refuses empty data: the feature code dropped every row
+        found = (
+            "the snapshot has 0 rows"
+            if prepared
+            else f"the feature code {spec.data.features} returned 0 rows from the data's {len(raw):,} rows"
+        )
+        result.checks.append(
+            Check(
+                "data rows",
+                Status.FAIL,
+                f"{found}; the model has nothing to run on",
+                measured="0 rows",
+                fix="pass raw production rows that the feature code (data.features) keeps",
+            )
+        )
+        raise _Stop("the data has no rows to run the model on")
     model_rows = model_input_checks(spec, candidate.loaded.input_names, candidate.input_dtypes)
     rows, valid = data_checks(spec, features)
     result.checks.extend(model_rows + rows)
