@@ -33,11 +33,10 @@ def recent_raw(raw_churn: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture
-def evaluated_yard(yard, make_model, recent_raw: pd.DataFrame, yard_root: Path):  # type: ignore[no-untyped-def]
-    """A yard with v1 (production) and v2 (candidate), and data/recent.parquet under its root."""
-    from modelyard.demo.features import churn_features
-
-    x = churn_features(recent_raw)
+def evaluated_yard(yard, make_model, churn_frame, recent_raw: pd.DataFrame, yard_root: Path):  # type: ignore[no-untyped-def]
+    """A yard with v1 (production) and v2 (candidate), both fitted on the first 2,000 customers (their
+    lineage's training data), and the newest 20% in data/recent.parquet under its root."""
+    x, _ = churn_frame
     yard.register("churn", make_model(1.0), training_data=x, code_folder=yard_root)
     yard.promote("churn", 1, reason="first production model")
     yard.register("churn", make_model(0.01), training_data=x, code_folder=yard_root)

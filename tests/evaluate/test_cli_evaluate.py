@@ -28,11 +28,9 @@ def app() -> typer.Typer:
 
 
 @pytest.fixture
-def cli_root(yard_root: Path, make_model, recent_raw: pd.DataFrame):  # type: ignore[no-untyped-def]
-    from modelyard.demo.features import churn_features
-
+def cli_root(yard_root: Path, make_model, churn_frame, recent_raw: pd.DataFrame):  # type: ignore[no-untyped-def]
+    x, _ = churn_frame  # what make_model fits on: the lineage's training data
     with Yard(Settings(root=yard_root, author="tester")) as yard:
-        x = churn_features(recent_raw)
         yard.register("churn", make_model(1.0), training_data=x, code_folder=yard_root)
         yard.promote("churn", 1, reason="first")
         yard.register("churn", make_model(0.01), training_data=x, code_folder=yard_root)
@@ -68,3 +66,15 @@ def test_a_usage_error_is_one_line_and_exit_code_2(app, cli_root: Path, tmp_path
     assert result.exit_code == 2
     assert "does not exist; pass an existing Parquet or CSV file" in result.output
     assert "Traceback" not in result.output
+
+
+def test_too_few_churners_is_one_line_and_exit_code_2(
+    app, cli_root: Path, recent_raw: pd.DataFrame, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    tiny = tmp_path / "tiny.parquet"
+    recent_raw.head(5).to_parquet(tiny, index=False)
+    positives = int(recent_raw.head(5)["churned"].sum())
+    result = CliRunner().invoke(app, ["evaluate", "churn", "2", "--data", str(tiny), "--replicates", "200"])
+    assert result.exit_code == 2
+    assert f"holds {positives} positive (churned == True) and {5 - positives} negative rows" in result.output
+    assert "needs at least 10 of each" in result.output and "Traceback" not in result.output

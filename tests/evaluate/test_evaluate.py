@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,39 @@ def test_bad_data_is_refused_and_nothing_is_stored(evaluated_yard, recent_raw, c
         evaluate(evaluated_yard, "churn", 2, data=change(recent_raw.copy()), **FAST)
     assert stored(evaluated_yard) == []
     assert reports(evaluated_yard) == []
+
+
+def _rows(raw: pd.DataFrame, positives: int, negatives: int) -> pd.DataFrame:
+    """``positives`` churners and ``negatives`` stayers drawn at random, three stayers on long contracts."""
+    churned, stayed = raw[raw["churned"]], raw[~raw["churned"]]
+    long = stayed["contract"] != "Month-to-month"
+    picked = [stayed[long].head(3), stayed[~long].sample(negatives - 3, random_state=0)]
+    return pd.concat([churned.sample(positives, random_state=0), *picked]).sort_values("signup_date")
+
+
+@pytest.mark.parametrize(("positives", "negatives"), [(1, 4), (1, 300), (300, 9), (9, 9)])
+def test_too_few_positives_or_negatives_are_refused(evaluated_yard, recent_raw, positives, negatives) -> None:  # type: ignore[no-untyped-def]
+    """With one churner the ROC AUC interval was [1.000, 1.000] and the gate passed on one customer."""
+    message = (
+        f"label column 'churned' holds {positives:,} positive (churned == True) and {negatives:,} negative rows; "
+        "an evaluation needs at least 10 of each to put bootstrap intervals on ROC AUC and costs and to "
+        "cross-fit a threshold; evaluate on more labelled rows (a longer period or a larger snapshot)"
+    )
+    with pytest.raises(EvaluationError, match=f"^{re.escape(message)}$"):
+        evaluate(evaluated_yard, "churn", 2, data=_rows(recent_raw, positives, negatives), **FAST)
+    assert stored(evaluated_yard) == []
+    assert reports(evaluated_yard) == []
+
+
+def test_ten_of_each_class_is_evaluated_with_wide_intervals(evaluated_yard, recent_raw) -> None:  # type: ignore[no-untyped-def]
+    from modelyard.evaluate import MIN_ROWS_PER_CLASS
+
+    data = _rows(recent_raw, MIN_ROWS_PER_CLASS, MIN_ROWS_PER_CLASS)
+    ev = evaluate(evaluated_yard, "churn", 2, data=data, store=False, **FAST)
+    assert (ev.result["data"]["rows"], ev.result["data"]["positives"]) == (20, 10)
+    auc = ev.result["models"]["challenger"]["metrics"]["roc_auc"]
+    assert auc["high"] - auc["low"] > 0.1
+    assert ev.verdict != "PROMOTE"
 
 
 def test_bad_scores_are_refused_and_nothing_is_stored(evaluated_yard, monkeypatch, recent_raw) -> None:  # type: ignore[no-untyped-def]

@@ -34,11 +34,9 @@ def same_evaluation(a: dict[str, Any], b: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def scored(tmp_path_factory: pytest.TempPathFactory, raw_churn: pd.DataFrame, make_model) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+def scored(tmp_path_factory: pytest.TempPathFactory, raw_churn: pd.DataFrame, make_model, churn_frame) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     """A yard with v1 (production) and v2, the newest 20% of customers raw in data/recent.parquet
     and as monthly partitions, and both versions' local scores of that file in out/v1, out/v2."""
-    from modelyard.demo.features import churn_features
-
     root = tmp_path_factory.mktemp("scores") / "project"
     (root / "usecases").mkdir(parents=True)
     spec = resources.files("modelyard.demo").joinpath("assets/churn.yaml").read_text(encoding="utf-8")
@@ -48,7 +46,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory, raw_churn: pd.DataFrame, ma
     recent.to_parquet(root / "data" / "recent.parquet", index=False)
     write_monthly_partitions(recent, root / "data" / "churn")
     with Yard(Settings(root=root, database_url=None, author="tester")) as yard:
-        x = churn_features(recent)
+        x, _ = churn_frame  # what make_model fits on: the lineage's training data
         yard.register("churn", make_model(1.0), training_data=x, code_folder=root)
         yard.promote("churn", 1, reason="first production model")
         yard.register("churn", make_model(0.01), training_data=x, code_folder=root)

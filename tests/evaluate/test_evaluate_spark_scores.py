@@ -30,10 +30,9 @@ def comparable(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_spark_and_local_scores_give_the_in_process_evaluation(
-    tmp_path: Path, raw_churn: pd.DataFrame, make_model: Any
+    tmp_path: Path, raw_churn: pd.DataFrame, make_model: Any, churn_frame: Any
 ) -> None:
     from modelyard.data import spark_session
-    from modelyard.demo.features import churn_features
 
     root = tmp_path / "project"
     (root / "usecases").mkdir(parents=True)
@@ -43,7 +42,7 @@ def test_spark_and_local_scores_give_the_in_process_evaluation(
     write_monthly_partitions(recent, root / "data" / "churn")
     try:
         with Yard(Settings(root=root, database_url=None, author="spark-test")) as yard:
-            x = churn_features(recent)
+            x, _ = churn_frame  # what make_model fits on: the lineage's training data
             yard.register("churn", make_model(1.0), training_data=x, code_folder=root)
             yard.promote("churn", 1, reason="first production model")
             yard.register("churn", make_model(0.01), training_data=x, code_folder=root)

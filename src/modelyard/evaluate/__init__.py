@@ -7,12 +7,15 @@
 ``evaluate`` scores both versions on labelled rows, prices every decision with the use case's cost
 model, chooses the threshold without optimism (cross-fitting), puts paired bootstrap intervals on
 every number, checks the spec's gates and guards, and stores the result with an HTML report.
+It refuses data that cannot measure the models: fewer than :data:`MIN_ROWS_PER_CLASS` positives
+or negatives, or rows either model was trained on (see :func:`evaluate`).
 The JSON form is documented in :data:`SCHEMA`.
 """
 
 from modelyard.evaluate._bootstrap import RESAMPLING, Interval, bootstrap_sums, interval, resample_indices
 from modelyard.evaluate._compare import THRESHOLD_SELECTION, cross_fit_decisions, paired_cost_bootstrap
 from modelyard.evaluate._costs import CostCurve, RowCosts, cost_at, cost_curve, row_costs
+from modelyard.evaluate._data import MIN_ROWS_PER_CLASS
 from modelyard.evaluate._demo import demo_stage
 from modelyard.evaluate._errors import EvaluationError, NoPassingEvaluationError
 from modelyard.evaluate._evaluation import (
@@ -38,6 +41,7 @@ from modelyard.evaluate._schema import SCHEMA, SCHEMA_VERSION
 __all__ = [
     "BLOCK",
     "HOLD",
+    "MIN_ROWS_PER_CLASS",
     "PROMOTE",
     "RESAMPLING",
     "SCHEMA",

@@ -20,6 +20,7 @@ from modelyard.evaluate._errors import EvaluationError
 from modelyard.spec import UseCase, parse_expression
 
 __all__ = [
+    "MIN_ROWS_PER_CLASS",
     "EvaluationData",
     "Scores",
     "check_scores",
@@ -34,6 +35,17 @@ Scores = pd.DataFrame | str | Path
 """Scored output: a frame, a Parquet file, or a folder of Parquet part files, with ``score`` and ``version``."""
 
 DEFAULT_DATA = Path("data") / "recent.parquet"
+
+MIN_ROWS_PER_CLASS = 10
+"""The fewest positive and negative rows an evaluation accepts; below it, it is refused.
+
+A bootstrap can only redraw the rows it has: with one positive that every negative scores under,
+each replicate's ROC AUC is 1 (or undefined), so the interval collapses to [1.000, 1.000] and a gate
+passes on one customer. Cross-fitting also needs both classes in each half to choose a threshold for
+the other. Ten of each (about five per half) is the least at which an interval shows sampling noise
+rather than which few rows were drawn; above it the intervals are wide but honest, and the gates
+decide.
+"""
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,7 @@ def prepare_data(
     for name in model_inputs.columns:
         columns[name] = model_inputs[name]
     y = _labels(raw[label], label, use_case.positive_label)
+    _check_class_counts(y, label, use_case.positive_label)
     time = None
     if use_case.data.time and use_case.data.time in raw.columns:
         time = pd.to_datetime(raw[use_case.data.time], errors="coerce")
@@ -194,6 +207,20 @@ def _labels(series: pd.Series, column: str, positive: Any) -> np.ndarray:
             "evaluate on data with both classes, or fix positive_label in the spec"
         )
     return y
+
+
+def _check_class_counts(y: np.ndarray, column: str, positive: Any) -> None:
+    """Refuse data with fewer than :data:`MIN_ROWS_PER_CLASS` positive or negative rows."""
+    positives = int(y.sum())
+    negatives = len(y) - positives
+    if min(positives, negatives) >= MIN_ROWS_PER_CLASS:
+        return
+    raise EvaluationError(
+        f"label column {column!r} holds {positives:,} positive ({column} == {_plain(positive)!r}) and "
+        f"{negatives:,} negative rows; an evaluation needs at least {MIN_ROWS_PER_CLASS} of each to put "
+        "bootstrap intervals on ROC AUC and costs and to cross-fit a threshold; "
+        "evaluate on more labelled rows (a longer period or a larger snapshot)"
+    )
 
 
 def check_scores(scores: np.ndarray, who: str, index: pd.Index | None = None) -> np.ndarray:

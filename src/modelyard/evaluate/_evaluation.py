@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from modelyard._exceptions import DataError, ModelyardError, NotFoundError, UsageError
-from modelyard.evaluate._baseline import baseline_scores, training_baseline_scores
+from modelyard.evaluate._baseline import MIN_TRAINING_ROWS, baseline_scores, training_baseline_scores
 from modelyard.evaluate._compare import Contender, compare, folds_for
 from modelyard.evaluate._costs import row_costs
 from modelyard.evaluate._data import (
     EvaluationData,
     Scores,
-    _labels,
     check_scores,
     default_data_path,
     evaluation_columns,
@@ -28,6 +27,7 @@ from modelyard.evaluate._data import (
 )
 from modelyard.evaluate._errors import NoPassingEvaluationError
 from modelyard.evaluate._gates import PROMOTE, check_gates, verdict_of
+from modelyard.evaluate._leakage import refuse_training_rows
 from modelyard.evaluate._schema import SCHEMA_VERSION, jsonable
 from modelyard.spec import UseCase
 from modelyard.store import EvaluationRecord, ModelVersion, Store, utcnow
@@ -154,6 +154,10 @@ def evaluate(
     holding both; rows go to versions by their ``version`` column and to ``data``'s rows by the
     spec's entity key. ``data`` still gives the labels and the columns costs and segments use;
     with ``baseline=False`` and a snapshot as ``data``, only those columns are read.
+
+    Data that cannot measure the models is refused (:class:`EvaluationError`, nothing stored):
+    fewer than :data:`MIN_ROWS_PER_CLASS` positive or negative rows, or, by the lineage of either
+    version, its training snapshot, its training frame, or every row of its training snapshot.
     """
     if not isinstance(replicates, int) or replicates < 100:
         raise UsageError(f"The 'replicates' parameter must be an int >= 100. Got {replicates!r} instead.")
@@ -170,6 +174,8 @@ def evaluate(
     if data is None:
         data = default_data_path(yard.settings.root)
     prepared = _prepare(yard, spec, data, inputs=scores is None or baseline)
+    compared = [("challenger", chal_mv)] + ([("champion", champ_mv)] if champ_mv is not None else [])
+    refuse_training_rows(yard, spec, prepared, compared)
     costs, masks = row_costs(spec, prepared.columns, prepared.y, allow_negative=allow_negative_costs)
     versions = {mv.version: mv.ref for mv in (chal_mv, champ_mv) if mv is not None}
     scored = read_scores(spec, scores, prepared, versions) if scores is not None else {}
@@ -339,8 +345,10 @@ def _reference(
     yard: Yard, spec: UseCase, challenger: ModelVersion, prepared: EvaluationData, seed: int
 ) -> tuple[Any, str]:
     """A logistic regression baseline: on the challenger's training snapshot when its lineage names
-    one (less the evaluation rows, by entity key), else cross-fitted on the evaluation rows."""
+    one (its labelled rows less the evaluation rows, by entity key) and they are enough to fit on,
+    else cross-fitted on the evaluation rows, the label saying why."""
     key = spec.data.entity_key
+    why = ""
     if challenger.snapshot_id and key and key in prepared.columns.columns:
         from modelyard.data import get_snapshot, read_snapshot
 
@@ -349,18 +357,26 @@ def _reference(
             rows = read_snapshot(yard, snapshot)
         except NotFoundError:
             rows = None
-        if rows is not None and key in rows.columns and spec.data.label in rows.columns:
-            train = rows[~rows[key].isin(prepared.columns[key])]
-            train_y = _labels(train[spec.data.label], spec.data.label, spec.positive_label)
-            scores = training_baseline_scores(spec, train, train_y, prepared.inputs)
-            if scores is not None:
-                label = (
-                    f"logistic regression (fitted on {challenger.ref}'s training snapshot "
-                    f"{snapshot.short_id}, {len(train):,} rows, evaluation rows excluded)"
+        label = spec.data.label
+        if rows is not None and key in rows.columns and label in rows.columns:
+            train = rows[~rows[key].isin(prepared.columns[key]) & rows[label].notna()]
+            train_y = (train[label] == spec.positive_label).to_numpy(dtype=bool)
+            positives = int(train_y.sum())
+            if len(train) >= MIN_TRAINING_ROWS and 0 < positives < len(train):
+                scores = training_baseline_scores(spec, train, train_y, prepared.inputs)
+                if scores is not None:
+                    return scores, (
+                        f"logistic regression (fitted on {challenger.ref}'s training snapshot "
+                        f"{snapshot.short_id}, {len(train):,} rows, evaluation rows excluded)"
+                    )
+            else:
+                why = (
+                    f"; {challenger.ref}'s training snapshot {snapshot.short_id} has {len(train):,} labelled rows "
+                    f"besides the evaluation rows ({positives:,} positive), too few to fit on: it needs "
+                    f"{MIN_TRAINING_ROWS} rows holding both classes"
                 )
-                return scores, label
     fallback = baseline_scores(spec, prepared.inputs, prepared.y, folds_for(prepared.n, seed))
-    return fallback, "logistic regression (cross-fitted on these rows)"
+    return fallback, f"logistic regression (cross-fitted on these rows{why})"
 
 
 def _prepare(yard: Yard, spec: UseCase, data: pd.DataFrame | str | Path, *, inputs: bool) -> EvaluationData:
