@@ -78,3 +78,24 @@ def test_open_yard_refuses_a_root_that_is_not_a_folder(tmp_path) -> None:  # typ
     with pytest.raises(UsageError, match=r"must be a folder path \(str or Path\)\. Got 3 instead\."):
         open_yard(3)  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_promotion_racing_another_is_refused_once_the_use_case_is_locked(
+    two_versions: Yard, make_model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelyard import IllegalStageChangeError
+
+    yard = two_versions
+    yard.register("churn", make_model(0.25))
+    _store_evaluation(yard, 2, 1, PROMOTE)  # v2 beat v1 ...
+    real = yard.registry.transition
+
+    def after_another_promotion(*args, **kwargs):  # type: ignore[no-untyped-def]
+        real("churn", 3, "production", reason="someone else, a moment earlier")  # ... but v3 replaced v1 meanwhile
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(yard.registry, "transition", after_another_promotion)
+    with pytest.raises(IllegalStageChangeError, match=r"production version changed while churn/v2 was being promoted"):
+        yard.promote("churn", 2, reason="beat v1")
+    monkeypatch.undo()
+    assert yard.model("churn", "production").version == 3 and yard.model("churn", 2).stage == Stage.CANDIDATE

@@ -213,7 +213,9 @@ class Yard:
             elif self.registry.versions(use_case, Stage.PRODUCTION):
                 from modelyard.evaluate import require_passing_evaluation
 
-                kw.setdefault("evaluation_id", require_passing_evaluation(self, use_case, ref).id)
+                passing = require_passing_evaluation(self, use_case, ref)
+                kw.setdefault("evaluation_id", passing.id)
+                kw.setdefault("expected_production", passing.champion_version)  # checked again under the lock
         return self.registry.transition(use_case, ref, target, reason=reason, **kw)
 
     def promote(

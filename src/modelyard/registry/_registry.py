@@ -241,9 +241,13 @@ class Registry:
         reason: str,
         actor: str | None = None,
         evaluation_id: str | None = None,
+        expected_production: int | None = None,
     ) -> list[StageChange]:
         """Move a version to ``stage``. Promoting to production archives the current one in the same
-        transaction. Returns the audit entries written."""
+        transaction. Returns the audit entries written.
+
+        ``expected_production``: refuse the move unless this is still the production version once the
+        use case is locked (the champion an evaluation justifying the move was run against)."""
         target = parse_stage(stage)
         reason = _check_reason(reason)
         who = check_audit_text("actor", actor or self.actor, ACTOR_MAX)
@@ -257,7 +261,15 @@ class Registry:
             now = utcnow()
             replaced: int | None = None
             if target == Stage.PRODUCTION:
-                for current in Store.list_versions(conn, use_case, Stage.PRODUCTION):
+                live = Store.list_versions(conn, use_case, Stage.PRODUCTION)
+                if expected_production is not None and [v.version for v in live] != [expected_production]:
+                    now_live = f"v{live[0].version}" if live else "no version"
+                    raise IllegalStageChangeError(
+                        f"{use_case}'s production version changed while {mv.ref} was being promoted: the evaluation "
+                        f"compared it with v{expected_production}, and production is now {now_live}; "
+                        f"evaluate {mv.ref} against the new production version, then promote it"
+                    )
+                for current in live:
                     replaced = current.version
                     _move(conn, current, Stage.ARCHIVED, who, f"replaced by v{mv.version}: {reason}", now)
             elif target == Stage.CANARY:
