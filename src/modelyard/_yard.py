@@ -197,11 +197,6 @@ class Yard:
 
         use_case = _use_case_name(use_case)
         target = parse_stage(stage)
-        if force and target != Stage.PRODUCTION:
-            raise UsageError(
-                f"Forcing only applies to a move into production, which needs an evaluation; a move to "
-                f"{target.value} needs none, so leave force (--force) out"
-            )
         if target == Stage.PRODUCTION:
             if force:
                 if not isinstance(why, str) or not why.strip():

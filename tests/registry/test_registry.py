@@ -257,8 +257,6 @@ def test_the_python_api_takes_a_use_case_object_and_names_bad_arguments(yard: Ya
         yard.transition("churn", 1, None, reason="x")  # type: ignore[arg-type]
     with pytest.raises(UsageError, match=r"The 'reason' parameter must be text \(str\)\. Got 42 instead\."):
         yard.transition("churn", 1, "archived", reason=42)  # type: ignore[arg-type]
-    with pytest.raises(UsageError, match=r"Forcing only applies to a move into production"):
-        yard.transition("churn", 1, "archived", reason="x", force=True, why="because")
     with pytest.raises(UsageError, match=r"The 'training_data' parameter must be a pandas DataFrame .* Got ndarray"):
         yard.register("churn", make_model(0.5), training_data=np.zeros((3, 2)))
     with pytest.raises(UsageError, match=r"The 'tags' parameter must be a mapping .* Got \['a'\] instead\."):

@@ -126,3 +126,51 @@ def test_a_split_reaches_every_worker_and_outlives_a_restart(serve_yard: Any, se
         assert c.get(f"{two.url}/admin/traffic").json()["use_cases"][0]["set_by"] == "admin API (127.0.0.1)"
     with LiveServer(create_app(serve_yard, settings=settings)) as restarted:
         assert restarted.service.deployments.get("churn").canary_fraction == 0.6
+
+
+def test_a_split_does_not_carry_over_to_the_next_canary(serve_yard: Any, settings: ServeSettings, make_model) -> None:
+    serve_yard.transition("churn", 2, "canary", reason="try it")
+    with LiveServer(create_app(serve_yard, settings=settings)) as live, httpx.Client(base_url=live.url) as c:
+        assert c.put("/admin/traffic/churn", json={"canary_fraction": 1.0}, headers=ADMIN).status_code == 200
+        serve_yard.transition("churn", 2, "shadow", reason="back to listening")
+        v3 = serve_yard.register("churn", make_model(0.1))
+        serve_yard.transition("churn", v3.version, "canary", reason="the next one")
+        deadline = time.monotonic() + 5
+        while live.service.deployments.get("churn").canary is None or (
+            live.service.deployments.get("churn").canary.version != v3.version
+        ):
+            assert time.monotonic() < deadline, "the server never deployed the new canary"
+            time.sleep(0.05)
+        view = c.get("/admin/traffic", headers=ADMIN).json()["use_cases"][0]
+    assert (view["canary_version"], view["canary_fraction"], view["source"]) == (v3.version, 0.1, "default")
+    assert view["note"] == f"the split set for v2 does not carry over to v{v3.version}; set one for it"
+
+
+def test_the_registry_poller_outlives_any_failure(
+    serve_yard: Any, settings: ServeSettings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with LiveServer(create_app(serve_yard, settings=settings)) as live, httpx.Client(base_url=live.url) as c:
+        deployments = live.service.deployments
+        real = deployments.refresh
+        failures = iter(range(3))
+
+        def flaky() -> list[str]:  # a renamed table or a revoked grant: not an OperationalError
+            if next(failures, None) is not None:
+                raise RuntimeError("relation traffic_splits does not exist")
+            return real()
+
+        monkeypatch.setattr(deployments, "refresh", flaky)
+        with caplog.at_level("WARNING", logger="modelyard.serve"):
+            deadline = time.monotonic() + 5
+            while "modelyard_registry_poll_failures_total 3.0" not in c.get("/metrics").text:
+                assert time.monotonic() < deadline, "the failures were never counted"
+                time.sleep(0.05)
+            serve_yard.transition("churn", 2, "canary", reason="after the failures")
+            while deployments.get("churn").canary is None:
+                assert time.monotonic() < deadline + 5, "the poller stopped: the canary never arrived"
+                time.sleep(0.05)
+    said = [r.getMessage() for r in caplog.records if "registry poll" in r.getMessage()]
+    assert said == [
+        "registry poll failed, serving the last deployments: RuntimeError: relation traffic_splits does not exist",
+        "registry poll works again",
+    ]  # an outage is logged once, not at every poll

@@ -230,3 +230,39 @@ def test_the_log_counters_are_prometheus_metrics(tmp_path: Path) -> None:
     assert 'modelyard_prediction_log_waiting_rows{target="parquet"} 6.0' in before
     assert 'modelyard_prediction_log_rows_total{outcome="written",target="parquet"} 6.0' in after
     assert 'modelyard_prediction_log_rows_total{outcome="dropped",target="parquet"} 0.0' in after
+
+
+def test_a_long_outage_spills_every_waiting_row_instead_of_holding_it_in_memory(outage: Outage, tmp_path: Path) -> None:
+    log = PredictionLog(
+        DatabaseSink(outage.url), fallback=ParquetSink(tmp_path / "spill"), flush_seconds=0.05, max_pending_seconds=0.5
+    )
+    log.start()
+    outage.cut()
+    for i in range(40):
+        log.append(_entry(i))
+    _wait(lambda: log.failures >= 2, "failed writes")
+    assert log.rows_spilled == 0 and log.rows_waiting == 40  # a short outage: the rows wait for the database
+    _wait(lambda: log.rows_spilled == 40, "the spill once the outage outlasted max_pending_seconds")
+    log.append(_entry(40))
+    _wait(lambda: log.rows_spilled == 41, "rows that arrive during the long outage")  # a kill -9 now loses nothing
+    outage.start()
+    log.append(_entry(41))
+    _wait(lambda: log.rows_written == 1, "the database again")
+    log.close()
+    assert (log.rows_dropped, log.rows_waiting) == (0, 0)
+    assert list(read_prediction_log(outage.url)["request_id"]) == ["r00041"]
+
+
+def test_a_yard_reads_its_servers_log_wherever_it_went(outage: Outage, yard_root: Path, tmp_path: Path) -> None:
+    with Yard(Settings(root=yard_root, database_url=outage.url, author="t")) as yard:
+        folder = yard.settings.resolved_home() / "predictions"
+        log = PredictionLog(DatabaseSink(outage.url), fallback=ParquetSink(folder))
+        log.append(_entry(0))
+        assert log.flush() == 1
+        outage.cut()
+        log.append(_entry(1))
+        log.close()  # spilled to Parquet during the outage
+        outage.start()
+        assert log.rows_spilled == 1
+        both = read_prediction_log(yard, "churn")
+    assert list(both["request_id"]) == ["r00000", "r00001"]

@@ -74,3 +74,26 @@ def test_two_workers_share_keep_alive_clients_and_log_every_answer(
     log = read_prediction_log(folder, "churn")
     assert sorted(log[log["role"] == "production"]["request_id"]) == sorted(answered)
     assert sorted(log[log["role"] == "shadow"]["request_id"]) == sorted(answered)
+
+
+def test_a_worker_that_keeps_dying_is_restarted_ever_more_slowly() -> None:
+    from modelyard.serve._workers import MAX_RESTART_DELAY, restart_delay
+
+    assert [restart_delay(n, 1.0) for n in range(1, 8)] == [1.0, 2.0, 4.0, 8.0, 16.0, MAX_RESTART_DELAY, 30.0]
+
+
+def test_a_worker_that_cannot_open_its_yard_says_so_in_one_line(
+    yard_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from modelyard.serve._workers import _worker
+
+    port = free_port_or_fail("127.0.0.1", 0)
+    monkeypatch.setenv("MODELYARD_ROOT", str(yard_root))
+    monkeypatch.setenv("MODELYARD_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{port}/gone")  # nothing listens
+    with pytest.raises(SystemExit) as stopped:
+        _worker("127.0.0.1", port, {})
+    err = capsys.readouterr().err
+    assert stopped.value.code == 3 and "Traceback" not in err
+    assert err.startswith("modelyard serve: a worker cannot start: Cannot open the registry database") and (
+        err.count("\n") == 1
+    )

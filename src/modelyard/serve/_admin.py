@@ -107,13 +107,18 @@ def _split_view(service: ModelService, name: str) -> dict[str, Any]:
     deployments = service.deployments
     deployment = deployments.get(name)
     split: TrafficSplit | None = deployments.splits.get(name)
-    return {
-        "use_case": name,
-        "canary_version": deployment.canary.version if deployment.canary else None,
-        "canary_fraction": deployment.canary_fraction,
-        "source": "default" if split is None else "set",
-        **(split.to_dict() if split is not None else {}),
-    }
+    canary = deployment.canary.version if deployment.canary else None
+    view: dict[str, Any] = {"use_case": name, "canary_version": canary, "canary_fraction": deployment.canary_fraction}
+    if split is None:
+        return {**view, "source": "default"}
+    if not split.applies_to(canary):
+        return {
+            **view,
+            "source": "default",
+            "note": f"the split set for v{split.canary_version} does not carry over to "
+            f"{f'v{canary}' if canary is not None else 'no canary'}; set one for it",
+        }
+    return {**view, "source": "set", **split.to_dict()}
 
 
 def add_admin_routes(app: FastAPI, service: ModelService, guarded: Guard) -> None:

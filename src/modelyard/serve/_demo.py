@@ -162,8 +162,7 @@ def run_traffic(yard: Yard, *, concurrency: int = 16) -> DemoTraffic:
         asyncio.run(_send(url, requests, traffic, concurrency))
         time.sleep(0.5)  # shadows are scored off the response path; let them land before counting
         traffic.metrics = _scrape(httpx.get(f"{url}/metrics", timeout=30).text)
-    log_folder = yard.settings.resolved_home() / "predictions"
-    traffic.logged = read_prediction_log(log_folder, USE_CASE)  # the server flushed it on SIGTERM
+    traffic.logged = read_prediction_log(yard, USE_CASE)  # the server flushed it on SIGTERM
     return traffic
 
 
@@ -172,7 +171,7 @@ def _server_process(yard: Yard) -> Iterator[str]:
     """``modelyard serve`` in a child process, as a team runs it (not sharing the demo's interpreter)."""
 
     port = free_port_or_fail("127.0.0.1", 0)
-    env = dict(os.environ, MODELYARD_SERVE_LOG_FLUSH_SECONDS="0.5", MODELYARD_SERVE_LOG_TARGET="parquet")
+    env = dict(os.environ, MODELYARD_SERVE_LOG_FLUSH_SECONDS="0.5")  # the log goes where the yard's server logs
     env.update(settings_environment(yard.settings))
     command = [sys.executable, "-m", "modelyard", "serve", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"

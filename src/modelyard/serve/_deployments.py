@@ -7,8 +7,9 @@ thresholds changed; models already loaded are reused, so promoting a shadow cost
 is one dictionary assignment: a request holds the deployment it started with until it is answered.
 
 The canary's share of traffic is the use case's newest ``traffic_splits`` row (set by
-:meth:`Deployments.set_split`), else the server's default. It lives in the registry database, so
-every worker and replica applies a change at its next poll, and it outlives restarts.
+:meth:`Deployments.set_split`) while the canary it was set for is still the canary, else the
+server's default: a share chosen for one version is not handed to the next. It lives in the registry
+database, so every worker and replica applies a change at its next poll, and it outlives restarts.
 """
 
 from __future__ import annotations
@@ -175,13 +176,15 @@ class Deployments:
                 live_models = {(s.use_case, s.version, "") for d in self._current.values() for s in d.slots()}
                 self._models = {k: m for k, m in self._models.items() if (k[0], k[1], "") in live_models}
             for deployment in self._current.values():  # a new split applies without a swap
-                deployment.canary_fraction = self.fraction_of(deployment.name)
+                deployment.canary_fraction = self.fraction_of(deployment.name, _canary_version(deployment))
             return changed
 
-    def fraction_of(self, name: str) -> float:
-        """The canary's share of the traffic of use case ``name``."""
+    def fraction_of(self, name: str, canary_version: int | None) -> float:
+        """The canary's share of the traffic of use case ``name`` whose canary is ``canary_version``."""
         split = self.splits.get(name)
-        return split.canary_fraction if split is not None else self.default_fraction
+        if split is not None and split.applies_to(canary_version):
+            return split.canary_fraction
+        return self.default_fraction
 
     def _read_splits(self) -> dict[str, TrafficSplit]:
         with self.yard.store.reading() as conn:
@@ -202,7 +205,8 @@ class Deployments:
             Store.append_traffic_split(conn, vars(split))
         with self._lock:
             self.splits[name] = split
-            self.get(name).canary_fraction = fraction
+            deployment = self.get(name)
+            deployment.canary_fraction = self.fraction_of(name, _canary_version(deployment))
         return split
 
     def _build(
@@ -221,14 +225,15 @@ class Deployments:
             if slot is None:
                 slot = Slot(name, mv.version, role, mv.threshold, self._load(mv))
             slots[role].append(slot)
+        canary = slots["canary"][0] if slots["canary"] else None
         return Deployment(
             use_case=use_case,
             contract=contract,
             production=slots["production"][0] if slots["production"] else None,
-            canary=slots["canary"][0] if slots["canary"] else None,
+            canary=canary,
             shadows=tuple(slots["shadow"]),
             fingerprint=fingerprint,
-            canary_fraction=self.fraction_of(name),
+            canary_fraction=self.fraction_of(name, canary.version if canary is not None else None),
         )
 
     def _load(self, mv: ModelVersion) -> LoadedModel:
@@ -238,3 +243,7 @@ class Deployments:
             model = self.yard.load(mv.use_case, mv.version, trust=self.trust)
             self._models[key] = model
         return model
+
+
+def _canary_version(deployment: Deployment) -> int | None:
+    return deployment.canary.version if deployment.canary is not None else None

@@ -7,12 +7,16 @@ writes whatever is left (the server calls it after draining requests on shutdown
 
 Rows go to a :class:`LogSink`: Parquet files (:class:`ParquetSink`, the default), or the registry
 database's ``predictions`` table in team mode (:class:`~modelyard.serve._log_database.DatabaseSink`).
-While the sink is down the rows stay queued and the writer retries. The queue is bounded: past
-``max_pending_rows`` the oldest rows go to the ``fallback`` sink (Parquet files next to a database
-log), or are dropped and counted when there is none. Spilling beats dropping because the log is the
-record of what the models decided: disk is cheaper than memory, and an outage should not cost rows. A
-batch the database refuses for its content (say a NUL character, which JSONB cannot hold) goes to the
-fallback at once, so one odd request cannot stall the log.
+While the sink is down the rows stay queued and the writer retries, so a short outage (a database
+failover) leaves every row in one place. The queue is bounded in rows and in time: past
+``max_pending_rows`` the oldest rows, and once the sink has been down for ``max_pending_seconds``
+every waiting row at each retry, go to the ``fallback`` sink (Parquet files next to a database log),
+or are dropped and counted when there is none. The time bound is what keeps a crash during a long
+outage from costing more than those seconds of rows: memory is not a record. Spilling beats dropping
+because the log is the record of what the models decided: disk is cheaper than memory, and an outage
+should not cost rows. A batch the database refuses for its content (say a NUL character, which JSONB
+cannot hold) goes to the fallback at once, so one odd request cannot stall the log.
+:func:`read_prediction_log` given a yard reads the database and the spilled files together.
 
 Files: ``<folder>/<use_case>/part-<UTC time>-<random>.parquet``, one row per scored row.
 """
@@ -24,6 +28,7 @@ import json
 import logging
 import math
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +58,7 @@ __all__ = [
     "PredictionLog",
     "encode_inputs",
     "log_columns",
+    "log_folder_of",
     "log_table",
     "open_prediction_log",
     "read_prediction_log",
@@ -238,6 +244,7 @@ class PredictionLog:
         flush_rows: int = 10_000,
         flush_seconds: float = 2.0,
         max_pending_rows: int = 1_000_000,
+        max_pending_seconds: float = 10.0,
         fallback: LogSink | None = None,
     ) -> None:
         self.sink: LogSink = ParquetSink(Path(target)) if isinstance(target, (str, Path)) else target
@@ -245,6 +252,7 @@ class PredictionLog:
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
         self.max_pending_rows = max_pending_rows
+        self.max_pending_seconds = max_pending_seconds
         self._pending: collections.deque[LogEntry] = collections.deque()
         # one thread adds to each counter (append: the event loop; the rest: the writer), so no lock
         self._rows_appended = 0
@@ -257,6 +265,7 @@ class PredictionLog:
         self.rows_spilled = 0  # written to the fallback instead
         self.rows_dropped = 0  # lost: over the bound with no fallback, or the fallback failed too
         self.failures = 0  # batches the sink did not take
+        self._down_since: float | None = None  # time.monotonic() of the first failed write of this outage
 
     @property
     def rows_waiting(self) -> int:
@@ -314,9 +323,12 @@ class PredictionLog:
                 if self.fallback is not None and not isinstance(exc, LogSinkDown):
                     self._spill(entries, f"{self.sink.where} refused them ({type(exc).__name__}: {exc})")
                     return 0
+                if self._down_since is None:
+                    self._down_since = time.monotonic()
                 self._pending.extendleft(reversed(entries))
                 self._shed()
                 raise
+            self._down_since = None
             written = _rows(entries)  # every row or none
             self.rows_written += written
             self._rows_settled += written
@@ -329,14 +341,21 @@ class PredictionLog:
         return entries
 
     def _shed(self) -> None:
-        """Keep at most ``max_pending_rows`` queued: the oldest rows beyond go to the fallback."""
-        excess = self.rows_waiting - self.max_pending_rows  # all queued: nothing is being written now
+        """Keep at most ``max_pending_rows`` queued, and none once the sink has been down for
+        ``max_pending_seconds``: the oldest rows beyond go to the fallback."""
+        down_for = time.monotonic() - self._down_since if self._down_since is not None else 0.0
+        if down_for >= self.max_pending_seconds:
+            why = f"{self.sink.where} has been down for {down_for:.0f} s"
+            excess = self.rows_waiting
+        else:
+            why = f"over {self.max_pending_rows:,} rows wait for {self.sink.where}"
+            excess = self.rows_waiting - self.max_pending_rows  # all queued: nothing is being written now
         shed: list[LogEntry] = []
         while excess > 0 and self._pending:
             entry = self._pending.popleft()
             shed.append(entry)
             excess -= len(entry.scores)
-        self._spill(shed, f"over {self.max_pending_rows:,} rows wait for {self.sink.where}")
+        self._spill(shed, why)
 
     def _spill(self, entries: list[LogEntry], why: str) -> None:
         n = _rows(entries)
@@ -394,16 +413,21 @@ class _LogCollector:
         yield waiting
 
 
+def _log_target(yard: Yard, settings: ServeSettings) -> str:
+    if settings.log_target == "auto":
+        return "database" if yard.store.dialect == "postgresql" else "parquet"
+    return settings.log_target
+
+
 def open_prediction_log(yard: Yard, settings: ServeSettings, folder: Path) -> PredictionLog:
     """The server's log: Parquet files in ``folder``, or the yard's database (``settings.log_target``;
     ``auto`` picks the database when it is PostgreSQL), spilling to Parquet files in ``folder``."""
-    target = settings.log_target
-    if target == "auto":
-        target = "database" if yard.store.dialect == "postgresql" else "parquet"
+    target = _log_target(yard, settings)
     options: dict[str, Any] = {
         "flush_rows": settings.log_flush_rows,
         "flush_seconds": settings.log_flush_seconds,
         "max_pending_rows": settings.log_queue_rows,
+        "max_pending_seconds": settings.log_queue_seconds,
     }
     if target == "parquet":
         return PredictionLog(folder, **options)
@@ -413,12 +437,33 @@ def open_prediction_log(yard: Yard, settings: ServeSettings, folder: Path) -> Pr
     return PredictionLog(sink, fallback=ParquetSink(folder), **options)
 
 
-def read_prediction_log(source: str | Path | Store, use_case: str | None = None) -> pd.DataFrame:
+def log_folder_of(yard: Yard, settings: ServeSettings) -> Path:
+    """Where the server of ``yard`` writes its Parquet log (with a database log: the rows it spills)."""
+    folder = settings.log_folder
+    if folder is None:
+        return yard.settings.resolved_home() / "predictions"
+    return folder if folder.is_absolute() else yard.settings.root / folder
+
+
+def read_prediction_log(source: str | Path | Store | Yard, use_case: str | None = None) -> pd.DataFrame:
     """Every logged prediction (of one use case when given), oldest first, in :data:`LOG_SCHEMA`.
 
-    ``source`` is the folder of a Parquet log, or where the database log is: a :class:`~modelyard.store.Store`
-    (``yard.store``) or a database URL.
+    ``source`` is a :class:`~modelyard.Yard`: wherever its server logs (the Parquet folder, or in team
+    mode the database table together with the rows spilled to Parquet during outages); or the folder
+    of a Parquet log; or a database log alone: a :class:`~modelyard.store.Store` or a database URL.
     """
+    from modelyard._yard import Yard
+
+    if isinstance(source, Yard):
+        from modelyard.serve._settings import ServeSettings
+
+        settings = ServeSettings()
+        folder = log_folder_of(source, settings)
+        if _log_target(source, settings) == "parquet":
+            return read_prediction_log(folder, use_case)
+        frames = [read_prediction_log(source.store, use_case), read_prediction_log(folder, use_case)]
+        both = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+        return both.sort_values("at", kind="stable").reset_index(drop=True)
     if not isinstance(source, (str, Path)) or "://" in str(source):
         from modelyard.serve._log_database import read_database_log
 

@@ -63,6 +63,16 @@ class ServerMetrics:
         self.swaps = Counter(
             "modelyard_hot_swaps", "Deployments swapped after a registry change.", ("use_case",), registry=self.registry
         )
+        self.poll_failures = Counter(
+            "modelyard_registry_poll_failures",
+            "Registry polls that failed (the server keeps serving its last deployments meanwhile).",
+            registry=self.registry,
+        )
+        self.last_poll = Gauge(
+            "modelyard_registry_last_poll_timestamp_seconds",
+            "When this process last read the registry successfully (Unix time): alert when it falls behind.",
+            registry=self.registry,
+        )
         self.gc_pause = Histogram(
             "modelyard_gc_pause_seconds",
             "Garbage-collector pauses of this process (gc.callbacks), by generation.",

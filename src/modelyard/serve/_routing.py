@@ -43,6 +43,11 @@ class TrafficSplit:
     reason: str
     at: datetime
 
+    def applies_to(self, canary_version: int | None) -> bool:
+        """Whether this split is for that canary: the one that was canary when it was set (a split set
+        with no canary waits for the next one). A new canary starts from the server's default."""
+        return self.canary_version is None or self.canary_version == canary_version
+
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> TrafficSplit:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})

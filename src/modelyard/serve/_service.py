@@ -27,7 +27,7 @@ from modelyard._yard import Yard
 from modelyard.serve._batching import MicroBatcher, Retired
 from modelyard.serve._deployments import Deployment, Deployments, Slot
 from modelyard.serve._errors import NoProductionError
-from modelyard.serve._log import LogEntry, PredictionLog, encode_inputs, open_prediction_log
+from modelyard.serve._log import LogEntry, PredictionLog, encode_inputs, log_folder_of, open_prediction_log
 from modelyard.serve._metrics import GcWatch, ServerMetrics
 from modelyard.serve._routing import takes_canary
 from modelyard.serve._settings import ServeSettings
@@ -124,10 +124,7 @@ class ModelService:
 
     @property
     def log_folder(self) -> Path:
-        folder = self.settings.log_folder
-        if folder is None:
-            return self.yard.settings.resolved_home() / "predictions"
-        return folder if folder.is_absolute() else self.yard.settings.root / folder
+        return log_folder_of(self.yard, self.settings)
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -136,6 +133,7 @@ class ModelService:
         self._loop = asyncio.get_running_loop()
         self._pin_threads()
         await asyncio.to_thread(self.deployments.refresh)
+        self.metrics.last_poll.set_to_current_time()
         self._freeze()
         self.gc_watch.install()
         if self.log is not None:
@@ -174,16 +172,26 @@ class ModelService:
             gc.freeze()
 
     def _poll(self) -> None:
+        failing: str | None = None  # the last failure logged, so an outage logs once, not every second
         while not self._stopping.wait(self.settings.poll_seconds):
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception as exc:  # any failure: the poller must outlive it, or stage changes stop arriving
+                self.metrics.poll_failures.inc()
+                text = exc.message if isinstance(exc, ModelyardError) else f"{type(exc).__name__}: {exc}"
+                if text != failing:
+                    _logger.warning("registry poll failed, serving the last deployments: %s", text.splitlines()[0])
+                failing = text
+            else:
+                if failing is not None:
+                    _logger.warning("registry poll works again")
+                failing = None
 
     def refresh(self) -> list[str]:
-        """Read the registry now; swap the use cases whose stages changed (called every poll)."""
-        try:
-            changed = self.deployments.refresh()
-        except ModelyardError as exc:
-            _logger.warning("registry poll failed, serving the last deployments: %s", exc.message)
-            return []
+        """Read the registry now; swap the use cases whose stages changed. Raises what stopped the read
+        (the poller logs it and tries again; ``/admin/reload`` answers it)."""
+        changed = self.deployments.refresh()
+        self.metrics.last_poll.set_to_current_time()
         if changed:
             for name in changed:
                 self.metrics.swaps.labels(name).inc()

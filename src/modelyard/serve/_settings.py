@@ -84,6 +84,14 @@ class ServeSettings(BaseSettings):
             "Parquet files in log_folder (database target) or dropped and counted (Parquet target)."
         ),
     )
+    log_queue_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "Once the log target has been unreachable this long, waiting rows go to the fallback (Parquet "
+            "files in log_folder) at every retry instead of waiting in memory: what a crash in an outage can cost."
+        ),
+    )
     log_flush_rows: int = Field(default=10_000, ge=1, description="Write a log file once this many rows wait.")
     log_flush_seconds: float = Field(default=2.0, gt=0, description="Write waiting log rows at least this often.")
     poll_seconds: float = Field(default=1.0, gt=0, description="How often the registry is read for stage changes.")

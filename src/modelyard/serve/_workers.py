@@ -17,17 +17,18 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import time
 from typing import Any
 
-from modelyard._exceptions import UsageError
+from modelyard._exceptions import ModelyardError, UsageError
 
 __all__ = ["free_port_or_fail", "run_workers"]
 
 _logger = logging.getLogger("modelyard.serve")
 
 
-def _listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+def _listening_socket(host: str, port: int, *, reuse_port: bool, listen: bool = True) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -35,7 +36,8 @@ def _listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socke
         if reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(2048)
+        if listen:
+            sock.listen(2048)
     except OSError:
         sock.close()
         raise
@@ -62,25 +64,53 @@ def free_port_or_fail(host: str, port: int) -> int:
 
 
 def _worker(host: str, port: int, options: dict[str, Any]) -> None:
-    """One worker process: its own socket, its own app (built from MODELYARD_* settings), uvicorn."""
+    """One worker process: its own socket, its own app (built from MODELYARD_* settings), uvicorn.
+
+    The socket is bound but not listening until the app has started (asyncio listens when uvicorn
+    starts serving it), so the kernel sends no connection to a worker that is still loading models,
+    or that fails to start and would reset them. A failure to open the yard is one line, not a traceback.
+    """
     import uvicorn
 
     from modelyard.serve._server import app_from_environment
 
-    sock = _listening_socket(host, port, reuse_port=True)
-    config = uvicorn.Config(app_from_environment(), **options)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        app = app_from_environment()
+    except ModelyardError as exc:
+        print(f"modelyard serve: a worker cannot start: {exc.message}", file=sys.stderr, flush=True)
+        raise SystemExit(3) from None
+    sock = _listening_socket(host, port, reuse_port=True, listen=False)
+    uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
 
 
-def run_workers(host: str, port: int, workers: int, options: dict[str, Any], *, restart_delay: float = 1.0) -> None:
-    """Run ``workers`` processes on ``host:port`` until SIGTERM or SIGINT; then wait for each to drain."""
+def restart_delay(failures: int, first: float) -> float:
+    """Seconds to wait before starting a worker again after ``failures`` quick deaths in a row:
+    doubling from ``first`` up to :data:`MAX_RESTART_DELAY`, so a worker that cannot start (its
+    database is down) is not restarted in a tight loop."""
+    return min(MAX_RESTART_DELAY, first * 2 ** max(0, failures - 1))
+
+
+MAX_RESTART_DELAY = 30.0
+"""The longest wait between restarts of a worker that keeps dying."""
+
+QUICK_DEATH_SECONDS = 30.0
+"""A worker that dies sooner than this after starting counts as a failed start (the delay grows)."""
+
+
+def run_workers(host: str, port: int, workers: int, options: dict[str, Any], *, first_delay: float = 1.0) -> None:
+    """Run ``workers`` processes on ``host:port`` until SIGTERM or SIGINT; then wait for each to drain.
+
+    A worker that dies is started again, after a delay that grows while it keeps dying quickly."""
     port = free_port_or_fail(host, port)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no threads or frozen heap inherited
     stopping = False
+    started: dict[int, float] = {}
+    failures = [0] * workers
 
-    def start() -> Any:
+    def start(i: int) -> Any:
         process = context.Process(target=_worker, args=(host, port, options), name="modelyard-serve-worker")
         process.start()
+        started[i] = time.monotonic()
         return process
 
     def stop(signum: int, _frame: Any) -> None:
@@ -90,16 +120,30 @@ def run_workers(host: str, port: int, workers: int, options: dict[str, Any], *, 
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)
 
-    processes = [start() for _ in range(workers)]
+    processes = [start(i) for i in range(workers)]
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        restart_at: dict[int, float] = {}  # worker slot -> when to start it again
         while not stopping:
             time.sleep(0.2)
+            now = time.monotonic()
             for i, process in enumerate(processes):
-                if not process.is_alive() and not stopping:
-                    _logger.error("worker %s exited with code %s; starting another", process.pid, process.exitcode)
-                    time.sleep(restart_delay)
-                    processes[i] = start()
+                if stopping:
+                    break
+                if i in restart_at:
+                    if now >= restart_at[i]:
+                        del restart_at[i]
+                        processes[i] = start(i)
+                elif not process.is_alive():
+                    failures[i] = failures[i] + 1 if now - started[i] < QUICK_DEATH_SECONDS else 1
+                    delay = restart_delay(failures[i], first_delay)
+                    restart_at[i] = now + delay
+                    _logger.error(
+                        "worker %s exited with code %s; starting another in %.0f s",
+                        process.pid,
+                        process.exitcode,
+                        delay,
+                    )
         deadline = time.monotonic() + float(options.get("timeout_graceful_shutdown") or 30) + 10
         for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
