@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from modelyard import Settings
-from modelyard._settings import find_project_root
+from modelyard._settings import find_project_root, load_settings
 
 
 def test_every_setting_has_a_description() -> None:
@@ -49,3 +49,19 @@ def test_outside_any_project_the_root_is_the_current_folder(monkeypatch: pytest.
     assert settings.root == tmp_path.resolve() and not settings.has_project()
     (tmp_path / ".modelyard").mkdir()
     assert Settings().has_project()
+
+
+def test_the_projects_env_file_is_read_from_anywhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("MODELYARD_ROOT", raising=False)
+    monkeypatch.delenv("MODELYARD_DATABASE_URL", raising=False)
+    project = tmp_path / "team-yard"
+    (project / "usecases").mkdir(parents=True)
+    (project / "notebooks").mkdir()
+    (project / ".env").write_text("MODELYARD_DATABASE_URL=postgresql://team@db/registry\n")
+    monkeypatch.chdir(project / "notebooks")
+    assert load_settings().resolved_database_url() == "postgresql://team@db/registry"
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(project).resolved_database_url() == "postgresql://team@db/registry"
+    assert load_settings(project, database_url="sqlite:///x.db").resolved_database_url() == "sqlite:///x.db"
+    monkeypatch.setenv("MODELYARD_DATABASE_URL", "postgresql://from@env/db")  # the environment beats the file
+    assert load_settings(project).resolved_database_url() == "postgresql://from@env/db"

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "find_project_root"]
+__all__ = ["Settings", "find_project_root", "load_settings"]
 
 PROJECT_MARKERS = ("usecases", ".modelyard")
 """Folders that make a folder a modelyard project (the default places of the specs and the store)."""
@@ -31,6 +31,19 @@ def _default_author() -> str:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return os.environ.get("USER", "unknown")
+
+
+def load_settings(root: Path | None = None, **overrides: object) -> Settings:
+    """The settings of the project in ``root`` (else ``MODELYARD_ROOT``, else :func:`find_project_root`):
+    ``MODELYARD_*`` variables, then the ``.env`` files of the current folder and of the project
+    folder (the project's wins), then ``overrides``. So a command run from anywhere with ``--root``,
+    or from a subfolder, reads the project's ``.env`` (where ``modelyard demo --team-database`` puts
+    the registry's URL)."""
+    if root is None:
+        from_env = os.environ.get("MODELYARD_ROOT")
+        root = Path(from_env) if from_env else find_project_root()
+    root = root.expanduser().resolve()
+    return Settings(_env_file=(".env", root / ".env"), root=root, **overrides)  # type: ignore[call-arg]
 
 
 class Settings(BaseSettings):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from modelyard._exceptions import SpecError, UsageError
 from modelyard._importing import make_importable
-from modelyard._settings import Settings
+from modelyard._settings import Settings, load_settings
 from modelyard.artifacts import ArtifactStore, open_artifact_store
 from modelyard.flavors import LoadedModel
 from modelyard.flavors._sklearn import compiled_scoring
@@ -256,6 +256,8 @@ def _use_case_name(value: object) -> str:
 def open_yard(root: str | Path | None = None, **settings: Any) -> Yard:
     """Open the yard in ``root``: by default the nearest folder from the current one upward that holds
     ``usecases/`` or ``.modelyard/``, else the current folder. Keyword settings override ``MODELYARD_*``."""
+    if root is None and "root" in settings:
+        root = settings.pop("root")
     unknown = [name for name in settings if name not in Settings.model_fields]
     if unknown:
         close = difflib.get_close_matches(unknown[0], list(Settings.model_fields), n=1)
@@ -268,5 +270,4 @@ def open_yard(root: str | Path | None = None, **settings: Any) -> Yard:
             raise UsageError(f"The 'root' parameter must be a folder path (str or Path). Got {root!r} instead.")
         if not Path(root).expanduser().is_dir():
             raise UsageError(f"The 'root' parameter must be an existing folder. Got {str(root)!r} instead.")
-        settings["root"] = Path(root).expanduser().resolve()
-    return Yard(Settings(**settings))
+    return Yard(load_settings(Path(root) if root is not None else None, **settings))

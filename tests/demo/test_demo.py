@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from modelyard import Stage, UsageError
+from modelyard import Stage, UsageError, open_yard
 from modelyard.demo import run_demo
 
 
@@ -95,6 +95,9 @@ def test_the_demo_in_team_mode_keeps_registry_and_data_in_postgresql(tmp_path: P
         assert {v.version: v.stage for v in yard.models("churn")} == {1: Stage.PRODUCTION, 2: Stage.SHADOW}
     finally:
         yard.close()
+    # the folder remembers its team database: opening it later (no settings given) finds the registry
+    with open_yard(tmp_path / "team") as again:
+        assert again.store.dialect == "postgresql" and len(again.models("churn")) == 2
 
 
 def test_the_serving_stage_answers_every_protocol_and_logs_both_versions(demo_yard) -> None:

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from modelyard._exceptions import ModelyardError, SpecError, UsageError
-from modelyard._settings import Settings
+from modelyard._settings import Settings, load_settings
 from modelyard._yard import Yard
 from modelyard.cli._render import err_console, print_json
 
@@ -85,12 +85,12 @@ def open_cli_yard(*, create: bool = False) -> Yard:
 def _cli_settings() -> Settings:
     root = _state["root"]
     if root is None:
-        return Settings()
+        return load_settings()
     folder = Path(root).expanduser()
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise UsageError(f"--root {str(root)!r} {what}; give your project's folder (it holds usecases/)")
-    return Settings(root=folder.resolve())
+    return load_settings(folder)
 
 
 def version_ref(text: str, option: str = "VERSION") -> int | str:

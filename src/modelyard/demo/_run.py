@@ -101,18 +101,20 @@ def run_demo(
         data_dir.mkdir(exist_ok=True)
         raw.to_parquet(data_dir / "customers.parquet", index=False)
         write_monthly_partitions(raw, data_dir / "churn")
-        cut = int(len(raw) * (1 - _HOLDOUT_SHARE))
-        raw.iloc[cut:].to_parquet(data_dir / "recent.parquet", index=False)  # raw rows, as requests arrive
         progress.advance(steps)
 
         yard = Yard(Settings(root=folder, database_url=team_database, artifacts=None, home=Path(".modelyard")))
         if team_database is not None:
             _move_data_to_team_database(yard, raw, team_database, folder / "usecases" / f"{USE_CASE}.yaml")
+            # every later command run in (or with --root) the folder finds the team's registry
+            (folder / ".env").write_text(f"{_ENV_HEADER}\nMODELYARD_DATABASE_URL={team_database}\n", encoding="utf-8")
 
         progress.update(steps, description="snapshotting production data through the feature code")
         snapshot = build_snapshot(yard, USE_CASE)
         frame = read_snapshot(yard, snapshot)
         train, recent = split_by_time(frame, "signup_date", fraction=1 - _HOLDOUT_SHARE)
+        # the raw rows of exactly the recent customers, as requests arrive (the check's default data)
+        raw[raw["customer_id"].isin(recent["customer_id"])].to_parquet(data_dir / "recent.parquet", index=False)
         inputs = list(yard.use_case(USE_CASE).input_names)
         x_train, y_train = train[inputs], train["churned"].to_numpy()
         x_recent, y_recent = recent[inputs], recent["churned"].to_numpy()
@@ -211,6 +213,9 @@ _MADE_BY_DEMO = "made-by-demo"
 """A file in the yard folder of a yard the demo built: --force deletes only such a yard."""
 
 
+_ENV_HEADER = "# written by 'modelyard demo --team-database': this yard's registry is in that database"
+
+
 def _prepare(folder: Path, force: bool) -> None:
     home = folder / ".modelyard"
     if home.exists():
@@ -223,6 +228,9 @@ def _prepare(folder: Path, force: bool) -> None:
             )
         for part in (".modelyard", "data", "usecases"):
             shutil.rmtree(folder / part, ignore_errors=True)
+        env = folder / ".env"
+        if env.is_file() and env.read_text(encoding="utf-8", errors="replace").startswith(_ENV_HEADER):
+            env.unlink()  # the team database of the yard being replaced
     home.mkdir(parents=True, exist_ok=True)
     (home / _MADE_BY_DEMO).write_text("modelyard demo: 'modelyard demo --force' may delete and rebuild this yard\n")
 
