@@ -243,6 +243,40 @@ class Yard:
         """The audit trail, oldest first."""
         return self.registry.history(_use_case_name(use_case), ref)
 
+    # -- data, checks and evaluations, for notebooks (each the same function the CLI calls) --
+
+    def snapshot(self, use_case: str | UseCase, **options: Any) -> Any:
+        """Snapshot production data through the feature code; see :func:`modelyard.data.build_snapshot`
+        (``start=``, ``end=``: datetimes, dates or ISO strings)."""
+        from modelyard.data import build_snapshot
+
+        return build_snapshot(self, _use_case_name(use_case), **options)
+
+    def snapshots(self, use_case: str | UseCase | None = None) -> list[Any]:
+        """The snapshots taken, optionally of one use case, oldest first."""
+        from modelyard.data import list_snapshots
+
+        return list_snapshots(self, None if use_case is None else _use_case_name(use_case))
+
+    def read_snapshot(self, ref: Any) -> pd.DataFrame:
+        """A snapshot's rows, by id (a unique prefix will do) or :class:`~modelyard.data.Snapshot`."""
+        from modelyard.data import read_snapshot
+
+        return read_snapshot(self, ref)
+
+    def check(self, use_case: str | UseCase, model: Any = "latest", **options: Any) -> Any:
+        """The handoff check of a version (or a model object or file); see :func:`modelyard.check.run_check`."""
+        from modelyard.check import run_check
+
+        return run_check(self, use_case, model, **options)
+
+    def evaluations(self, use_case: str | UseCase, challenger: int | str | None = None) -> list[Any]:
+        """Stored evaluations of a use case (or of one challenger version), oldest first."""
+        name = _use_case_name(use_case)
+        number = self.model(name, challenger).version if challenger is not None else None
+        with self.store.reading() as conn:
+            return Store.list_evaluations(conn, name, number)
+
 
 def _use_case_name(value: object) -> str:
     """The name behind a ``use_case`` argument: a name, or a :class:`UseCase`."""

@@ -280,3 +280,21 @@ def test_a_build_sweeps_the_folders_of_builds_that_were_killed(yard: Yard, data_
     snap = build_snapshot(yard, "churn", start=datetime(2024, 6, 1))
     assert not old.exists() and fresh.exists()
     assert sorted(p.name for p in _leftovers(yard)) == sorted([".tmp-still-building", snap.id])
+
+
+def test_a_notebook_reaches_snapshots_checks_and_evaluations_from_the_yard(
+    yard: Yard, make_model, data_root: Path
+) -> None:
+    from datetime import date
+
+    snap = yard.snapshot("churn", start=date(2024, 6, 1))
+    assert yard.snapshots("churn") == [snap] and len(yard.read_snapshot(snap.id[:8])) == snap.row_count
+    assert repr(snap).startswith(f"<Snapshot {snap.short_id} of churn: {snap.row_count:,} rows, 2024-06-01 to")
+    mv = yard.register("churn", make_model(1.0), snapshot_id=snap)
+    assert mv.snapshot_id == snap.id
+    assert repr(mv).startswith("<ModelVersion churn/v1 candidate (sklearn) by tester, ")
+    result = yard.check("churn", mv.version, data=snap.id, soak_seconds=0)
+    frame = result.to_frame()
+    assert list(frame.columns) == ["check", "status", "found", "measured", "budget", "fix"] and len(frame) > 5
+    assert repr(result).startswith("<CheckResult churn/v1 of churn: ")
+    assert yard.evaluations("churn") == []

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -92,6 +93,18 @@ class CheckResult:
     def failures(self) -> list[Check]:
         """The rows that failed."""
         return [c for c in self.checks if c.status == Status.FAIL]
+
+    def __repr__(self) -> str:
+        failed = self.failures()
+        verdict = "PASSED" if self.passed else "FAILED" if self.complete else "STOPPED"
+        why = f", failed: {', '.join(c.name for c in failed)}" if failed else ""
+        return f"<CheckResult {self.model} of {self.use_case}: {verdict}, {len(self.checks)} checks{why}>"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The checks as a DataFrame (one row per check), for a notebook."""
+        columns = ["check", "status", "found", "measured", "budget", "fix"]
+        rows = [(c.name, c.status.value, c.message, c.measured, c.budget, c.fix) for c in self.checks]
+        return pd.DataFrame(rows, columns=columns)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data; this is what is stored against the version."""

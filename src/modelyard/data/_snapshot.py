@@ -65,6 +65,10 @@ class Snapshot:
     def short_id(self) -> str:
         return self.id[:12]
 
+    def __repr__(self) -> str:
+        span = " to ".join(t.date().isoformat() if t else "…" for t in (self.range_start, self.range_end))
+        return f"<Snapshot {self.short_id} of {self.use_case}: {self.row_count:,} rows, {span}>"
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("range_start", "range_end", "created_at"):

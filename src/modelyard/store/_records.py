@@ -64,6 +64,10 @@ class ModelVersion:
         """``use_case/vN``, how people name a version."""
         return f"{self.use_case}/v{self.version}"
 
+    def __repr__(self) -> str:  # the dataclass's own repr is kilobytes of signature and params
+        made = self.created_at.strftime("%Y-%m-%d %H:%M")
+        return f"<ModelVersion {self.ref} {self.stage.value} ({self.flavor}) by {self.author}, {made}>"
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["stage"] = self.stage.value
