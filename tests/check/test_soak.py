@@ -65,7 +65,16 @@ def test_reference_cycles_fail_on_kept_objects_and_gc_pauses(features) -> None: 
 
 
 def test_a_linear_slowdown_fails_on_latency(features) -> None:  # type: ignore[no-untyped-def]
-    rows, measurements, details = _soak(_fn(leaky_models.slows_down), features)
+    scorer = _fn(leaky_models.slows_down)
+    for seconds in (SOAK_S, 2 * SOAK_S, 4 * SOAK_S):
+        # A WARN is "not enough evidence": on a machine loaded by other jobs 2.5 s may give too few
+        # calls or too wide an interval. More time is what the WARN's own fix says to give.
+        with production_runtime():
+            run = run_soak(scorer, features, seconds)
+        checks, measurements, details = soak_checks(run)
+        rows = {r.name: r for r in checks}
+        if rows["soak latency"].status != Status.WARN:
+            break
     row = rows["soak latency"]
     assert row.status == Status.FAIL
     assert "ms per 10,000 calls" in row.message
