@@ -217,16 +217,16 @@ def test_the_log_target_follows_the_setting_and_the_database(
 
 
 def test_the_log_counters_are_prometheus_metrics(tmp_path: Path) -> None:
-    from prometheus_client import CollectorRegistry, generate_latest
+    from modelyard.serve._metrics import ServerMetrics
 
-    registry = CollectorRegistry()
+    metrics = ServerMetrics()
     log = PredictionLog(tmp_path / "log")
-    log.register_metrics(registry)
+    log.bind_metrics(metrics)
     for i in range(3):
         log.append(_entry(i, rows=2))
-    before = generate_latest(registry).decode()
+    before = metrics.render().decode()
     log.close()
-    after = generate_latest(registry).decode()
+    after = metrics.render().decode()
     assert 'modelyard_prediction_log_waiting_rows{target="parquet"} 6.0' in before
     assert 'modelyard_prediction_log_rows_total{outcome="written",target="parquet"} 6.0' in after
     assert 'modelyard_prediction_log_rows_total{outcome="dropped",target="parquet"} 0.0' in after

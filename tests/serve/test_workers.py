@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,13 @@ def test_two_workers_share_keep_alive_clients_and_log_every_answer(
     url = f"http://127.0.0.1:{port}"
     clients = [httpx.Client(base_url=url, timeout=30) for _ in range(16)]
     try:
-        # both workers must be up: ask until 16 answers in a row are ready
+        # both workers must be up; a worker listens only once it has started, so new connections
+        # find the second one only then: ask on fresh connections until both have answered
         assert wait_until_ready(url, proc, in_a_row=16, interval=0.05), output.read_text()
+        deadline = time.monotonic() + 60
+        while len({httpx.get(f"{url}/models", timeout=30).json()["pid"] for _ in range(16)}) < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, output.read_text()
+            time.sleep(0.1)
         # each client keeps its connection; the kernel spreads 16 connections over both sockets
         # (all 16 on one: probability 2 ** -15)
         pids = {c.get("/models").json()["pid"] for c in clients}
@@ -63,6 +69,14 @@ def test_two_workers_share_keep_alive_clients_and_log_every_answer(
             r = clients[i % 16].post("/predict/churn", json=raw_rows[i])
             assert r.status_code == 200, r.text
             answered.append(r.json()["request_id"])
+        # /metrics on either worker counts both workers' requests (else Prometheus sees resets)
+        series = (
+            'modelyard_requests_total{outcome="ok",protocol="plain",role="production",use_case="churn",version="1"}'
+        )
+        by_worker = {c.get("/models").json()["pid"]: c.get("/metrics").text for c in clients}
+        assert len(by_worker) == 2
+        for text in by_worker.values():
+            assert f"{series} 96.0" in text.splitlines(), [line for line in text.splitlines() if series in line]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0, output.read_text()
     finally:

@@ -30,7 +30,6 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,11 +40,10 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 if TYPE_CHECKING:
     from modelyard._yard import Yard
+    from modelyard.serve._metrics import ServerMetrics
     from modelyard.serve._settings import ServeSettings
     from modelyard.store import Store
 
@@ -266,6 +264,7 @@ class PredictionLog:
         self.rows_dropped = 0  # lost: over the bound with no fallback, or the fallback failed too
         self.failures = 0  # batches the sink did not take
         self._down_since: float | None = None  # time.monotonic() of the first failed write of this outage
+        self._metrics: ServerMetrics | None = None
 
     @property
     def rows_waiting(self) -> int:
@@ -306,7 +305,9 @@ class PredictionLog:
             self._wake.clear()
             try:
                 self.flush()
+                self._update_waiting()
             except Exception as exc:  # an outage or a full disk must not kill the server; rows stay queued
+                self._update_waiting()
                 _logger.warning("could not write the prediction log to %s, retrying: %s", self.sink.where, exc)
                 self._stop.wait(self.flush_seconds)
 
@@ -332,6 +333,7 @@ class PredictionLog:
             written = _rows(entries)  # every row or none
             self.rows_written += written
             self._rows_settled += written
+            self._count("written", written)
             return written
 
     def _take(self) -> list[LogEntry]:
@@ -369,10 +371,12 @@ class PredictionLog:
             else:
                 self.rows_spilled += n
                 self._rows_settled += n
+                self._count("spilled", n)
                 _logger.warning("wrote %d prediction log rows to %s: %s", n, self.fallback.where, why)
                 return
         self.rows_dropped += n
         self._rows_settled += n
+        self._count("dropped", n)
         _logger.warning("dropped %d prediction log rows: %s", n, why)
 
     def describe(self) -> dict[str, Any]:
@@ -386,31 +390,20 @@ class PredictionLog:
             "rows_waiting": self.rows_waiting,
         }
 
-    def register_metrics(self, registry: CollectorRegistry) -> None:
-        """Expose the log's counters on ``/metrics`` (read at scrape time; nothing on the hot path)."""
-        registry.register(_LogCollector(self))
+    def bind_metrics(self, metrics: ServerMetrics) -> None:
+        """Count the log's rows on ``/metrics`` (by the writer thread; nothing on the hot path)."""
+        self._metrics = metrics
+        for outcome in ("written", "spilled", "dropped"):  # every series from the start, at 0
+            metrics.log_rows.labels(self.sink.target, outcome)
+        metrics.before_render.append(self._update_waiting)
 
+    def _count(self, outcome: str, rows: int) -> None:
+        if self._metrics is not None and rows:
+            self._metrics.log_rows.labels(self.sink.target, outcome).inc(rows)
 
-class _LogCollector:
-    def __init__(self, log: PredictionLog) -> None:
-        self.log = log
-
-    def collect(self) -> Iterator[Metric]:
-        rows = CounterMetricFamily(
-            "modelyard_prediction_log_rows",
-            "Prediction log rows by outcome: written to the log target, spilled to Parquet files, dropped.",
-            labels=("target", "outcome"),
-        )
-        target = self.log.sink.target
-        rows.add_metric((target, "written"), self.log.rows_written)
-        rows.add_metric((target, "spilled"), self.log.rows_spilled)
-        rows.add_metric((target, "dropped"), self.log.rows_dropped)
-        yield rows
-        waiting = GaugeMetricFamily(
-            "modelyard_prediction_log_waiting_rows", "Prediction log rows not written yet.", labels=("target",)
-        )
-        waiting.add_metric((target,), self.log.rows_waiting)
-        yield waiting
+    def _update_waiting(self) -> None:
+        if self._metrics is not None:
+            self._metrics.log_waiting.labels(self.sink.target).set(self.rows_waiting)
 
 
 def _log_target(yard: Yard, settings: ServeSettings) -> str:

@@ -1,15 +1,27 @@
-"""Prometheus metrics of one server process, and the garbage-collector pause watch."""
+"""Prometheus metrics of the server, and the garbage-collector pause watch.
+
+With several worker processes (``modelyard serve --workers N``) every worker writes its values to
+files in one folder (prometheus_client's multiprocess mode, ``PROMETHEUS_MULTIPROC_DIR``, set by the
+supervisor), and ``/metrics`` on any worker answers for all of them: counters and histograms summed,
+gauges summed, maxed or minned as each says. Without it, one scrape would see one worker's counts, and
+Prometheus would read the next worker's as a counter reset.
+"""
 
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
-__all__ = ["GcWatch", "ServerMetrics"]
+__all__ = ["MULTIPROC_DIR_VARIABLE", "GcWatch", "ServerMetrics"]
+
+MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -21,6 +33,7 @@ class ServerMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.before_render: list[Callable[[], None]] = []  # bring gauges up to date before a scrape
         labels = ("use_case", "version", "role")
         self.requests = Counter(
             "modelyard_requests",
@@ -46,7 +59,11 @@ class ServerMetrics:
             registry=self.registry,
         )
         self.queue_depth = Gauge(
-            "modelyard_queue_depth", "Requests waiting for a batch.", labels, registry=self.registry
+            "modelyard_queue_depth",
+            "Requests waiting for a batch.",
+            labels,
+            registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.shadow_dropped = Counter(
             "modelyard_shadow_dropped",
@@ -58,7 +75,11 @@ class ServerMetrics:
             "modelyard_predictions_logged", "Predictions handed to the log.", labels, registry=self.registry
         )
         self.deployed = Gauge(
-            "modelyard_deployed", "1 for each version deployed now, by role.", labels, registry=self.registry
+            "modelyard_deployed",
+            "1 for each version deployed now, by role.",
+            labels,
+            registry=self.registry,
+            multiprocess_mode="livemax",
         )
         self.swaps = Counter(
             "modelyard_hot_swaps", "Deployments swapped after a registry change.", ("use_case",), registry=self.registry
@@ -70,8 +91,22 @@ class ServerMetrics:
         )
         self.last_poll = Gauge(
             "modelyard_registry_last_poll_timestamp_seconds",
-            "When this process last read the registry successfully (Unix time): alert when it falls behind.",
+            "When the registry was last read successfully (Unix time; with several workers, the stalest's).",
             registry=self.registry,
+            multiprocess_mode="livemin",
+        )
+        self.log_rows = Counter(
+            "modelyard_prediction_log_rows",
+            "Prediction log rows by outcome: written to the log target, spilled to Parquet files, dropped.",
+            ("target", "outcome"),
+            registry=self.registry,
+        )
+        self.log_waiting = Gauge(
+            "modelyard_prediction_log_waiting_rows",
+            "Prediction log rows not written yet.",
+            ("target",),
+            registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.gc_pause = Histogram(
             "modelyard_gc_pause_seconds",
@@ -84,10 +119,18 @@ class ServerMetrics:
             "modelyard_gc_frozen_objects",
             "Objects moved to the permanent generation by gc.freeze().",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
 
     def render(self) -> bytes:
+        for refresh in self.before_render:
+            refresh()
         self.gc_frozen.set(gc.get_freeze_count())
+        folder = os.environ.get(MULTIPROC_DIR_VARIABLE)
+        if folder:  # every worker's values, from the files they all write
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=folder)
+            return generate_latest(registry)
         return generate_latest(self.registry)
 
 

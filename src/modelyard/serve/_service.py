@@ -102,7 +102,7 @@ class ModelService:
         self.log: PredictionLog | None = None
         if self.settings.log_enabled:
             self.log = open_prediction_log(yard, self.settings, self.log_folder)
-            self.log.register_metrics(self.metrics.registry)
+            self.log.bind_metrics(self.metrics)
         # OpenMP's thread count is per calling thread: pin it inside the scoring threads themselves
         self._primary_pool = ThreadPoolExecutor(1, "modelyard-score", initializer=self._pin_threads)
         self._shadow_pool = ThreadPoolExecutor(1, "modelyard-shadow", initializer=self._pin_threads)

@@ -15,13 +15,18 @@ import errno
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from typing import Any
 
+from prometheus_client.multiprocess import mark_process_dead
+
 from modelyard._exceptions import ModelyardError, UsageError
+from modelyard.serve._metrics import MULTIPROC_DIR_VARIABLE
 
 __all__ = ["free_port_or_fail", "run_workers"]
 
@@ -103,6 +108,11 @@ def run_workers(host: str, port: int, workers: int, options: dict[str, Any], *, 
     A worker that dies is started again, after a delay that grows while it keeps dying quickly."""
     port = free_port_or_fail(host, port)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no threads or frozen heap inherited
+    # Every worker writes its metrics here and /metrics on any of them answers for all (see _metrics);
+    # set before the workers start, as prometheus_client reads it at import.
+    metrics_folder = tempfile.mkdtemp(prefix="modelyard-metrics-")
+    inherited = os.environ.get(MULTIPROC_DIR_VARIABLE)
+    os.environ[MULTIPROC_DIR_VARIABLE] = metrics_folder
     stopping = False
     started: dict[int, float] = {}
     failures = [0] * workers
@@ -135,6 +145,8 @@ def run_workers(host: str, port: int, workers: int, options: dict[str, Any], *, 
                         del restart_at[i]
                         processes[i] = start(i)
                 elif not process.is_alive():
+                    if process.pid is not None:  # its live gauges (queue depth, deployed) leave with it
+                        mark_process_dead(process.pid, metrics_folder)
                     failures[i] = failures[i] + 1 if now - started[i] < QUICK_DEATH_SECONDS else 1
                     delay = restart_delay(failures[i], first_delay)
                     restart_at[i] = now + delay
@@ -153,3 +165,8 @@ def run_workers(host: str, port: int, workers: int, options: dict[str, Any], *, 
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        shutil.rmtree(metrics_folder, ignore_errors=True)
+        if inherited is None:
+            os.environ.pop(MULTIPROC_DIR_VARIABLE, None)
+        else:
+            os.environ[MULTIPROC_DIR_VARIABLE] = inherited
