@@ -68,7 +68,7 @@ def test_missing_column_is_named(classifier, mixed_frame):
 def test_regression_objective(frame):
     X, y = frame
     model = lgb.LGBMRegressor(n_estimators=10, verbose=-1).fit(X, y.astype(float))
-    saved = save_model(model)
+    saved = save_model(model, task="regression")
     assert saved.metadata["task"] == "regression"
     np.testing.assert_array_equal(load_model(saved).score(X), model.predict(X))
 

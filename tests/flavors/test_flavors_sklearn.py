@@ -97,7 +97,7 @@ def test_model_fitted_on_array_scores_a_frame_without_warning(frame):
 def test_regressor_scores_predict(frame):
     X, y = frame
     model = HistGradientBoostingRegressor(max_iter=10, random_state=0).fit(X, y.astype(float))
-    saved = save_model(model)
+    saved = save_model(model, task="regression")
     assert saved.metadata["task"] == "regression"
     np.testing.assert_array_equal(load_model(saved).score(X), model.predict(X))
     assert [c.name for c in infer_signature(model, X).outputs] == ["score"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,9 +13,10 @@ import pandas as pd
 from modelyard._exceptions import MissingExtraError, UsageError
 from modelyard.flavors._base import LoadedModel, ModelInfo, SavedModel, check_serialization
 
-__all__ = ["LightGBMFlavor", "LightGBMModel"]
+__all__ = ["LightGBMFlavor", "LightGBMModel", "PandasCategories"]
 
 _AUTO_NAME = re.compile(r"Column_\d+")
+_LOOKUP_ROWS = 256  # up to this many rows, text categories are coded with a dict (see PandasCategories)
 _REGRESSION_PREFIXES = ("regression", "huber", "fair", "poisson", "quantile", "mape", "gamma", "tweedie")
 
 
@@ -51,16 +53,144 @@ def _booster_of(obj: Any) -> Any:
         raise UsageError(f"This {type(obj).__qualname__} is not fitted; fit it before saving it.") from exc
 
 
+class PandasCategories:
+    """The pandas ``category`` columns a LightGBM model was trained on, to give it rows as it saw them.
+
+    LightGBM records the categories of every ``category`` column of its training frame, in order
+    (``pandas_categorical``), and at prediction reads such a column as the codes of those
+    categories. Production rows carry these columns as strings: :meth:`apply` turns each into a
+    ``pd.Categorical`` with exactly the training categories, so every value gets the code it had at
+    fit time and an unseen value gets none (missing, as LightGBM treats an unseen category).
+
+    ``positions`` are the columns' places among the model's features; ``None`` when the model text
+    does not tell them (an ordered category column, or ``categorical_feature`` naming other
+    columns), and then they are the input's text and category columns, in order.
+    """
+
+    def __init__(self, dtypes: Sequence[pd.CategoricalDtype], positions: Sequence[int] | None) -> None:
+        self.dtypes = tuple(dtypes)
+        self.positions = tuple(positions) if positions is not None else None
+        # Text categories of small batches are coded with a dict: far quicker than Index.get_indexer
+        # on a few rows, and the same codes, since a string equals only that string.
+        self._lookups = tuple(
+            {c: i for i, c in enumerate(d.categories)} if all(isinstance(c, str) for c in d.categories) else None
+            for d in self.dtypes
+        )
+
+    @classmethod
+    def of(cls, booster: Any, model_text: str | None = None) -> PandasCategories | None:
+        """The category columns of ``booster`` (``None`` when it was trained on none).
+
+        ``model_text`` is the booster's text model when at hand (read only when there are categories).
+        """
+        categories = booster.pandas_categorical or []
+        if not categories:
+            return None
+        dtypes = [pd.CategoricalDtype(list(values)) for values in categories]
+        text = model_text if model_text is not None else booster.model_to_string()
+        return cls(dtypes, _category_positions(text, booster.feature_name(), dtypes))
+
+    def apply(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` (the model's columns, in its order) with each training category column a categorical
+        of the training categories. A column that already is categorical is left for LightGBM, which
+        maps other categories onto the training ones itself; ``X`` itself is returned when nothing
+        changes, and is never modified."""
+        positions = self.positions if self.positions is not None else self._positions_in(X)
+        if positions is None:
+            return X  # LightGBM's own error says the columns do not match; score() explains it
+        changed: dict[Any, pd.Categorical] = {}
+        kinds = X.dtypes.tolist()  # one call for all columns: quicker than reading each column's dtype
+        for position, dtype, lookup in zip(positions, self.dtypes, self._lookups, strict=True):
+            if isinstance(kinds[position], pd.CategoricalDtype):
+                continue
+            name = X.columns[position]
+            column = X[name]
+            # Codes by lookup, not pd.Categorical(values, dtype=...): an unseen value gets code -1
+            # (missing) without the warning pandas gives for values outside the categories.
+            values = column.to_numpy()
+            if lookup is not None and len(values) <= _LOOKUP_ROWS:
+                codes = np.array([lookup.get(v, -1) if isinstance(v, str) else -1 for v in values], dtype=np.int64)
+            else:
+                codes = dtype.categories.get_indexer(values)
+            changed[name] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+        if not changed:
+            return X
+        X = X.copy(deep=False)
+        for name, values in changed.items():
+            X[name] = values
+        return X
+
+    def _positions_in(self, X: pd.DataFrame) -> tuple[int, ...] | None:
+        """The input's text and category columns, when there are as many as the model's categories."""
+        found = tuple(
+            i
+            for i, dtype in enumerate(X.dtypes)
+            if isinstance(dtype, pd.CategoricalDtype)
+            or not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype))
+        )
+        return found if len(found) == len(self.dtypes) else None
+
+    def mismatch(self, X: pd.DataFrame) -> str:
+        """Why LightGBM refused the category columns of ``X``, and the fix."""
+        if self.positions is not None:
+            expected = f"{[str(X.columns[i]) for i in self.positions]}"
+        else:
+            expected = "(the model file does not name them)"
+        given = [str(c) for c, d in X.dtypes.items() if isinstance(d, pd.CategoricalDtype)]
+        return (
+            f"This LightGBM model was trained on {len(self.dtypes)} pandas category column(s) {expected}. "
+            f"Got category columns {given[:10]} instead. Pass those columns as strings or pandas "
+            "categoricals, and every other column as numbers."
+        )
+
+
+def _category_positions(text: str, names: Sequence[str], dtypes: Sequence[pd.CategoricalDtype]) -> list[int] | None:
+    """Where the training category columns sit among the features, read from the model text.
+
+    LightGBM marks the unordered category columns of a pandas frame as its categorical features
+    (``[categorical_feature: 1,3]``). When those are exactly as many as the recorded categories, and
+    each feature's seen values (``feature_infos``) are codes of its categories, they are the
+    columns; otherwise (ordered categories, or ``categorical_feature`` given by hand) ``None``.
+    """
+    start = text.rfind("\n[categorical_feature: ")
+    if start < 0:
+        return None
+    value = text[start + len("\n[categorical_feature: ") : text.find("]", start)].strip()
+    tokens = [t.strip() for t in value.removeprefix("name:").split(",") if t.strip()]
+    index = {name: i for i, name in enumerate(names)}
+    positions = [int(t) if t.isdigit() else index.get(t, -1) for t in tokens]
+    if len(positions) != len(dtypes) or any(not 0 <= p < len(names) for p in positions):
+        return None
+    infos = re.search(r"^feature_infos=(.*)$", text[:1_000_000], flags=re.MULTILINE)
+    if infos is not None:
+        seen = infos.group(1).split(" ")
+        for position, dtype in zip(positions, dtypes, strict=True):
+            codes = seen[position].split(":") if position < len(seen) else []
+            if codes and all(c.lstrip("-").isdigit() for c in codes) and max(map(int, codes)) >= len(dtype.categories):
+                return None  # seen values that are no codes of these categories: another column
+    return sorted(positions)
+
+
 class LightGBMModel(LoadedModel):
-    """A loaded ``lightgbm.Booster``; the binary objective scores the positive-class probability."""
+    """A loaded ``lightgbm.Booster``; the binary objective scores the positive-class probability.
+
+    Columns that were pandas categoricals at training may come as strings (see :class:`PandasCategories`).
+    """
 
     flavor = "lightgbm"
 
-    def __init__(self, raw: Any, *, format: str, metadata: dict[str, Any]) -> None:
+    categories: PandasCategories | None = None
+
+    def __init__(self, raw: Any, *, format: str, metadata: dict[str, Any], model_text: str | None = None) -> None:
         names = metadata.get("feature_names") or []
         auto = all(_AUTO_NAME.fullmatch(n) for n in names)
+        self._model_text = model_text
         super().__init__(raw, format=format, input_names=None if auto else names, metadata=metadata)
         self._n_features = len(names)
+
+    def _prepare(self) -> None:
+        self.categories = PandasCategories.of(self.raw, self._model_text)
+        self._model_text = None  # read once; a big model's text is not kept twice
 
     def _predict(self, X: pd.DataFrame) -> Any:
         if self.input_names is not None:
@@ -74,7 +204,14 @@ class LightGBMModel(LoadedModel):
                 X = X[list(self.input_names)]
         elif X.shape[1] != self._n_features:
             raise UsageError(f"The model reads {self._n_features} unnamed columns. Got {X.shape[1]} columns instead.")
-        out = self.raw.predict(X)
+        if self.categories is not None:
+            X = self.categories.apply(X)
+        try:
+            out = self.raw.predict(X)
+        except ValueError as exc:
+            if self.categories is None or "categorical_feature do not match" not in str(exc):
+                raise
+            raise UsageError(self.categories.mismatch(X)) from exc
         if out.ndim == 2:
             raise UsageError(
                 f"Only binary classification and regression are supported for now: this LightGBM model "
@@ -136,8 +273,9 @@ class LightGBMFlavor:
         """Rebuild the booster from its text model (it carries the pandas categories)."""
         fmt = check_serialization(self.name, saved.format, self.serializations)
         lightgbm = _import_lightgbm("Loading a LightGBM model")
-        booster = lightgbm.Booster(model_str=saved.payload.decode("utf-8"))
-        return LightGBMModel(booster, format=fmt, metadata=saved.metadata)
+        text = saved.payload.decode("utf-8")
+        booster = lightgbm.Booster(model_str=text)
+        return LightGBMModel(booster, format=fmt, metadata=saved.metadata, model_text=text)
 
 
 def _jsonable(value: Any) -> Any:

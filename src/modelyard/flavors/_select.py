@@ -20,9 +20,9 @@ from modelyard.flavors._base import (
 from modelyard.flavors._lightgbm import LightGBMFlavor
 from modelyard.flavors._onnx import ONNX_SIGNATURE_DTYPES, OnnxFlavor
 from modelyard.flavors._pyfunc import PythonFunctionFlavor
-from modelyard.flavors._sklearn import SklearnFlavor
+from modelyard.flavors._sklearn import SklearnFlavor, refuse_regressor
 
-__all__ = ["flavor_for", "flavor_names", "get_flavor", "infer_signature", "load_model", "save_model"]
+__all__ = ["TASKS", "flavor_for", "flavor_names", "get_flavor", "infer_signature", "load_model", "save_model"]
 
 # Detection order matters: LightGBM's wrappers also look like scikit-learn estimators.
 _FLAVORS: dict[str, Flavor] = {
@@ -61,11 +61,29 @@ def flavor_for(obj: Any, flavor: str | None = None) -> Flavor:
     )
 
 
+TASKS: tuple[str, ...] = ("binary", "regression")
+"""What a saved model may be for: ``binary`` classification (every use case, for now) or ``regression``."""
+
+
 def save_model(
-    obj: Any, *, flavor: str | None = None, serialization: str | None = None, trust: bool = False
+    obj: Any,
+    *,
+    flavor: str | None = None,
+    serialization: str | None = None,
+    trust: bool = False,
+    task: str = "binary",
 ) -> SavedModel:
-    """Save ``obj`` with its flavor (detected unless given). ``trust=True`` allows pickle-based formats."""
-    return flavor_for(obj, flavor).save(obj, serialization=serialization, trust=trust)
+    """Save ``obj`` with its flavor (detected unless given). ``trust=True`` allows pickle-based formats.
+
+    ``task`` is what the model is for: ``"binary"`` (the default, as every use case is a binary
+    classification for now) refuses a scikit-learn-style regressor; ``"regression"`` saves one.
+    """
+    if task not in TASKS:
+        raise UsageError(f"The 'task' parameter must be one of {', '.join(TASKS)}. Got {task!r} instead.")
+    chosen = flavor_for(obj, flavor)
+    if task == "binary":
+        refuse_regressor(obj)
+    return chosen.save(obj, serialization=serialization, trust=trust)
 
 
 def load_model(saved: SavedModel, *, trust: bool = False) -> LoadedModel:

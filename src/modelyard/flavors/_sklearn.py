@@ -24,9 +24,10 @@ from modelyard.flavors._base import (
     check_serialization,
     select_columns,
 )
+from modelyard.flavors._lightgbm import LightGBMFlavor, PandasCategories
 from modelyard.flavors._sklearn_compiled import CompiledSklearn, compile_sklearn
 
-__all__ = ["PICKLE_LOAD_MESSAGE", "SklearnFlavor", "SklearnModel"]
+__all__ = ["PICKLE_LOAD_MESSAGE", "SklearnFlavor", "SklearnModel", "refuse_regressor"]
 
 PICKLE_LOAD_MESSAGE = (
     "Loading a pickle runs code from the file; pass trust=True (--trust) only for models from "
@@ -200,10 +201,13 @@ class SklearnModel(LoadedModel):
     flavor = "sklearn"
 
     compiled: CompiledSklearn | None = None
+    lightgbm_categories: PandasCategories | None = None
 
     def _prepare(self) -> None:
         if compiled_enabled():
             self.compiled = compile_sklearn(self.raw)
+        if LightGBMFlavor().handles(self.raw):  # an LGBMClassifier saved with skops or pickle
+            self.lightgbm_categories = PandasCategories.of(self.raw.booster_)
 
     def _predict(self, X: pd.DataFrame) -> Any:
         # Estimators that know their columns get those, in order; estimators fitted on an array
@@ -213,6 +217,8 @@ class SklearnModel(LoadedModel):
             data = select_columns(X, self.input_names)
         elif not self.metadata.get("fitted_on_frame", True):
             data = X.to_numpy()
+        if self.lightgbm_categories is not None and isinstance(data, pd.DataFrame):
+            data = self.lightgbm_categories.apply(data)
         if self.compiled is not None:  # only ever made for estimators that read columns by name
             scores = self.compiled.predict(data)
             if scores is not None:
@@ -342,6 +348,30 @@ class SklearnFlavor:
             metadata["classes"] = _jsonable(classes)
             metadata["positive_class"] = _jsonable(classes)[1]
         return metadata
+
+
+def refuse_regressor(obj: Any) -> None:
+    """Refuse a scikit-learn-style regressor (or a pipeline ending in one) for a binary classification
+    use case: its predictions are values, not the probability of the positive class."""
+    from sklearn.base import BaseEstimator, is_regressor
+
+    if not isinstance(obj, BaseEstimator) or not is_regressor(obj):
+        return
+    kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    steps = getattr(obj, "steps", None)
+    if steps:
+        last = steps[-1][1]
+        kind = f"{kind} ending in the regressor {type(last).__module__}.{type(last).__qualname__}"
+    example = (
+        "lightgbm.LGBMClassifier"
+        if type(obj).__module__.startswith("lightgbm")
+        else "sklearn.linear_model.LogisticRegression"
+    )
+    raise UsageError(
+        f"This {kind} is a regressor, and a binary classifier must score a probability. "
+        f"Use a classifier with predict_proba (e.g. {example}), or, if the regressor's output really "
+        "is a probability, wrap it in a plain Python function model f(frame) -> scores (flavor 'python_function')."
+    )
 
 
 def _fitted_on_frame(obj: Any) -> bool:
