@@ -108,7 +108,7 @@ def test_the_serving_stage_answers_every_protocol_and_logs_both_versions(demo_ya
     traffic = run_traffic(demo_yard)
     assert dict(traffic.failures) == {}
     assert dict(traffic.rows) == {
-        "plain /predict": 300,
+        "plain /predict/churn": 300,
         "MLflow /invocations": 500,
         "OIP v2 /v2/models/churn/infer": 500,
     }

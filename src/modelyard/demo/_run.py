@@ -266,7 +266,7 @@ def _next_steps(console: Console, yard: Yard) -> None:
                     "  --force --why '...'                     # ...or overridden, on the record",
                     "modelyard rollback churn --reason '...'   # and back again",
                     "modelyard history churn                   # the audit trail",
-                    "modelyard serve                           # OIP v2, MLflow and /predict on :8080",
+                    "modelyard serve                           # OIP v2, MLflow and /predict/churn on :8080",
                     "modelyard board show                      # research items and their models",
                     "modelyard board radar                     # what research lands in the next sprints",
                 ]

@@ -86,7 +86,7 @@ def _oip_body(records: list[dict[str, Any]]) -> bytes:
 
 def _requests(rows: list[dict[str, Any]]) -> list[tuple[str, str, bytes, int]]:
     """(protocol, path, body, rows): 300 single-row plain requests, then 100-row MLflow and OIP batches."""
-    plain = [("plain /predict", f"/predict/{USE_CASE}", orjson.dumps(r), 1) for r in rows[:300]]
+    plain = [(f"plain /predict/{USE_CASE}", f"/predict/{USE_CASE}", orjson.dumps(r), 1) for r in rows[:300]]
     batches = [rows[i : i + 100] for i in range(300, min(len(rows), 1300), 100)]
     mlflow = []
     oip = []
