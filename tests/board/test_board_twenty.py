@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from modelyard.board import Board, ItemStage, Risk
+from modelyard.board import Board, ItemStage, Risk, Saving
 from modelyard.store import Store, utcnow
 
 TODAY = date(2026, 11, 26)  # as in conftest: sprint 24 of 2026 runs Nov 23 – Dec 6
@@ -85,7 +85,10 @@ def _build(board: Board, make_model) -> dict[str, object]:  # type: ignore[no-un
                 "champion_version": v3.version,
                 "verdict": "HOLD",
                 "schema_version": "1",
-                "result": {"saving": {"estimate": 12500.0}},
+                "result": {  # schema 1 with only the total saving: scaled by the rows to per 1,000
+                    "data": {"rows": 2500},
+                    "comparison": {"saving": {"value": 31250.0, "low": 5000.0, "high": 60000.0, "level": 0.95}},
+                },
                 "created_at": utcnow(),
             },
         )
@@ -147,7 +150,8 @@ def test_the_radar_groups_open_items_by_sprint_with_their_effort(board: Board, m
     (effort,) = entry.effort
     assert effort.contract_differences == ["contract.outputs: no label column"]
     assert effort.budget_failures == ["latency_p99_ms: 61 ms > 50 ms"]
-    assert (effort.verdict, effort.saving) == ("HOLD", 12500.0)
+    assert (effort.verdict, effort.saving) == ("HOLD", Saving(12500.0, 2000.0, 24000.0, 0.95))
+    assert str(effort.saving) == "12,500 [2,000, 24,000]"
     assert effort.summary == "churn/v4 (candidate), check failed, 1 contract difference, 1 budget failure, gate HOLD"
     # another sprint calendar regroups the same items
     weekly = board.radar(weeks=6, today=TODAY, sprint_length_days=7, sprint_start="2026-11-23")

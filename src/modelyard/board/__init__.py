@@ -5,8 +5,10 @@
 >>> board.add_item("Gradient boosting on usage signals", owner="carol@research", risk="risky")  # doctest: +SKIP
 
 Items move idea → exploring → productionizing → shipped (or dropped). Registering a version with
-``research_item="RI-1"`` moves RI-1 to productionizing and promoting it to production ships it
-(:class:`BoardListener`); each automatic move is recorded with its cause.
+``research_item="RI-1"`` moves RI-1 to productionizing and promoting it to production ships it;
+rolling it back out of production or retiring it sends RI-1 back to productionizing unless another
+of its versions is still in production (:class:`BoardListener`). Each automatic move is recorded
+with its cause.
 """
 
 from modelyard.board._board import Board
@@ -15,9 +17,11 @@ from modelyard.board._feasibility import (
     FEASIBILITY_METRICS,
     MIN_MINORITY,
     MIN_ROWS,
+    TIME_HOLDOUT,
     Curve,
     FeasibilityResult,
     Prediction,
+    Split,
     load_use_case_data,
     study_feasibility,
 )
@@ -28,7 +32,7 @@ from modelyard.board._render import kanban_html, kanban_table, portfolio_table, 
 from modelyard.board._report import ResearchReport
 from modelyard.board._settings import BoardSettings
 from modelyard.board._stages import ALLOWED_ITEM_MOVES
-from modelyard.board._views import Effort, Kanban, Portfolio, PortfolioRow, Radar, RadarEntry, Sprint
+from modelyard.board._views import Effort, Kanban, Portfolio, PortfolioRow, Radar, RadarEntry, Saving, Sprint
 
 __all__ = [
     "ALLOWED_ITEM_MOVES",
@@ -36,6 +40,7 @@ __all__ = [
     "MIN_MINORITY",
     "MIN_ROWS",
     "TARGET_METRICS",
+    "TIME_HOLDOUT",
     "Board",
     "BoardListener",
     "BoardSettings",
@@ -53,6 +58,8 @@ __all__ = [
     "ResearchItem",
     "ResearchReport",
     "Risk",
+    "Saving",
+    "Split",
     "Sprint",
     "Target",
     "Update",

@@ -1,7 +1,13 @@
-"""The board's automatic moves: a registered candidate means productionizing, production means shipped.
+"""The board's automatic moves: a registered candidate means productionizing, production means shipped,
+and a shipped model withdrawn from production (rolled back or retired) sends its item back.
 
 Both the registry listener and item creation (for versions registered before their item existed)
-go through :func:`follow_version`, so the rule lives in one place and every move records its cause.
+go through :func:`follow_version`; withdrawals go through :func:`follow_departure`. So the rules live
+in one place, and every move records its cause.
+
+An item stays shipped while one of its versions is *delivered*: in production now, or archived
+because a newer version replaced it (it served until superseded). A version rolled back out of
+production, or retired (withdrawn for cause), is not delivered.
 """
 
 from __future__ import annotations
@@ -12,8 +18,14 @@ from sqlalchemy.engine import Connection
 
 from modelyard.board import _repository as repo
 from modelyard.board._records import ItemStage, ResearchItem
+from modelyard.store import Stage, Store
 
-__all__ = ["follow_version", "move_item"]
+__all__ = ["ROLLED_BACK", "delivered", "follow_departure", "follow_version", "move_item"]
+
+#: How ``Registry.rollback`` begins the reason of the version it takes out of production; a
+#: replaced version's reason begins "replaced by v<n>: " instead. (tests/board pin this through a
+#: real rollback, so a change of wording in the registry fails there.)
+ROLLED_BACK = "rolled back: "
 
 _BEFORE_PRODUCTIONIZING = (ItemStage.IDEA, ItemStage.EXPLORING)
 
@@ -77,3 +89,63 @@ def follow_version(
             author=author,
             now=now,
         )
+
+
+def delivered(conn: Connection, use_case: str, version: int) -> str | None:
+    """How the version still counts as shipped: "in production", "served until replaced" (archived
+    because a newer version replaced it), or None (never in production, rolled back, or retired)."""
+    mv = Store.get_version(conn, use_case, version)
+    if mv is None:
+        return None
+    if mv.stage == Stage.PRODUCTION:
+        return "in production"
+    if mv.stage != Stage.ARCHIVED:
+        return None
+    left = [
+        c
+        for c in Store.list_stage_changes(conn, use_case, version)
+        if c.from_stage == Stage.PRODUCTION and c.to_stage == Stage.ARCHIVED
+    ]
+    if not left or left[-1].reason.startswith(ROLLED_BACK):
+        return None
+    return "served until replaced"
+
+
+def follow_departure(
+    conn: Connection,
+    item: ResearchItem,
+    use_case: str,
+    version: int,
+    *,
+    withdrawn: bool,
+    event: str,
+    author: str,
+    now: datetime,
+) -> None:
+    """Record on the item that its version left production or was retired (``event`` says how and why).
+
+    When the version was withdrawn (rolled back or retired) and the item is shipped with no other
+    delivered version, the item goes back to productionizing; otherwise the event is a dated update.
+    """
+    current = repo.get_item(conn, item.id)
+    assert current is not None  # the caller found it in this transaction
+    text = event
+    if withdrawn and current.stage == ItemStage.SHIPPED:
+        others = [
+            f"{link.ref} ({how})"
+            for link in current.links
+            if (link.use_case, link.version) != (use_case, version)
+            and (how := delivered(conn, link.use_case, link.version)) is not None
+        ]
+        if not others:
+            move_item(
+                conn,
+                current,
+                ItemStage.PRODUCTIONIZING,
+                cause=f"automatic: {event}; no other model of {current.id} is in production",
+                author=author,
+                now=now,
+            )
+            return
+        text = f"{event}; {current.id} stays shipped with {', '.join(others)}"
+    repo.add_update(conn, current.id, kind="model", text=text, author=author, at=now)

@@ -319,7 +319,11 @@ class Board:
         plot: str | Path | None = None,
         **options: Any,
     ) -> FeasibilityResult:
-        """Is the problem solvable enough? Learning curves of quick baselines; see :func:`study_feasibility`."""
+        """Is the problem solvable enough? Learning curves of quick baselines; see :func:`study_feasibility`.
+
+        When the spec names a time column (``data.time``), the folds train on earlier rows and
+        validate on later ones; otherwise they are random, and the result says which it used.
+        """
         from modelyard.board._feasibility import load_use_case_data, study_feasibility
 
         parsed = parse_target(target)
@@ -327,8 +331,8 @@ class Board:
         if key is not None:
             self.item(key)  # fail before the work when the item does not exist
         spec = self.yard.use_case(use_case)
-        x, y = load_use_case_data(spec, data, self.yard.settings.root)
-        result = study_feasibility(x, y, parsed, use_case=spec.name, **options)
+        x, y, times = load_use_case_data(spec, data, self.yard.settings.root)
+        result = study_feasibility(x, y, parsed, use_case=spec.name, times=times, time_column=spec.data.time, **options)
         if plot is not None:
             result.plot(plot)
         if key is not None:

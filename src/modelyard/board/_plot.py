@@ -74,7 +74,7 @@ def plot_feasibility(result: FeasibilityResult, path: Path) -> Path:
     ax.set_xscale("log")
     ax.set_xlabel("training rows")
     ax.set_ylabel(result.target.metric)
-    ax.set_title(f"{result.use_case}: learning curves ({result.level:.0%} bands)")
+    ax.set_title(f"{result.use_case}: learning curves ({result.level:.0%} bands, {result.split.short})")
     ax.legend(fontsize=7, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()

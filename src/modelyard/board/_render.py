@@ -131,6 +131,8 @@ def feasibility_table(result: FeasibilityResult) -> Table:
             f"Feasibility of {result.target} on {result.use_case} ({result.rows:,} rows, {result.level:.0%} intervals)"
         ),
         title_justify="left",
+        caption=escape(f"split: {result.split.description}"),
+        caption_justify="left",
     )
     for col in ("data", "rows", "expected", "interval", f"P({result.target})", "best baseline"):
         table.add_column(escape(col), justify="left" if col in ("data", "best baseline") else "right")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modelyard.board._inputs import parse_since
 from modelyard.board._render import page
@@ -79,8 +79,23 @@ class ResearchReport:
         return md, page_path
 
 
-def _money(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
+_LEVEL = 0.95  # the evaluation's default interval level, named once in the column's title
+
+
+def _saving(result: dict[str, Any]) -> str:
+    saving = saving_of(result)
+    if saving is None:
+        return "—"
+    other = saving.level is not None and saving.level != _LEVEL and saving.low is not None
+    return f"{saving} ({saving.level:.0%} interval)" if other else str(saving)
+
+
+def _baseline(result: dict[str, Any], champion: int | None) -> str:
+    if champion is not None:
+        return f"v{champion}"
+    comparison = result.get("comparison")
+    baseline = comparison.get("baseline") if isinstance(comparison, dict) else None
+    return str(baseline) if baseline else "—"
 
 
 def build_report(board: Board, since: str | timedelta | date, *, today: date, weeks: int) -> ResearchReport:
@@ -117,16 +132,16 @@ def build_report(board: Board, since: str | timedelta | date, *, today: date, we
         (
             e.created_at.strftime("%Y-%m-%d"),
             f"{e.use_case}/v{e.challenger_version}",
-            f"v{e.champion_version}" if e.champion_version else "—",
+            _baseline(e.result, e.champion_version),
             e.verdict,
-            _money(saving_of(e.result)),
+            _saving(e.result),
         )
         for e in evaluations
     ]
     notes = [
         (u.at.strftime("%Y-%m-%d"), u.item_id, u.author, u.text)
         for u in updates
-        if u.kind in ("note", "feasibility", "link")
+        if u.kind in ("note", "feasibility", "link", "model")
     ]
     overdue = [
         (i.id, i.title, i.owner, i.stage.value, i.expected_drop.isoformat(), f"{(today - i.expected_drop).days} days")
@@ -149,7 +164,13 @@ def build_report(board: Board, since: str | timedelta | date, *, today: date, we
         ),
         Section(
             "Evaluation verdicts",
-            ("when", "challenger", "champion", "verdict", "saving"),
+            (
+                "when",
+                "challenger",
+                "champion",
+                "verdict",
+                f"saving per 1,000 decisions [{_LEVEL:.0%} interval]",
+            ),
             verdicts,
             "No evaluation was run.",
         ),

@@ -3,7 +3,10 @@
 Forward moves may skip stages (work often happens before anyone updates the board):
 idea → exploring → productionizing → shipped. Going back is allowed one step at a time
 (productionizing → exploring when a candidate fails its check, exploring → idea when a line of
-research is shelved to be rethought). Any open item can be dropped. Shipped and dropped are final.
+research is shelved to be rethought). Any open item can be dropped. Shipped and dropped are final
+for moves by hand; only the registry takes a shipped item back to productionizing, when its model
+is rolled back out of production or retired and no other model of it is in production
+(:mod:`modelyard.board._automation`).
 """
 
 from __future__ import annotations

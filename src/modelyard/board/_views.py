@@ -20,6 +20,7 @@ __all__ = [
     "PortfolioRow",
     "Radar",
     "RadarEntry",
+    "Saving",
     "Sprint",
     "build_kanban",
     "build_portfolio",
@@ -120,7 +121,7 @@ class Effort:
     contract_differences: list[str]
     budget_failures: list[str]
     verdict: str | None
-    saving: float | None
+    saving: Saving | None  # per 1,000 decisions, from the latest evaluation
 
     @property
     def summary(self) -> str:
@@ -139,7 +140,11 @@ class Effort:
         return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "summary": self.summary}
+        return {
+            **self.__dict__,
+            "saving": self.saving.to_dict() if self.saving else None,
+            "summary": self.summary,
+        }
 
 
 _BUDGET_WORDS = ("budget", "latency", "memory", "artifact", "size", "soak")
@@ -169,20 +174,63 @@ def _check_findings(result: dict[str, Any]) -> tuple[list[str], list[str]]:
     return contract, budgets
 
 
-def saving_of(result: dict[str, Any]) -> float | None:
-    """The evaluation's total saving against the champion (``comparison.saving.value`` in the
-    evaluation JSON, schema 1), or None when it has none."""
+@dataclass(frozen=True)
+class Saving:
+    """What an evaluation says the challenger saves against its champion **per 1,000 decisions**
+    (champion cost minus challenger cost, in the cost model's money; positive: the challenger is
+    cheaper), with its bootstrap interval: the figure ``modelyard evaluate`` shows in its summary."""
+
+    per_1000: float
+    low: float | None = None
+    high: float | None = None
+    level: float | None = None
+
+    def __str__(self) -> str:
+        """``-2,308 [-3,588, -946]``, rounded as the evaluation's summary rounds it."""
+        if self.low is None or self.high is None:
+            return _amount(self.per_1000)
+        return f"{_amount(self.per_1000)} [{_amount(self.low)}, {_amount(self.high)}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"per_1000": self.per_1000, "low": self.low, "high": self.high, "level": self.level}
+
+
+def _amount(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def saving_of(result: dict[str, Any]) -> Saving | None:
+    """The saving per 1,000 decisions of a stored evaluation (schema 1: ``comparison.saving_per_1000``).
+
+    An evaluation that only holds the total saving (``comparison.saving``) is scaled by its row count
+    (``data.rows``); None when it holds neither, never a total passed off as a rate.
+    """
     comparison = result.get("comparison")
-    if isinstance(comparison, dict) and isinstance(comparison.get("saving"), dict):
-        value = comparison["saving"].get("value")
-        if isinstance(value, int | float):
-            return float(value)
-    for key in ("saving", "expected_saving", "savings", "cost_saving"):
-        value = result.get(key)
-        if isinstance(value, dict):
-            value = value.get("estimate", value.get("value", value.get("mean")))
-        if isinstance(value, int | float):
-            return float(value)
+    if not isinstance(comparison, dict):
+        return None
+    rate = comparison.get("saving_per_1000")
+    if isinstance(rate, dict) and _number(rate.get("value")) is not None:
+        return Saving(
+            float(rate["value"]), _number(rate.get("low")), _number(rate.get("high")), _number(rate.get("level"))
+        )
+    total = comparison.get("saving")
+    data = result.get("data")
+    rows = _number(data.get("rows")) if isinstance(data, dict) else None
+    if isinstance(total, dict) and _number(total.get("value")) is not None and rows:
+        scale = 1000.0 / rows
+        low, high = _number(total.get("low")), _number(total.get("high"))
+        return Saving(
+            float(total["value"]) * scale,
+            low * scale if low is not None else None,
+            high * scale if high is not None else None,
+            _number(total.get("level")),
+        )
     return None
 
 
