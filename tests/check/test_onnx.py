@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from modelyard.check import Status
-from modelyard.check._onnx import OnnxConversion, convert_to_onnx, onnx_check
+from modelyard.check._onnx import ONNX_TOLERANCE, OnnxConversion, convert_to_onnx, onnx_check
 from modelyard.flavors import load_model, save_model
 
 NUMERIC = ["tenure", "monthly_charges", "senior_citizen"]
@@ -51,3 +51,53 @@ def test_python_functions_have_no_converter() -> None:
         np.zeros(1),
     )
     assert row.status == Status.SKIP and measurements["onnx_servable"] == 0.0
+
+
+def test_the_demo_challenger_converts_with_its_categorical_splits(churn_frame) -> None:  # type: ignore[no-untyped-def]
+    """The demo's HistGradientBoosting pipeline (OrdinalEncoder + passthrough) agrees row for row in ONNX.
+
+    skl2onnx's own converter failed here (a Python bool in an int attribute, refused by protobuf 7)
+    and, where it converted, read every categorical split as ``x <= 0``.
+    """
+    from modelyard.demo import build_challenger
+
+    x, y = churn_frame
+    model = build_challenger().set_params(model__max_iter=40).fit(x.iloc[:1500], y.iloc[:1500])
+    trees = [tree for iteration in model[-1]._predictors for tree in iteration]
+    assert any(tree.nodes["is_categorical"].any() for tree in trees)  # the splits this test is about
+    frame = x.iloc[1500:].copy()
+    frame.iloc[:20, frame.columns.get_loc("payment_method")] = "carrier pigeon"  # unknown: encoded -1
+    frame.iloc[20:40, frame.columns.get_loc("total_charges")] = np.nan
+    loaded = load_model(save_model(model))
+    conversion = convert_to_onnx(loaded, frame)
+    assert conversion.model is not None, conversion.reason
+    assert conversion.tool.startswith("skl2onnx")
+    row, measurements = onnx_check(conversion, frame, loaded.score(frame))
+    assert row.status == Status.PASS, row.message
+    assert measurements["onnx_max_abs_diff"] <= ONNX_TOLERANCE and measurements["onnx_servable"] == 1.0
+
+
+def test_hist_gradient_boosting_regressor_with_categories_anywhere() -> None:
+    """Categorical columns not first (the model reorders them inside), sparse codes, unknown and missing values."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(0)
+    n = 1200
+    x = pd.DataFrame(
+        {
+            "num": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+            "code": rng.choice([3.0, 7.0, 10.0, 12.0, np.nan], n),
+            "many": rng.integers(0, 30, n).astype(float),
+        }
+    )
+    y = np.nan_to_num(x["num"]) + x["code"].isin([3, 12]) * 1.5 - (x["many"] % 3 == 0) + rng.normal(size=n) * 0.1
+    model = HistGradientBoostingRegressor(categorical_features=[1, 2], max_iter=40, random_state=0).fit(x, y)
+    frame = x.iloc[:300].copy()
+    frame.iloc[:10, 1] = 5.0  # a code never seen
+    frame.iloc[10:20, 2] = -1.0  # negative: missing, to scikit-learn
+    loaded = load_model(save_model(model, task="regression"))
+    conversion = convert_to_onnx(loaded, frame)
+    assert conversion.model is not None, conversion.reason
+    row, measurements = onnx_check(conversion, frame, loaded.score(frame))
+    assert row.status == Status.PASS, row.message
+    assert measurements["onnx_max_abs_diff"] <= ONNX_TOLERANCE

@@ -3,6 +3,11 @@
 Tree models converted to ONNX compare features as float32; a value close to a split threshold can
 then fall on the other side, so a few rows may differ a lot while the rest agree. Those rows are
 named. The ONNX form may be served instead only when every row agrees within the tolerance.
+
+HistGradientBoosting models are converted by a converter of our own (``_hist_gradient_boosting``),
+passed to skl2onnx for the one call: skl2onnx (up to 1.20 at least) writes every split as numeric,
+so a categorical split becomes ``x <= 0`` and every row can score wrong, and it hands protobuf a
+Python bool for an int attribute, which protobuf 7 refuses ("Expected an int, got a boolean").
 """
 
 from __future__ import annotations
@@ -79,8 +84,162 @@ def _from_sklearn(loaded: LoadedModel, frame: pd.DataFrame) -> tuple[Any, list[s
             for c in columns
         ]
     options = {id(loaded.raw): {"zipmap": False}} if hasattr(loaded.raw, "predict_proba") else None
-    proto = skl2onnx.convert_sklearn(loaded.raw, initial_types=initial, options=options)
+    proto = skl2onnx.convert_sklearn(
+        loaded.raw, initial_types=initial, options=options, custom_conversion_functions=_own_converters()
+    )
     return proto, columns, f"skl2onnx {skl2onnx.__version__}"
+
+
+def _own_converters() -> dict[type, Any]:
+    """Converters used instead of skl2onnx's own, for this conversion only (nothing is registered)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    return {
+        HistGradientBoostingClassifier: _hist_gradient_boosting,
+        HistGradientBoostingRegressor: _hist_gradient_boosting,
+    }
+
+
+_POST_TRANSFORMS = {"LogitLink": "LOGISTIC", "MultinomialLogit": "SOFTMAX", "IdentityLink": "NONE", "LogLink": "NONE"}
+"""The ONNX post transform for each link of scikit-learn's losses (LogLink: an Exp node follows)."""
+
+
+def _hist_gradient_boosting(scope: Any, operator: Any, container: Any) -> None:
+    """skl2onnx converter for HistGradientBoostingClassifier/Regressor, categorical splits included.
+
+    A categorical split sends a category left when its bit is set in the node's bitset; unknown
+    categories, negative values and missing values take the node's missing side. In ONNX it becomes
+    a chain of ``x == category`` nodes listing the categories of the other side, the known ones
+    that do not go the missing way: a match goes to that side, the end of the chain (and NaN,
+    equal to nothing) to the missing side. Attributes are plain ints, floats and strings.
+    """
+    model = operator.raw_operator
+    classifier = hasattr(model, "classes_")
+    prefix = "class" if classifier else "target"
+    columns, values = _hgb_columns(model)
+    thresholds = model._bin_mapper.bin_thresholds_
+    known = {p: [int(c) for c in thresholds[p]] for p in range(len(columns)) if model._bin_mapper.is_categorical_[p]}
+    nodes: list[tuple[Any, ...]] = []
+    leaves: list[tuple[Any, ...]] = []
+    per_iteration = int(model.n_trees_per_iteration_)
+    for iteration, predictors in enumerate(model._predictors):
+        for k, predictor in enumerate(predictors):
+            tree = _hgb_tree(predictor, iteration * per_iteration + k, k, columns, values, known)
+            nodes += tree[0]
+            leaves += tree[1]
+    attrs: dict[str, Any] = {
+        f"nodes_{field}": list(items) for field, items in zip(_NODE_FIELDS, zip(*nodes, strict=True), strict=True)
+    }
+    attrs |= {
+        f"{prefix}_{field}": list(items) for field, items in zip(_LEAF_FIELDS, zip(*leaves, strict=True), strict=True)
+    }
+    attrs["base_values"] = [float(v) for v in np.ravel(model._baseline_prediction)]
+    link = type(model._loss.link).__name__
+    if link not in _POST_TRANSFORMS:
+        raise NotImplementedError(f"no ONNX form for the {type(model._loss).__name__} loss ({link})")
+    raw = classifier and container.get_options(model, {"raw_scores": False})["raw_scores"]
+    attrs["post_transform"] = "NONE" if raw else _POST_TRANSFORMS[link]
+    if classifier:
+        classes = model.classes_
+        if all(isinstance(c, str) for c in classes):
+            attrs["classlabels_strings"] = [str(c) for c in classes]
+        else:
+            attrs["classlabels_int64s"] = [int(c) for c in classes]
+        outputs = [operator.outputs[0].full_name, operator.outputs[1].full_name]
+        op_type = "TreeEnsembleClassifier"
+    else:
+        attrs |= {"n_targets": 1, "aggregate_function": "SUM"}
+        output = operator.outputs[0].full_name
+        outputs = [scope.get_unique_variable_name("raw_prediction") if link == "LogLink" else output]
+        op_type = "TreeEnsembleRegressor"
+    container.add_node(
+        op_type,
+        operator.input_full_names,
+        outputs,
+        op_domain="ai.onnx.ml",
+        op_version=1,
+        name=scope.get_unique_operator_name(op_type),
+        **attrs,
+    )
+    if not classifier and link == "LogLink":
+        container.add_node("Exp", outputs, [output], name=scope.get_unique_operator_name("Exp"))
+
+
+_NODE_FIELDS = (
+    "treeids", "nodeids", "featureids", "modes", "values", "truenodeids", "falsenodeids", "missing_value_tracks_true"
+)  # fmt: skip
+_LEAF_FIELDS = ("treeids", "nodeids", "ids", "weights")
+
+
+def _hgb_columns(model: Any) -> tuple[list[int], dict[int, np.ndarray]]:
+    """For each column the trees read: the column of the model's input it comes from, and for the
+    categorical ones the input value of each category code (absent: the code is the value).
+
+    scikit-learn (1.9 at least) encodes categorical columns with an inner OrdinalEncoder and moves
+    them first; older versions read the input as it is.
+    """
+    pre = getattr(model, "_preprocessor", None)
+    if pre is None:
+        return list(range(model._bin_mapper.is_categorical_.size)), {}
+    columns = [-1] * model._bin_mapper.is_categorical_.size
+    values: dict[int, np.ndarray] = {}
+    for name, transformer, selected in pre.transformers_:
+        chosen = np.asarray(selected)
+        chosen = np.flatnonzero(chosen) if chosen.dtype == bool else chosen.astype(int)
+        out = range(pre.n_features_in_)[pre.output_indices_[name]]
+        if len(out) != len(chosen):
+            raise ValueError(f"unexpected inner preprocessing of the model ({name}: {len(chosen)} -> {len(out)})")
+        for k, (position, column) in enumerate(zip(out, chosen, strict=True)):
+            columns[position] = int(column)
+            if hasattr(transformer, "categories_"):
+                try:
+                    values[position] = np.asarray(transformer.categories_[k], dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise ValueError("the model's categorical columns are not numbers; encode them first") from None
+    if -1 in columns:
+        raise ValueError("unexpected inner preprocessing of the model (a column the trees read has no source)")
+    return columns, values
+
+
+def _hgb_tree(
+    predictor: Any,
+    tree_id: int,
+    target: int,
+    columns: list[int],
+    values: dict[int, np.ndarray],
+    known: dict[int, list[int]],
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """One tree's nodes and leaves (``_NODE_FIELDS``, ``_LEAF_FIELDS``), as plain Python values.
+
+    The nodes keep their scikit-learn ids (0, the root, first); the links of a chain take new ones.
+    """
+    nodes: list[tuple[Any, ...]] = []
+    leaves: list[tuple[Any, ...]] = []
+    spare = len(predictor.nodes)
+    for i, node in enumerate(predictor.nodes):
+        if node["is_leaf"]:
+            nodes.append((tree_id, i, 0, "LEAF", 0.0, 0, 0, 0))
+            leaves.append((tree_id, i, target, float(node["value"])))
+            continue
+        position, left, right = int(node["feature_idx"]), int(node["left"]), int(node["right"])
+        feature, missing_left = columns[position], bool(node["missing_go_to_left"])
+        if not node["is_categorical"]:
+            threshold = float(node["num_threshold"])
+            nodes.append((tree_id, i, feature, "BRANCH_LEQ", threshold, left, right, int(missing_left)))
+            continue
+        bitset = predictor.raw_left_cat_bitsets[int(node["bitset_idx"])]
+        listed = [c for c in known[position] if bool((int(bitset[c // 32]) >> (c % 32)) & 1) != missing_left]
+        hit, miss = (right, left) if missing_left else (left, right)
+        if not listed:  # every known category takes the missing side
+            nodes.append((tree_id, i, feature, "BRANCH_LEQ", 0.0, miss, miss, 0))
+            continue
+        ids = [i, *range(spare, spare + len(listed) - 1)]
+        spare += len(listed) - 1
+        for k, (node_id, code) in enumerate(zip(ids, listed, strict=True)):
+            value = float(values[position][code]) if position in values else float(code)
+            follow = ids[k + 1] if k + 1 < len(ids) else miss
+            nodes.append((tree_id, node_id, feature, "BRANCH_EQ", value, hit, follow, 0))
+    return nodes, leaves
 
 
 def _from_lightgbm(loaded: LoadedModel, frame: pd.DataFrame) -> tuple[Any, list[str], str]:
