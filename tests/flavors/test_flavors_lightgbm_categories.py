@@ -153,7 +153,7 @@ def test_training_categoricals_take_the_fast_path(classifier, orders) -> None:
     rows = as_training(raw.iloc[:5])
     assert categories.apply(rows) is rows  # no copy, no conversion
     # Categoricals with the categories in another order are LightGBM's to map, as before.
-    shuffled = rows.astype({"city": pd.CategoricalDtype(["paris", "nice", "nantes", "lyon", "lille"])})
+    shuffled = rows.assign(city=pd.Categorical(rows["city"], ["paris", "nice", "nantes", "lyon", "lille"]))
     assert categories.apply(shuffled) is shuffled
     np.testing.assert_array_equal(loaded.score(shuffled), classifier.predict_proba(rows)[:, 1])
 
@@ -204,6 +204,66 @@ def test_positions_come_from_the_model_text(classifier) -> None:
     assert categories is not None
     assert categories.positions == (2, 4, 5)
     assert [list(d.categories) for d in categories.dtypes] == classifier.booster_.pandas_categorical
+
+
+# -- the array given to LightGBM instead of the frame ---------------------------------------
+
+
+def test_text_and_training_categoricals_become_the_array_lightgbm_builds(classifier, orders) -> None:
+    """The array skips LightGBM's pandas path (ms per row); it must hold exactly what that path builds."""
+    raw, _ = orders
+    loaded = load_model(save_model(classifier))
+    assert isinstance(loaded, LightGBMModel) and loaded.categories is not None
+    rows = raw.iloc[:300].copy()
+    rows.loc[rows.index[::7], "city"] = "marseille"  # unseen: NaN, as LightGBM codes it
+    rows.loc[rows.index[::11], "amount"] = np.nan
+    training = classifier.booster_.pandas_categorical
+    # text, training categoricals beside text, one row
+    for frame in (rows, as_training(raw.iloc[:300]).assign(city=rows["city"]), rows.iloc[[3]]):
+        matrix = loaded.categories.matrix(frame)
+        assert matrix is not None and matrix.shape == (len(frame), 7)
+        # LightGBM's own path for categoricals of any categories: recode onto the training ones
+        reference, *_ = lgb.basic._data_from_pandas(
+            frame.astype(dict.fromkeys(CATEGORICAL, "category")), "auto", "auto", training
+        )
+        assert matrix.dtype == reference.dtype
+        np.testing.assert_array_equal(matrix, reference)
+        if len(frame) > 1:
+            assert np.isnan(matrix[::7, 2]).all()  # marseille, never seen
+
+
+def test_frames_lightgbm_must_convert_itself_are_left_to_it(classifier, orders) -> None:
+    raw, _ = orders
+    loaded = load_model(save_model(classifier))
+    assert isinstance(loaded, LightGBMModel) and loaded.categories is not None
+    rows = raw.iloc[:50]
+    shuffled = as_training(rows).assign(city=pd.Categorical(rows["city"], ["paris", "nice", "nantes", "lyon", "lille"]))
+    nullable = rows.astype({"visits": "Int64"})
+    for frame in (shuffled, nullable):
+        assert loaded.categories.matrix(frame) is None
+        np.testing.assert_array_equal(loaded.score(frame), expected(classifier, rows))
+
+
+@pytest.mark.parametrize(
+    "dtypes",
+    [{}, {"amount": "float32", "tenure": "int8", "visits": "float32"}, {"tenure": "uint64"}],
+    ids=["float64-int64-bool", "float32-int8", "uint64"],
+)
+def test_number_columns_become_the_array_lightgbm_builds(orders, dtypes: dict[str, str]) -> None:
+    from modelyard.flavors._lightgbm import as_matrix
+
+    raw, y = orders
+    numeric = raw.drop(columns=CATEGORICAL).astype(dtypes)
+    numeric.loc[numeric.index[::13], "amount"] = np.nan
+    model = lgb.LGBMClassifier(n_estimators=20, verbose=-1).fit(numeric, y)
+    loaded = load_model(save_model(model))
+    matrix = as_matrix(numeric)
+    reference, *_ = lgb.basic._data_from_pandas(numeric, "auto", "auto", None)
+    assert matrix is not None and matrix.dtype == reference.dtype
+    np.testing.assert_array_equal(matrix, reference)
+    np.testing.assert_array_equal(loaded.score(numeric), model.predict_proba(numeric)[:, 1])
+    assert as_matrix(numeric.astype({"visits": "Int64"})) is None  # nullable: LightGBM's own path
+    assert as_matrix(numeric.set_axis(["a", "a", "b", "c"], axis=1)) is None  # repeated names
 
 
 # -- regressors are no binary classifiers --------------------------------------------------

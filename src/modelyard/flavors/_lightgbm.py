@@ -13,7 +13,7 @@ import pandas as pd
 from modelyard._exceptions import MissingExtraError, UsageError
 from modelyard.flavors._base import LoadedModel, ModelInfo, SavedModel, check_serialization
 
-__all__ = ["LightGBMFlavor", "LightGBMModel", "PandasCategories"]
+__all__ = ["LightGBMFlavor", "LightGBMModel", "PandasCategories", "as_matrix"]
 
 _AUTO_NAME = re.compile(r"Column_\d+")
 _LOOKUP_ROWS = 256  # up to this many rows, text categories are coded with a dict (see PandasCategories)
@@ -104,14 +104,7 @@ class PandasCategories:
             if isinstance(kinds[position], pd.CategoricalDtype):
                 continue
             name = X.columns[position]
-            column = X[name]
-            # Codes by lookup, not pd.Categorical(values, dtype=...): an unseen value gets code -1
-            # (missing) without the warning pandas gives for values outside the categories.
-            values = column.to_numpy()
-            if lookup is not None and len(values) <= _LOOKUP_ROWS:
-                codes = np.array([lookup.get(v, -1) if isinstance(v, str) else -1 for v in values], dtype=np.int64)
-            else:
-                codes = dtype.categories.get_indexer(values)
+            codes = self._codes(X[name].to_numpy(), dtype, lookup)
             changed[name] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
         if not changed:
             return X
@@ -119,6 +112,27 @@ class PandasCategories:
         for name, values in changed.items():
             X[name] = values
         return X
+
+    def matrix(self, X: pd.DataFrame) -> np.ndarray | None:
+        """``X`` as the array LightGBM's own pandas path would give its predictor, or ``None``.
+
+        See :func:`as_matrix`; here the training category columns may also come as text.
+        """
+        positions = self.positions if self.positions is not None else self._positions_in(X)
+        if positions is None:
+            return None
+        return _matrix(X, dict(zip(positions, zip(self.dtypes, self._lookups, strict=True), strict=True)))
+
+    @staticmethod
+    def _codes(values: np.ndarray, dtype: pd.CategoricalDtype, lookup: dict[Any, int] | None) -> np.ndarray:
+        """The code of each value among ``dtype``'s categories; -1 (missing) for any other value.
+
+        By lookup, not ``pd.Categorical(values, dtype=...)``: no warning for values outside the
+        categories, and a dict is far quicker than ``Index.get_indexer`` on a few rows.
+        """
+        if lookup is not None and len(values) <= _LOOKUP_ROWS:
+            return np.array([lookup.get(v, -1) if isinstance(v, str) else -1 for v in values], dtype=np.int64)
+        return dtype.categories.get_indexer(values)
 
     def _positions_in(self, X: pd.DataFrame) -> tuple[int, ...] | None:
         """The input's text and category columns, when there are as many as the model's categories."""
@@ -171,6 +185,55 @@ def _category_positions(text: str, names: Sequence[str], dtypes: Sequence[pd.Cat
     return sorted(positions)
 
 
+def as_matrix(X: pd.DataFrame) -> np.ndarray | None:
+    """``X`` as the array LightGBM's own pandas path gives its predictor, for a model trained on no
+    pandas category column; ``None`` where that path must run instead.
+
+    LightGBM turns a frame into ``to_numpy`` of the common type of its columns and float32, with
+    each category column replaced by its codes (missing: NaN). Its path copies the frame and
+    converts column by column through pandas: about 2 ms for one row, against 50 µs for the
+    predict itself on an array. The same array is built directly when every column is a plain
+    number or bool (and, with :meth:`PandasCategories.matrix`, each category column holds the
+    training categories or text). Anything else (nullable or text columns, other categories,
+    repeated names) returns ``None``: LightGBM converts it, or says why it cannot.
+    """
+    return _matrix(X, {})
+
+
+def _matrix(
+    X: pd.DataFrame, categories: dict[int, tuple[pd.CategoricalDtype, dict[Any, int] | None]]
+) -> np.ndarray | None:
+    """``as_matrix``, with the training categories (and text lookups) of the category columns by position."""
+    kinds = X.dtypes.tolist()
+    numbers = []
+    for j, kind in enumerate(kinds):
+        if j in categories:
+            if isinstance(kind, pd.CategoricalDtype) and not kind.categories.equals(categories[j][0].categories):
+                return None  # LightGBM maps other categories onto the training ones itself
+        elif isinstance(kind, np.dtype) and kind.kind in "biuf":
+            numbers.append(kind)
+        else:
+            return None
+    if not X.columns.is_unique:
+        return None
+    target = np.result_type(np.float32, *numbers)
+    if not categories:
+        return X.to_numpy(dtype=target)
+    out = np.empty(X.shape, dtype=target)
+    for j, name in enumerate(X.columns):
+        column = X[name]
+        if j not in categories:
+            out[:, j] = column.to_numpy()
+            continue
+        dtype, lookup = categories[j]
+        if isinstance(kinds[j], pd.CategoricalDtype):
+            codes = column.array.codes
+        else:
+            codes = PandasCategories._codes(column.to_numpy(), dtype, lookup)
+        out[:, j] = np.where(codes < 0, np.nan, codes)
+    return out
+
+
 class LightGBMModel(LoadedModel):
     """A loaded ``lightgbm.Booster``; the binary objective scores the positive-class probability.
 
@@ -204,10 +267,11 @@ class LightGBMModel(LoadedModel):
                 X = X[list(self.input_names)]
         elif X.shape[1] != self._n_features:
             raise UsageError(f"The model reads {self._n_features} unnamed columns. Got {X.shape[1]} columns instead.")
-        if self.categories is not None:
+        matrix = as_matrix(X) if self.categories is None else self.categories.matrix(X)
+        if matrix is None and self.categories is not None:
             X = self.categories.apply(X)
         try:
-            out = self.raw.predict(X)
+            out = self.raw.predict(X if matrix is None else matrix)
         except ValueError as exc:
             if self.categories is None or "categorical_feature do not match" not in str(exc):
                 raise
