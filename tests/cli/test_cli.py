@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -171,6 +173,23 @@ def test_usecase_validate_good_and_bad(cli_env: Path) -> None:
     issues = {i["key"]: i for i in json.loads(out)[str(bad)]}
     assert code == 2 and issues["inputs[0].type"]["line"] == 5 and issues["inputs[0].type"]["value"] == "flaot"
     assert {"costs", "data"} <= set(issues)  # every problem at once, not just the first
+
+
+def test_show_names_the_artifact_where_the_yard_is_now(
+    yard_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_model
+) -> None:
+    """A yard copied elsewhere (a new clone, a restored backup) loads its artifacts from there: show says so."""
+    monkeypatch.delenv("MODELYARD_DATABASE_URL", raising=False)  # the registry lives in the yard folder
+    monkeypatch.chdir(yard_root)
+    code, _, err = run("register", "churn", str(_model_file(tmp_path, make_model(1.0))))
+    assert code == 0, err
+    moved = tmp_path / "moved"
+    shutil.copytree(yard_root, moved)
+    monkeypatch.chdir(moved)
+    code, out, err = run("models", "show", "churn", "1")
+    assert code == 0, err
+    unfolded = "".join(out.split())  # rich may fold a long path over two lines
+    assert f"{moved}{os.sep}.modelyard" in unfolded and str(yard_root) not in unfolded
 
 
 def test_usecase_show_and_schema(cli_env: Path, tmp_path: Path) -> None:

@@ -249,10 +249,11 @@ def models_show(
     with open_cli_yard() as yard:
         mv = yard.model(use_case, check_version(version))
         trail = yard.history(use_case, mv.version)
+        location = yard.artifacts.uri(mv.artifact_sha256)  # the recorded URI is where it was first stored
     if as_json:
         print_json({**mv.to_dict(), "history": [c.to_dict() for c in trail]})
     else:
-        console.print(version_details(mv))
+        console.print(version_details(mv, location))
         console.print(stage_changes_table(trail, title="History"))
 
 

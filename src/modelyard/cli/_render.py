@@ -105,7 +105,8 @@ def versions_table(versions: Iterable[ModelVersion], title: str = "Model version
     return table
 
 
-def version_details(v: ModelVersion) -> Table:
+def version_details(v: ModelVersion, location: str | None = None) -> Table:
+    """One version's fields; ``location`` is where its artifact is now (the yard may have moved)."""
     table = Table(show_header=False, box=None, padding=(0, 2), title=escape(v.ref), title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -114,7 +115,7 @@ def version_details(v: ModelVersion) -> Table:
         ("stage", stage_text(v.stage)),
         ("flavor", f"{v.flavor} ({v.format})"),
         ("threshold", f"{v.threshold:g}"),
-        ("artifact", f"{v.artifact_uri}  ({v.artifact_size:,} bytes)"),
+        ("artifact", f"{location or v.artifact_uri}  ({v.artifact_size:,} bytes)"),
         ("sha256", v.artifact_sha256),
         ("author", v.author),
         ("created", v.created_at.isoformat(timespec="seconds")),
