@@ -262,6 +262,9 @@ def test_number_columns_become_the_array_lightgbm_builds(orders, dtypes: dict[st
     assert matrix is not None and matrix.dtype == reference.dtype
     np.testing.assert_array_equal(matrix, reference)
     np.testing.assert_array_equal(loaded.score(numeric), model.predict_proba(numeric)[:, 1])
+    wrapped = load_model(save_model(model, flavor="sklearn"))  # the wrapper kept whole, as skops keeps it
+    assert wrapped.flavor == "sklearn"
+    np.testing.assert_array_equal(wrapped.score(numeric), model.predict_proba(numeric)[:, 1])
     assert as_matrix(numeric.astype({"visits": "Int64"})) is None  # nullable: LightGBM's own path
     assert as_matrix(numeric.set_axis(["a", "a", "b", "c"], axis=1)) is None  # repeated names
 

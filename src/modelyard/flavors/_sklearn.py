@@ -24,7 +24,7 @@ from modelyard.flavors._base import (
     check_serialization,
     select_columns,
 )
-from modelyard.flavors._lightgbm import LightGBMFlavor, PandasCategories
+from modelyard.flavors._lightgbm import LightGBMFlavor, PandasCategories, as_matrix
 from modelyard.flavors._sklearn_compiled import CompiledSklearn, compile_sklearn
 
 __all__ = ["PICKLE_LOAD_MESSAGE", "SklearnFlavor", "SklearnModel", "refuse_regressor"]
@@ -201,13 +201,15 @@ class SklearnModel(LoadedModel):
     flavor = "sklearn"
 
     compiled: CompiledSklearn | None = None
+    lightgbm: Any = None  # the Booster of an LGBMClassifier/LGBMRegressor saved with skops or pickle
     lightgbm_categories: PandasCategories | None = None
 
     def _prepare(self) -> None:
         if compiled_enabled():
             self.compiled = compile_sklearn(self.raw)
-        if LightGBMFlavor().handles(self.raw):  # an LGBMClassifier saved with skops or pickle
-            self.lightgbm_categories = PandasCategories.of(self.raw.booster_)
+        if LightGBMFlavor().handles(self.raw):
+            self.lightgbm = self.raw.booster_
+            self.lightgbm_categories = PandasCategories.of(self.lightgbm)
 
     def _predict(self, X: pd.DataFrame) -> Any:
         # Estimators that know their columns get those, in order; estimators fitted on an array
@@ -217,8 +219,15 @@ class SklearnModel(LoadedModel):
             data = select_columns(X, self.input_names)
         elif not self.metadata.get("fitted_on_frame", True):
             data = X.to_numpy()
-        if self.lightgbm_categories is not None and isinstance(data, pd.DataFrame):
-            data = self.lightgbm_categories.apply(data)
+        if self.lightgbm is not None and isinstance(data, pd.DataFrame):
+            # The booster on an array gives what the wrapper gives on the frame (the positive
+            # class's probability for a binary one), without LightGBM's pandas path (see as_matrix).
+            categories = self.lightgbm_categories
+            matrix = as_matrix(data) if categories is None else categories.matrix(data)
+            if matrix is not None:
+                return self.lightgbm.predict(matrix)
+            if categories is not None:
+                data = categories.apply(data)
         if self.compiled is not None:  # only ever made for estimators that read columns by name
             scores = self.compiled.predict(data)
             if scores is not None:
