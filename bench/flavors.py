@@ -2,7 +2,10 @@
 
     .venv/bin/python bench/flavors.py [--calls 2000]
 
-For one row and for 100 rows of a churn-like table (numbers, a bool and three text columns):
+For one row and for 100 rows of a churn-like table (numbers, a bool and three text columns), from
+LightGBM with and without category columns, and from two scikit-learn HistGradientBoosting
+pipelines: one modelyard compiles (its encoder maps unknown categories, as the demo's does) and
+one it leaves to scikit-learn (its encoder raises on them, so scikit-learn must see every row):
 - ``score``: ``LoadedModel.score(frame)``, the call the server, the check and batch scoring make;
 - ``lib frame``: the library's own predict on the same frame, categoricals prepared as at fit;
 - ``lib array``: the library's predict on a ready float array, the floor for any caller.
@@ -74,7 +77,9 @@ def main() -> None:
     frame, y = orders(5000)
     categorical = frame.astype(dict.fromkeys(TEXT, "category"))
     numeric = frame.drop(columns=TEXT)
-    encoder = make_column_transformer((OrdinalEncoder(), TEXT), remainder="passthrough")
+    tolerant = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)  # as the demo's
+    compiled = make_column_transformer((tolerant, TEXT), remainder="passthrough")
+    strict = make_column_transformer((OrdinalEncoder(), TEXT), remainder="passthrough")  # raises on unknowns
     models: list[tuple[str, Any, pd.DataFrame, pd.DataFrame]] = [
         (
             "LightGBM, 3 categories",
@@ -84,8 +89,14 @@ def main() -> None:
         ),
         ("LightGBM, numbers", lgb.LGBMClassifier(n_estimators=100, verbose=-1).fit(numeric, y), numeric, numeric),
         (
-            "sklearn HGB pipeline",
-            make_pipeline(encoder, HistGradientBoostingClassifier(max_iter=100)).fit(frame, y),
+            "sklearn HGB, compiled",
+            make_pipeline(compiled, HistGradientBoostingClassifier(max_iter=100)).fit(frame, y),
+            frame,
+            frame,
+        ),
+        (
+            "sklearn HGB, as is",
+            make_pipeline(strict, HistGradientBoostingClassifier(max_iter=100)).fit(frame, y),
             frame,
             frame,
         ),
