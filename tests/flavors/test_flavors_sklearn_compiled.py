@@ -267,6 +267,25 @@ def encoder_that_raises_on_unknowns(churn: Churn, baseline: Any) -> Any:
     return pipeline.fit(X, y)
 
 
+def test_an_encoder_that_raises_on_unknowns_compiles_and_leaves_them_to_sklearn(churn: Churn) -> None:
+    """OrdinalEncoder's default: scikit-learn refuses an unknown category (and NaN, unseen in fit).
+    Batches of known values score compiled; a batch holding either is scikit-learn's, to refuse."""
+    X, _ = churn
+    pipeline = encoder_that_raises_on_unknowns(churn, None)
+    model = as_loaded(pipeline)
+    assert model.compiled is not None
+    rows = X.iloc[:200]
+    assert np.array_equal(compiled_scores(model.compiled, rows, 50), sklearn_scores(pipeline, rows))
+    for value in ("carrier pigeon", np.nan):
+        odd = rows.iloc[:5].astype({"payment_method": object})
+        odd.loc[odd.index[2], "payment_method"] = value
+        assert model.compiled.predict(odd) is None
+        with pytest.raises(ValueError, match="unknown categor"):
+            sklearn_scores(pipeline, odd)
+        with pytest.raises(ValueError, match="unknown categor"):
+            model.score(odd)
+
+
 def logistic_regression_pipeline(churn: Churn, baseline: Any) -> Any:
     return baseline
 
@@ -293,7 +312,6 @@ def checks_that_refuse_missing_values(churn: Churn, baseline: Any) -> Any:
         logistic_regression_pipeline,
         multiclass_hgb,
         hgb_fitted_on_an_array,
-        encoder_that_raises_on_unknowns,
         weighted_column_transformer,
         checks_that_refuse_missing_values,
     ],

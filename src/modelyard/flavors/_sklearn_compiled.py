@@ -12,10 +12,10 @@ Only what it understands is compiled: a :class:`~sklearn.pipeline.Pipeline` of
 ColumnTransformers (OrdinalEncoder, passthrough, drop) ending in a binary
 HistGradientBoostingClassifier or a HistGradientBoostingRegressor. Anything else, and any batch
 it cannot take exactly (too many rows, a value that is not a plain string or number, a category
-code scikit-learn itself would overflow), is left to scikit-learn: :meth:`CompiledSklearn.predict`
-returns ``None`` and the caller asks scikit-learn. :func:`compile_sklearn` checks the compiled
-scorer against scikit-learn on rows made from the model's own split points and categories before
-handing it out.
+code scikit-learn itself would overflow, a category its encoder refuses), is left to scikit-learn:
+:meth:`CompiledSklearn.predict` returns ``None`` and the caller asks scikit-learn.
+:func:`compile_sklearn` checks the compiled scorer against scikit-learn on rows made from the
+model's own split points and categories before handing it out.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ class _Ordinal:
     """One column of a fitted OrdinalEncoder whose categories are strings, as a lookup table."""
 
     codes: dict[str, float]
-    missing: float  # the code of NaN: encoded_missing_value when NaN was a category in fit, else unknown's
-    unknown: float  # the code of a category not seen in fit (handle_unknown="use_encoded_value")
+    missing: float | None  # the code of NaN: encoded_missing_value when NaN was a category in fit, else unknown's
+    unknown: float | None  # the code of a category not seen in fit (handle_unknown="use_encoded_value");
+    # None for both: the encoder raises on them (handle_unknown="error"), so such a batch is scikit-learn's
 
     def encode(self, values: Any) -> np.ndarray | None:
         """Codes of a string column (object or pandas string dtype), or ``None`` to defer."""
@@ -52,8 +53,13 @@ class _Ordinal:
         out = np.empty(len(values), dtype=np.float64)
         for i, value in enumerate(np.asarray(values, dtype=object)):
             if type(value) is str:
-                out[i] = self.codes.get(value, self.unknown)
+                code = self.codes.get(value, self.unknown)
+                if code is None:
+                    return None  # scikit-learn raises "Found unknown categories": its error to give
+                out[i] = code
             elif type(value) is float and math.isnan(value):
+                if self.missing is None:
+                    return None
                 out[i] = self.missing
             else:
                 return None  # None, numbers, pd.NA ...: scikit-learn's own rules, not ours
@@ -359,9 +365,10 @@ def _passes_floats(fitted: Any) -> bool:
 def _ordinals(encoder: Any) -> list[_Encoder] | None:
     if encoder._infrequent_enabled or encoder.dtype not in (np.float64, float):
         return None
-    if encoder.handle_unknown != "use_encoded_value":
-        return None  # scikit-learn raises on an unknown category; let it
-    unknown = float(encoder.unknown_value)
+    if encoder.handle_unknown not in ("use_encoded_value", "error"):
+        return None
+    # handle_unknown="error": a batch holding an unknown category is deferred, for scikit-learn to refuse
+    unknown = None if encoder.handle_unknown == "error" else float(encoder.unknown_value)
     out: list[_Encoder] = []
     for categories in encoder.categories_:
         values = list(categories)
@@ -371,11 +378,16 @@ def _ordinals(encoder: Any) -> list[_Encoder] | None:
         missing = float(encoder.encoded_missing_value) if has_nan else unknown
         if all(type(v) is str for v in values):
             out.append(_Ordinal({v: float(i) for i, v in enumerate(values)}, missing, unknown))
-        elif categories.dtype.kind in "iuf" and np.all(np.abs(np.asarray(values, dtype=np.float64)) < 2.0**53):
+        elif (
+            unknown is not None
+            and categories.dtype.kind in "iuf"
+            and np.all(np.abs(np.asarray(values, dtype=np.float64)) < 2.0**53)
+        ):
             # (numbers past 2**53 would not compare exactly as floats)
-            out.append(_NumericOrdinal(np.asarray(values, dtype=np.float64), missing, unknown))
+            numbers = np.asarray(values, dtype=np.float64)
+            out.append(_NumericOrdinal(numbers, unknown if missing is None else missing, unknown))
         else:
-            return None  # mixed categories: scikit-learn's own ordering rules
+            return None  # mixed categories (scikit-learn's own ordering rules), or numbers it may refuse
     return out
 
 
@@ -413,7 +425,10 @@ def _check_frame(compiled: CompiledSklearn) -> pd.DataFrame:
     data: dict[str, Any] = {}
     for i, name in enumerate(compiled.columns):
         if i in strings:
-            choices: list[Any] = [*strings[i].codes, float("nan"), "<a category not seen in fit>"]
+            encoder = strings[i]
+            choices: list[Any] = list(encoder.codes)
+            choices += [float("nan")] if encoder.missing is not None else []  # else scikit-learn raises
+            choices += ["<a category not seen in fit>"] if encoder.unknown is not None else []
             data[name] = pd.Series(rng.choice(np.asarray(choices, dtype=object), _CHECK_ROWS), dtype=object)
         else:
             pool = np.asarray([*pools[i], np.nan, -1.0, 0.0, 1.0, 2.0], dtype=np.float64)
