@@ -11,20 +11,10 @@ of its versions is still in production (:class:`BoardListener`). Each automatic 
 with its cause.
 """
 
+import importlib
+from typing import Any
+
 from modelyard.board._board import Board
-from modelyard.board._demo import demo_stage
-from modelyard.board._feasibility import (
-    FEASIBILITY_METRICS,
-    MIN_MINORITY,
-    MIN_ROWS,
-    TIME_HOLDOUT,
-    Curve,
-    FeasibilityResult,
-    Prediction,
-    Split,
-    load_use_case_data,
-    study_feasibility,
-)
 from modelyard.board._inputs import TARGET_METRICS, parse_target
 from modelyard.board._listener import BoardListener
 from modelyard.board._records import ItemStage, Link, ResearchItem, Risk, Target, Update
@@ -33,6 +23,37 @@ from modelyard.board._report import ResearchReport
 from modelyard.board._settings import BoardSettings
 from modelyard.board._stages import ALLOWED_ITEM_MOVES
 from modelyard.board._views import Effort, Kanban, Portfolio, PortfolioRow, Radar, RadarEntry, Saving, Sprint
+
+# The feasibility study needs scipy and scikit-learn (about 1 s to import): it loads on first use,
+# so that opening a yard, which imports the board for its listener, does not pay for it.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "FEASIBILITY_METRICS",
+            "MIN_MINORITY",
+            "MIN_ROWS",
+            "TIME_HOLDOUT",
+            "Curve",
+            "FeasibilityResult",
+            "Prediction",
+            "Split",
+            "load_use_case_data",
+            "study_feasibility",
+        ),
+        "modelyard.board._feasibility",
+    ),
+    "demo_stage": "modelyard.board._demo",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelyard.board' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ALLOWED_ITEM_MOVES",

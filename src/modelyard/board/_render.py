@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from datetime import date
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.markup import escape
@@ -11,9 +12,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from modelyard.board._feasibility import FeasibilityResult
 from modelyard.board._records import ItemStage, ResearchItem, Risk
 from modelyard.board._views import Kanban, Portfolio, Radar
+
+if TYPE_CHECKING:  # scipy and scikit-learn, imported only when a study runs
+    from modelyard.board._feasibility import FeasibilityResult
 
 __all__ = [
     "feasibility_table",
