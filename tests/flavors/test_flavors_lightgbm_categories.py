@@ -296,8 +296,18 @@ def test_a_pipeline_ending_in_a_regressor_is_refused(orders) -> None:
         r"sklearn\.linear_model\._base\.LinearRegression is a regressor",
     ):
         save_model(model)
+    regressor = lgb.LGBMRegressor(n_estimators=5, verbose=-1).fit(numeric, y)
     with pytest.raises(UsageError, match=r"LGBMRegressor is a regressor.*\(e\.g\. lightgbm\.LGBMClassifier\)"):
-        save_model(lgb.LGBMRegressor(n_estimators=5, verbose=-1).fit(numeric, y))
+        save_model(regressor)
+    # its booster, or the booster read back from model.txt, does not say "regressor": its objective does
+    for booster in (regressor.booster_, lgb.Booster(model_str=regressor.booster_.model_to_string())):
+        with pytest.raises(
+            UsageError,
+            match=r"^This lightgbm model was trained for regression \(objective 'regression'\), and a binary "
+            r"classifier must score a probability\. Retrain it for binary classification",
+        ):
+            save_model(booster)
+    assert save_model(regressor.booster_, task="regression").metadata["task"] == "regression"
     assert save_model(model, task="regression").metadata["task"] == "regression"
     assert (
         save_model(make_pipeline(StandardScaler(), LogisticRegression()).fit(numeric, y)).metadata["task"] == "binary"

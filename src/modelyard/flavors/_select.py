@@ -83,7 +83,16 @@ def save_model(
     chosen = flavor_for(obj, flavor)
     if task == "binary":
         refuse_regressor(obj)
-    return chosen.save(obj, serialization=serialization, trust=trust)
+    saved = chosen.save(obj, serialization=serialization, trust=trust)
+    objective = saved.metadata.get("objective")  # recorded by LightGBM (a Booster or model.txt says no more)
+    if task == "binary" and objective and saved.metadata.get("task") == "regression":
+        # (an ONNX model with one output is "regression" too, but may well score a probability)
+        raise UsageError(
+            f"This {chosen.name} model was trained for regression (objective {objective!r}), and a binary "
+            "classifier must score a probability. Retrain it for binary classification (for LightGBM: "
+            "objective='binary', e.g. lightgbm.LGBMClassifier), or save it with task='regression'."
+        )
+    return saved
 
 
 def load_model(saved: SavedModel, *, trust: bool = False) -> LoadedModel:
