@@ -199,6 +199,15 @@ def test_a_number_column_passed_as_category_is_explained(classifier, orders) -> 
         loaded.score(rows)
 
 
+def test_the_signature_names_the_category_columns_without_training_data(classifier) -> None:
+    """A model.txt registered alone: its category columns are categories, not floats."""
+    from modelyard.flavors import infer_signature
+
+    booster = lgb.Booster(model_str=classifier.booster_.model_to_string())
+    dtypes = {c.name: c.dtype for c in infer_signature(booster).inputs}
+    assert dtypes == {c: "category" if c in CATEGORICAL else "float" for c in booster.feature_name()}
+
+
 def test_positions_come_from_the_model_text(classifier) -> None:
     categories = PandasCategories.of(classifier.booster_)
     assert categories is not None

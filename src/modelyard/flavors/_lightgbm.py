@@ -302,9 +302,14 @@ class LightGBMFlavor:
         booster = _booster_of(obj)
         names = booster.feature_name()
         auto = all(_AUTO_NAME.fullmatch(n) for n in names)
-        objective = booster.params.get("objective") or _objective(booster.model_to_string())
+        text = booster.model_to_string()
+        objective = booster.params.get("objective") or _objective(text)
         task = _task(str(objective))
-        return ModelInfo(input_names=None if auto else tuple(names), task=task)
+        categories = PandasCategories.of(booster, text)
+        dtypes = {}
+        if categories is not None and categories.positions is not None and not auto:
+            dtypes = {names[p]: "category" for p in categories.positions}  # the rest: numbers
+        return ModelInfo(input_names=None if auto else tuple(names), input_dtypes=dtypes, task=task)
 
     def save(self, obj: Any, *, serialization: str | None = None, trust: bool = False) -> SavedModel:
         """Save the booster as LightGBM's text model (format ``lightgbm-text``)."""

@@ -55,7 +55,9 @@ def read_model_file(ref: str, *, trust: bool = False) -> tuple[Any, str | None]:
     if suffix in {".pkl", ".pickle", ".joblib"} and not trust:
         raise UntrustedArtifactError(
             f"{path} is a pickle, and loading a pickle runs code from the file; pass --trust only "
-            "for files from people you trust, or save the model with skops (skops.io.dump) instead"
+            "for files from people you trust, or save the model in a format that runs no code: skops "
+            "(skops.io.dump(model, 'model.skops')) for scikit-learn, LightGBM's own text "
+            "(model.booster_.save_model('model.txt')), or ONNX"
         )
     if path.is_dir() or path.stat().st_size == 0:
         what = "a folder" if path.is_dir() else "empty (0 bytes)"
