@@ -8,6 +8,7 @@
                                                              # the soaked server against a fresh one
     .venv/bin/python bench/serve.py freeze [--seconds 25]    # early vs late, gc.freeze on/off, hot swap
     .venv/bin/python bench/serve.py latency [--rounds 8]     # the c1 target, HTTP and in-process interleaved
+    .venv/bin/python bench/serve.py shadow [--rounds 3]      # production's latency with and without a shadow
     .venv/bin/python bench/serve.py loadgen                  # the load generator's own ceiling
 
 Every mode builds the demo yard in a temporary folder (the HistGradientBoosting challenger promoted
@@ -49,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import io
 import json
 import os
@@ -1354,6 +1356,101 @@ def _print_latency(
         console.print(f"c1 p99 within 1 ms of {label}: {gap:+.2f} ms, {verdict}")
 
 
+# -- shadow: what a listening version costs the one that answers ---------------------------------
+
+
+def _build_shadow_yard(yard: Path, folder: Path) -> int:
+    """A copy of the yard with the production pipeline registered again and put on shadow (a shadow
+    as costly as production, as a challenger of the same kind would be); returns its version. The
+    copy's ``random_state`` differs (fit alone reads it) so that the registry takes it as new."""
+    from modelyard import open_yard
+
+    shutil.copytree(yard, folder)
+    with open_yard(folder) as y:
+        twin = copy.deepcopy(y.load("churn", "production").raw)
+        twin.steps[-1][1].set_params(random_state=12345)  # read only by fit: the registry sees a new model
+        mv = y.register("churn", twin, description="bench: production's pipeline, listening in")
+        y.registry.transition("churn", mv.version, "shadow", reason="bench: a shadow as costly as production")
+        return mv.version
+
+
+def _metric_sum(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels include ``labels`` (Prometheus text)."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+def shadow(args: argparse.Namespace) -> None:
+    """Production's latency and throughput with no shadow, with a shadow batched as it is by default
+    (``shadow_max_wait_ms``), and with a shadow scored one call per request
+    (``MODELYARD_SERVE_SHADOW_MAX_WAIT_MS=0``): three servers up at once, visited in turn each round."""
+    with tempfile.TemporaryDirectory(prefix="modelyard-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        fx = _fixture(tmp)
+        shadow_yard = tmp / "yard-shadow"
+        version = _build_shadow_yard(fx.yard, shadow_yard)
+        console.print(f"shadow: v{version}, the production pipeline registered again")
+        specs = {
+            "no shadow": _modelyard_spec("plain", "no shadow", fx.yard, tmp / "log-plain"),
+            "shadow, batched (default)": _modelyard_spec("batched", "batched", shadow_yard, tmp / "log-batched"),
+            "shadow, a call per request": _modelyard_spec(
+                "each", "each", shadow_yard, tmp / "log-each", shadow_max_wait_ms=0
+            ),
+        }
+        request = _http_request("/predict/churn", _plain_body(fx.records[:1]))
+        loads: dict[tuple[str, int], list[Load]] = {}
+        metrics: dict[str, str] = {}
+        with contextlib.ExitStack() as stack:
+            ports = {
+                name: stack.enter_context(running(spec, 1, tmp / f"{spec.name}.log"))[1] for name, spec in specs.items()
+            }
+            for port in ports.values():
+                drive(port, request, tmp, concurrency=16, warmup=0.0, seconds=args.warmup)
+            for r in range(args.rounds):
+                for name, port in ports.items():
+                    for concurrency in (1, 16):
+                        with console.status(f"round {r + 1}/{args.rounds}: {name}, c{concurrency}"):
+                            load = drive(port, request, tmp, concurrency=concurrency, warmup=0.5, seconds=args.seconds)
+                        loads.setdefault((name, concurrency), []).append(load)
+            time.sleep(0.5)  # the last shadow batches
+            metrics = {name: _get(port, "/metrics") for name, port in ports.items()}
+        _print_shadow(args, loads, metrics, version)
+
+
+def _print_shadow(
+    args: argparse.Namespace, loads: dict[tuple[str, int], list[Load]], metrics: dict[str, str], version: int
+) -> None:
+    table = Table(
+        title=f"Production's answers with and without a shadow: one row, {args.rounds} rounds of {args.seconds:g} s",
+        caption="ms; median of the rounds; 1 server process each; shadow calls: model calls the shadow made "
+        "(rows per call)",
+    )
+    for column in ("", "c1 p50", "c1 p99", "c16 req/s", "c16 p50", "c16 p99", "shadow rows", "shadow calls"):
+        table.add_column(column, justify="right" if column else "left")
+    for name, text in metrics.items():
+        cells = []
+        for concurrency in (1, 16):
+            runs = loads[(name, concurrency)]
+            if concurrency == 16:
+                cells.append(f"{np.median([x.rps for x in runs]):,.0f}")
+            cells += [f"{np.median([x.pct(50) for x in runs]):.2f}", f"{np.median([x.pct(99) for x in runs]):.2f}"]
+        rows = _metric_sum(text, "modelyard_predictions_logged_total", role="shadow")
+        calls = _metric_sum(text, "modelyard_batch_size_rows_count", role="shadow")
+        answered = _metric_sum(text, "modelyard_predictions_logged_total", role="production")
+        shadow_cells = (
+            [f"{rows:,.0f} of {answered:,.0f}", f"{calls:,.0f} ({rows / calls:.1f})"] if calls else ["-", "-"]
+        )
+        table.add_row(name, *cells, *shadow_cells)
+    console.print(table)
+    console.print(f"[dim]the shadow is v{version}; rows are counted from each server's /metrics[/]")
+
+
 # -- setup -------------------------------------------------------------------------------------
 
 
@@ -1407,6 +1504,10 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=8)
     p.add_argument("--seconds", type=float, default=4.0, help="seconds of requests per round (default 4)")
     p.add_argument("--warmup", type=float, default=3.0, help="seconds of unmeasured requests first (default 3)")
+    p = sub.add_parser("shadow", help="production's latency with no shadow, a batched one, and one call per request")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=4.0, help="seconds per load (default 4)")
+    p.add_argument("--warmup", type=float, default=3.0, help="seconds of unmeasured load per server first (default 3)")
     p = sub.add_parser("loadgen", help="the load generator's own ceiling against a trivial server")
     p.add_argument("--seconds", type=float, default=5.0)
     p = sub.add_parser("setup", help="install (or repair) the baselines' venvs under bench/.venvs/")
@@ -1416,7 +1517,15 @@ def main() -> None:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["compare", *argv]
     args = parser.parse_args(argv)
-    modes = {"compare": compare, "soak": soak, "freeze": freeze, "latency": latency, "loadgen": loadgen, "setup": setup}
+    modes = {
+        "compare": compare,
+        "soak": soak,
+        "freeze": freeze,
+        "latency": latency,
+        "shadow": shadow,
+        "loadgen": loadgen,
+        "setup": setup,
+    }
     modes[args.mode](args)
 
 

@@ -210,6 +210,43 @@ def test_a_full_queue_ends_the_wait_instead_of_refusing_requests() -> None:
     assert last == 5
 
 
+def test_a_filling_batcher_gathers_requests_that_arrive_one_by_one() -> None:
+    """A shadow's batcher (``fill``) waits up to max_wait for a full batch even in light traffic,
+    where an answering version's batcher sends each lone request at once."""
+
+    async def arrivals(fill: bool) -> list[int]:
+        sizes: list[int] = []
+        with ThreadPoolExecutor(1) as pool:
+            b = MicroBatcher(
+                _instant_double, pool, name="t", max_wait_s=0.3, fill=fill, on_batch=lambda n, *_: sizes.append(n)
+            )
+            futures = []
+            for i in range(5):
+                futures.append(b.submit(Rows({"x": [i]}, 1)))
+                await asyncio.sleep(0.01)
+            assert await asyncio.gather(*futures) == [[2 * i] for i in range(5)]
+            await b.drain()
+        return sizes
+
+    assert asyncio.run(arrivals(fill=False)) == [1, 1, 1, 1, 1]
+    assert asyncio.run(arrivals(fill=True)) == [5]
+
+
+def test_retiring_a_filling_batcher_sends_its_lingering_batch_at_once() -> None:
+    async def main() -> tuple[list[Any], float]:
+        with ThreadPoolExecutor(1) as pool:
+            b = MicroBatcher(_instant_double, pool, name="t", max_wait_s=30.0, fill=True)
+            futures = [b.submit(Rows({"x": [i]}, 1)) for i in range(3)]
+            await asyncio.sleep(0.02)  # the worker lingers for 61 more
+            t0 = time.perf_counter()
+            await b.drain()
+            return await asyncio.gather(*futures), time.perf_counter() - t0
+
+    results, drained = asyncio.run(main())
+    assert results == [[0], [2], [4]]
+    assert drained < 5.0, "a server stopping must not wait out a shadow's max_wait"
+
+
 def test_batcher_refuses_beyond_its_queue_limit() -> None:
     async def main() -> None:
         with ThreadPoolExecutor(1) as pool:
@@ -286,3 +323,24 @@ def test_sequential_requests_skip_the_thread_but_shadows_never_block_the_loop(
         assert 'modelyard_inline_batches_total{role="production",use_case="churn",version="1"} 4.0' in metrics
         shadow = deployment.shadows[0].batcher
         assert shadow.inline_max_s == 0 and shadow.inline_calls == 0
+
+
+def test_a_shadow_scores_sequential_requests_in_one_call(
+    serve_yard: Any, settings: ServeSettings, raw_rows: list[dict[str, Any]]
+) -> None:
+    """Requests one after another: production answers each at once, the shadow scores them together
+    (one model call, not one per request) and logs every one."""
+    settings = settings.model_copy(update={"shadow_max_wait_ms": 2000.0})
+    logged = 'modelyard_predictions_logged_total{role="shadow",use_case="churn",version="2"} 5.0'
+    with LiveServer(create_app(serve_yard, settings=settings)) as live, httpx.Client(base_url=live.url) as client:
+        t0 = time.perf_counter()
+        for row in raw_rows[:5]:
+            assert client.post("/predict/churn", json=[row]).status_code == 200
+        answered = time.perf_counter() - t0
+        deadline = time.monotonic() + 20
+        while logged not in (metrics := client.get("/metrics").text) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert logged in metrics
+    if answered < 1.5:  # all five reached the shadow's queue before its batch left
+        assert 'modelyard_batch_size_rows_count{role="shadow",use_case="churn",version="2"} 1.0' in metrics
+        assert 'modelyard_batch_size_rows_sum{role="shadow",use_case="churn",version="2"} 5.0' in metrics

@@ -15,6 +15,10 @@ times ``max_wait`` and at least 100 ms: well above a client's round trip, so tha
 slow or distant clients still counts as one burst), the burst that set the expectation is over,
 and the first request of the next one goes at once too.
 
+A batcher made with ``fill`` (a shadow's: nobody waits for its answers) always lingers for a
+full batch, up to ``max_wait``: one model call for many requests instead of one each, so that a
+shadow costs the versions that answer as little of the process's time as it can.
+
 Under load, waiting the moment the clients take to come back keeps one model call per round
 instead of two. Without the wait, the first request back goes alone and the rest follow in a
 second call; and when the clients have split into two groups that alternate (one scored while the
@@ -60,6 +64,7 @@ class MicroBatcher(Generic[T, R]):
         on_batch: Callable[[int, int, bool], None] | None = None,
         stale_after_s: float | None = None,
         inline_max_s: float = 0.0,
+        fill: bool = False,
     ) -> None:
         self.name = name
         self._process = process
@@ -84,6 +89,7 @@ class MicroBatcher(Generic[T, R]):
         self.inline_max_s = inline_max_s
         self._inline_rows = 0  # largest request size last scored within inline_max_s
         self.inline_calls = 0  # batches scored on the event loop
+        self._fill = fill
 
     @property
     def depth(self) -> int:
@@ -123,6 +129,8 @@ class MicroBatcher(Generic[T, R]):
         self._retired = True
         if self._wakeup is not None:
             self._wakeup.set()
+        if self._enough is not None and not self._enough.done():  # a lingering batch goes now
+            self._enough.set_result(None)
 
     async def drain(self) -> None:
         """Retire and wait until every queued request is answered."""
@@ -158,7 +166,7 @@ class MicroBatcher(Generic[T, R]):
             if loop.time() - self._answered_at > self._stale_after:
                 self._expected = 1  # a pause: the clients of the last batch are not about to come back
             room = self.max_batch_size - self._rows(batch)
-            wanted = self._expected - len(batch)
+            wanted = (self.max_batch_size if self._fill else self._expected) - len(batch)
             if batch and self.max_wait_s > 0 and wanted > 0 and room > 0 and not self._retired:
                 await self._linger(wanted, room)
                 batch.extend(self._take(room))

@@ -223,16 +223,19 @@ class ModelService:
             return _score_parts(slot, deployment_contract(), parts)
 
         s = self.settings
+        shadow = slot.role == "shadow"
+        fill = shadow and s.shadow_max_wait_ms > 0  # nobody waits for a shadow: one call for many requests
         slot.batcher = MicroBatcher(
             process,
-            self._shadow_pool if slot.role == "shadow" else self._primary_pool,
+            self._shadow_pool if shadow else self._primary_pool,
             name=f"{slot.use_case} v{slot.version} ({slot.role})",
             max_batch_size=s.max_batch_size,
-            max_wait_s=s.max_wait_ms / 1000,
+            max_wait_s=(s.shadow_max_wait_ms if fill else s.max_wait_ms) / 1000,
             queue_limit=s.queue_limit,
             retry_after=s.retry_after_s,
             on_batch=on_batch,
-            inline_max_s=0.0 if slot.role == "shadow" else s.inline_max_ms / 1000,
+            inline_max_s=0.0 if shadow else s.inline_max_ms / 1000,
+            fill=fill,
         )
 
     def _contract_of(self, name: str) -> Any:

@@ -37,6 +37,15 @@ class ServeSettings(BaseSettings):
             "batch and the requests queued behind it outnumber those waiting now."
         ),
     )
+    shadow_max_wait_ms: float = Field(
+        default=50.0,
+        ge=0,
+        description=(
+            "Longest a shadow's request waits for others to fill its batch (max_batch_size rows). Shadows "
+            "share the server's process with the versions that answer; one call for many requests keeps "
+            "their share small. 0: shadows batch like the versions that answer (max_wait_ms, adaptive)."
+        ),
+    )
     inline_max_ms: float = Field(
         default=5.0,
         ge=0,
