@@ -215,6 +215,25 @@ def test_positions_come_from_the_model_text(classifier) -> None:
     assert [list(d.categories) for d in categories.dtypes] == classifier.booster_.pandas_categorical
 
 
+def test_by_column_names_the_training_categories_of_each_column(classifier, orders) -> None:
+    raw, y = orders
+    categories = PandasCategories.of(classifier.booster_)
+    assert categories is not None
+    by_column = categories.by_column(raw[classifier.booster_.feature_name()])
+    assert {c: list(v) for c, v in by_column.items()} == {
+        "city": ["lille", "lyon", "nantes", "nice", "paris"],
+        "plan": ["basic", "plus", "pro"],
+        "channel": ["partner", "phone", "store", "web"],
+    }
+    # without positions in the model text, the input's text columns are the category columns
+    ordered = as_training(raw).astype({"plan": pd.CategoricalDtype(["basic", "plus", "pro"], ordered=True)})
+    model = lgb.LGBMClassifier(n_estimators=2, verbose=-1).fit(ordered, y)
+    found = PandasCategories.of(model.booster_)
+    assert found is not None and found.positions is None
+    assert list(found.by_column(raw)) == CATEGORICAL
+    assert found.by_column(raw.drop(columns=["plan"])) == {}
+
+
 # -- the array given to LightGBM instead of the frame ---------------------------------------
 
 

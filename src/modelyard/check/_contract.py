@@ -29,8 +29,11 @@ _COMPATIBLE = {
 }
 
 
-def closest_name(name: str, candidates: Sequence[str]) -> str | None:
-    """The candidate most like ``name`` (case and separators ignored first), or None."""
+def closest_name(name: str, candidates: Sequence[str], *, cutoff: float = 0.6) -> str | None:
+    """The candidate most like ``name`` (case and separators ignored first), or None.
+
+    ``cutoff`` is the least :class:`difflib.SequenceMatcher` ratio of a match that differs in more.
+    """
 
     def norm(text: str) -> str:
         return "".join(ch for ch in text.lower() if ch.isalnum())
@@ -38,7 +41,7 @@ def closest_name(name: str, candidates: Sequence[str]) -> str | None:
     by_norm = {norm(c): c for c in candidates}
     if norm(name) in by_norm:
         return by_norm[norm(name)]
-    found = difflib.get_close_matches(name.lower(), [c.lower() for c in candidates], n=1, cutoff=0.6)
+    found = difflib.get_close_matches(name.lower(), [c.lower() for c in candidates], n=1, cutoff=cutoff)
     if not found:
         return None
     return next(c for c in candidates if c.lower() == found[0])

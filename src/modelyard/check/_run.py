@@ -13,6 +13,7 @@ import pandas as pd
 
 from modelyard._exceptions import NotFoundError, UsageError
 from modelyard.check._adapters import OutputAdapter, adapters_from_spec
+from modelyard.check._categories import category_check
 from modelyard.check._contract import data_checks, model_input_checks
 from modelyard.check._data import FeatureCodeError, Sample, build_inputs, read_sample
 from modelyard.check._determinism import determinism_checks
@@ -209,8 +210,9 @@ def _inputs(
         raise _Stop("the data does not fit the spec")
     if not valid.any():
         raise _Stop("no row of the data keeps the spec")
-    frame = features.loc[valid, list(spec.input_names)]
-    return frame.iloc[:_MAX_ROWS]
+    frame = features.loc[valid, list(spec.input_names)].iloc[:_MAX_ROWS]
+    result.checks.append(category_check(candidate.loaded, frame))  # on the rows the model will run on
+    return frame
 
 
 def _measure(

@@ -123,6 +123,15 @@ class PandasCategories:
             return None
         return _matrix(X, dict(zip(positions, zip(self.dtypes, self._lookups, strict=True), strict=True)))
 
+    def by_column(self, X: pd.DataFrame) -> dict[str, pd.Index]:
+        """The training categories of each training category column of ``X`` (the model's columns,
+        in its order), by column name; empty when neither the model text nor ``X`` tells which
+        columns they are."""
+        positions = self.positions if self.positions is not None else self._positions_in(X)
+        if positions is None or any(p >= X.shape[1] for p in positions):
+            return {}
+        return {str(X.columns[p]): d.categories for p, d in zip(positions, self.dtypes, strict=True)}
+
     @staticmethod
     def _codes(values: np.ndarray, dtype: pd.CategoricalDtype, lookup: dict[Any, int] | None) -> np.ndarray:
         """The code of each value among ``dtype``'s categories; -1 (missing) for any other value.
