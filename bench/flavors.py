@@ -3,8 +3,9 @@
     .venv/bin/python bench/flavors.py [--calls 2000]
 
 For one row and for 100 rows of a churn-like table (numbers, a bool and three text columns), from
-LightGBM with and without category columns, and from a scikit-learn HistGradientBoosting pipeline
-(OrdinalEncoder, the default, on the text) scored compiled and with compiling off:
+LightGBM with and without category columns, and from scikit-learn pipelines (OrdinalEncoder, the
+default, on the text) ending in HistGradientBoosting or in LightGBM, scored compiled and with
+compiling off:
 - ``score``: ``LoadedModel.score(frame)``, the call the server, the check and batch scoring make;
 - ``lib frame``: the library's own predict on the same frame, categoricals prepared as at fit;
 - ``lib array``: the library's predict on a ready float array, the floor for any caller.
@@ -79,6 +80,7 @@ def main() -> None:
     numeric = frame.drop(columns=TEXT)
     encoder = make_column_transformer((OrdinalEncoder(), TEXT), remainder="passthrough")
     pipeline = make_pipeline(encoder, HistGradientBoostingClassifier(max_iter=100)).fit(frame, y)
+    lightgbm_pipeline = make_pipeline(encoder, lgb.LGBMClassifier(n_estimators=100, verbose=-1)).fit(frame, y)
     lightgbm_categories = lgb.LGBMClassifier(n_estimators=100, verbose=-1).fit(categorical, y)
     lightgbm_numbers = lgb.LGBMClassifier(n_estimators=100, verbose=-1).fit(numeric, y)
     models: list[tuple[str, Any, pd.DataFrame, pd.DataFrame, bool]] = [
@@ -86,6 +88,8 @@ def main() -> None:
         ("LightGBM, numbers", lightgbm_numbers, numeric, numeric, True),
         ("HGB pipeline, compiled", pipeline, frame, frame, True),
         ("HGB pipeline, sklearn", pipeline, frame, frame, False),
+        ("LightGBM pipeline, compiled", lightgbm_pipeline, frame, frame, True),
+        ("LightGBM pipeline, sklearn", lightgbm_pipeline, frame, frame, False),
     ]
     table = Table(title=f"score vs the library's own predict (median µs of {args.calls:,} calls, 1 thread)")
     for column in ("model", "rows", "score", "lib frame", "lib array", "score/frame"):
@@ -95,7 +99,7 @@ def main() -> None:
         for name, model, production_rows, fit_rows, compiled in models:
             with compiled_scoring(compiled):
                 loaded = load_model(save_model(model))
-            booster = getattr(model, "booster_", None)
+            booster = getattr(model, "booster_", None)  # of a bare LightGBM model, not of a pipeline
             for rows in (1, 100):
                 status.update(f"timing {name}, {rows} row(s)")
                 given, as_fit = production_rows.iloc[:rows], fit_rows.iloc[:rows]

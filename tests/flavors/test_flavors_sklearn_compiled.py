@@ -432,3 +432,55 @@ def test_skops_round_trip_compiles_and_scores_the_same(challenger: Any, churn: C
     assert np.array_equal(loaded.compiled.predict(X.iloc[-MAX_ROWS:]), expected[-MAX_ROWS:])
     assert np.array_equal(loaded.score(X.iloc[-MAX_ROWS:]), expected[-MAX_ROWS:])
     assert np.array_equal(loaded.score(rows), sklearn_scores(challenger, rows))
+
+
+# --- pipelines that end in LightGBM -------------------------------------------------------------
+
+
+def lightgbm_pipeline(churn: Churn, model: Any, encoder: Any = None) -> Any:
+    """The demo challenger's front (categories through an OrdinalEncoder, the rest passed on) before
+    a LightGBM model, which is fitted on the array the front makes."""
+    from sklearn.preprocessing import OrdinalEncoder
+
+    X, y = churn
+    numeric = [c for c in X.columns if c not in CATEGORICAL]
+    encoder = encoder or OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+    front = ColumnTransformer([("categories", encoder, CATEGORICAL), ("rest", "passthrough", numeric)])
+    return Pipeline([("columns", front), ("model", model)]).fit(X.iloc[:5000], y[:5000])
+
+
+@pytest.mark.parametrize("size", [1, 17, MAX_ROWS])
+def test_a_pipeline_ending_in_lgbm_classifier_scores_as_sklearn(churn: Churn, size: int) -> None:
+    """Its booster scores the compiled front's array: the very floats predict_proba gives, also for
+    missing values and categories the encoder never saw."""
+    from lightgbm import LGBMClassifier
+
+    X, _ = churn
+    pipeline = lightgbm_pipeline(churn, LGBMClassifier(n_estimators=30, verbose=-1))
+    model = as_loaded(pipeline)
+    assert model.compiled is not None and model.compiled.booster is not None
+    rows = pd.concat([X.iloc[5000:5512], with_gaps(X)])
+    assert np.array_equal(compiled_scores(model.compiled, rows, size), sklearn_scores(pipeline, rows))
+    assert np.array_equal(model.score(rows.iloc[:size]), sklearn_scores(pipeline, rows.iloc[:size]))
+
+
+def test_a_pipeline_ending_in_lgbm_regressor_scores_as_sklearn(churn: Churn) -> None:
+    from lightgbm import LGBMRegressor
+
+    X, _ = churn
+    pipeline = lightgbm_pipeline(churn, LGBMRegressor(n_estimators=30, verbose=-1))
+    compiled = compile_sklearn(pipeline)
+    assert compiled is not None and not compiled.classifier
+    rows = X.iloc[5000:5200]
+    assert np.array_equal(compiled_scores(compiled, rows, 50), pipeline.predict(rows))
+
+
+def test_a_pipeline_ending_in_multiclass_lightgbm_is_not_compiled(churn: Churn) -> None:
+    from lightgbm import LGBMClassifier
+
+    X, y = churn
+    three = np.where(X["tenure"].to_numpy() > 40, 2, y)
+    numeric = [c for c in X.columns if c not in CATEGORICAL]
+    front = ColumnTransformer([("rest", "passthrough", numeric)])
+    pipeline = Pipeline([("columns", front), ("model", LGBMClassifier(n_estimators=5, verbose=-1))]).fit(X, three)
+    assert compile_sklearn(pipeline) is None

@@ -192,7 +192,8 @@ def compiled_enabled() -> bool:
 class SklearnModel(LoadedModel):
     """A loaded scikit-learn estimator; binary classifiers score ``predict_proba[:, 1]``.
 
-    HistGradientBoosting pipelines score small batches through their compiled form (see
+    HistGradientBoosting pipelines, and pipelines ending in LightGBM, score small batches through
+    their compiled form (see
     :mod:`modelyard.flavors._sklearn_compiled`; same scores, bit for bit) unless
     :attr:`modelyard.Settings.sklearn_compiled` is false: the yard's settings when it loads the model,
     else the environment's ``MODELYARD_SKLEARN_COMPILED``.

@@ -10,7 +10,10 @@ score is bit-for-bit the one scikit-learn gives.
 
 Only what it understands is compiled: a :class:`~sklearn.pipeline.Pipeline` of
 ColumnTransformers (OrdinalEncoder, passthrough, drop) ending in a binary
-HistGradientBoostingClassifier or a HistGradientBoostingRegressor. Anything else, and any batch
+HistGradientBoostingClassifier or a HistGradientBoostingRegressor, or in a binary LGBMClassifier
+or an LGBMRegressor fitted on the transformers' array (its booster then scores the array the
+compiled front builds: LightGBM's own predict is fast, scikit-learn's ColumnTransformer around it
+is what costs milliseconds). Anything else, and any batch
 it cannot take exactly (too many rows, a value that is not a plain string or number, a category
 code scikit-learn itself would overflow, a category its encoder refuses), is left to scikit-learn:
 :meth:`CompiledSklearn.predict` returns ``None`` and the caller asks scikit-learn.
@@ -225,9 +228,10 @@ class CompiledSklearn:
 
     columns: tuple[str, ...]  # the input columns, by name, in the order the first stage reads them
     stages: tuple[_Stage, ...]
-    trees: _Trees
-    model: Any  # the HistGradientBoosting estimator, for its loss's link function
+    trees: _Trees | None  # None when a LightGBM booster scores
+    model: Any  # the HistGradientBoosting estimator (for its loss's link function), or the LightGBM one
     classifier: bool
+    booster: Any = None  # the LightGBM Booster of a pipeline ending in LGBMClassifier/LGBMRegressor
 
     def predict(self, X: pd.DataFrame) -> np.ndarray | None:
         """Scores of ``X`` (the positive class's probability, or the regression value), or
@@ -242,6 +246,9 @@ class CompiledSklearn:
             columns = stage.apply(columns) if columns is not None else None
         if columns is None:
             return None
+        if self.booster is not None:  # LightGBM's predict_proba(X)[:, 1] and predict(X) are this call
+            return np.asarray(self.booster.predict(np.column_stack(columns)), dtype=np.float64)
+        assert self.trees is not None
         raw = self.trees.raw(np.column_stack(columns))
         if raw is None:
             return None
@@ -288,12 +295,18 @@ def _compile(estimator: Any) -> CompiledSklearn | None:
 
     steps = [step for _, step in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
     model = steps[-1]
-    classifier = isinstance(model, HistGradientBoostingClassifier)
-    if not (classifier or isinstance(model, HistGradientBoostingRegressor)):
-        return None
-    if classifier and (len(model.classes_) != 2 or model.n_trees_per_iteration_ != 1):
-        return None
     transformers = [s for s in steps[:-1] if not (isinstance(s, str) and s == "passthrough") and s is not None]
+    booster = _lightgbm_booster(model)
+    if booster is not None:
+        classifier = hasattr(model, "classes_")
+        if not transformers:
+            return None  # a bare LightGBM model: the scikit-learn flavor calls its booster itself
+    else:
+        classifier = isinstance(model, HistGradientBoostingClassifier)
+        if not (classifier or isinstance(model, HistGradientBoostingRegressor)):
+            return None
+        if classifier and (len(model.classes_) != 2 or model.n_trees_per_iteration_ != 1):
+            return None
     if getattr(model, "_preprocessor", None) is not None:
         transformers.append(model._preprocessor)
     if not all(isinstance(t, ColumnTransformer) for t in transformers):
@@ -311,7 +324,24 @@ def _compile(estimator: Any) -> CompiledSklearn | None:
         stages.append(_Stage(tuple(range(len(names))), (None,) * len(names)))
     if len(stages[-1].sources) != model.n_features_in_:
         return None
-    return CompiledSklearn(tuple(str(n) for n in names), tuple(stages), _Trees.of(model), model, classifier)
+    trees = None if booster is not None else _Trees.of(model)
+    return CompiledSklearn(tuple(str(n) for n in names), tuple(stages), trees, model, classifier, booster)
+
+
+def _lightgbm_booster(model: Any) -> Any:
+    """The Booster of a fitted binary LGBMClassifier or an LGBMRegressor that was fitted on an array
+    (no pandas categories to recode); None for anything else."""
+    module = type(model).__module__
+    if not module.startswith("lightgbm") or type(model).__name__ not in ("LGBMClassifier", "LGBMRegressor"):
+        return None
+    booster = getattr(model, "booster_", None) if getattr(model, "fitted_", False) else None
+    if booster is None or booster.pandas_categorical:
+        return None
+    if type(model).__name__ == "LGBMClassifier" and (
+        len(model.classes_) != 2 or booster.num_model_per_iteration() != 1
+    ):
+        return None
+    return booster
 
 
 def _stage(transformer: Any) -> _Stage | None:
@@ -416,12 +446,13 @@ def _check_frame(compiled: CompiledSklearn) -> pd.DataFrame:
                 pools[origin[source]].extend(encoder.categories.tolist())
         origin = [origin[source] for source in stage.sources]
     trees = compiled.trees
-    split = ~trees.categorical & (trees.children[0::2] != np.arange(len(trees.feature)))
-    for feature, threshold in zip(trees.feature[split], trees.threshold[split], strict=True):
-        if np.isfinite(threshold):
-            pools[origin[feature]].extend(
-                [threshold, np.nextafter(threshold, np.inf), np.nextafter(threshold, -np.inf)]
-            )
+    if trees is not None:  # a LightGBM booster scores the same array either way: the front is what is checked
+        split = ~trees.categorical & (trees.children[0::2] != np.arange(len(trees.feature)))
+        for feature, threshold in zip(trees.feature[split], trees.threshold[split], strict=True):
+            if np.isfinite(threshold):
+                pools[origin[feature]].extend(
+                    [threshold, np.nextafter(threshold, np.inf), np.nextafter(threshold, -np.inf)]
+                )
     data: dict[str, Any] = {}
     for i, name in enumerate(compiled.columns):
         if i in strings:
