@@ -101,3 +101,36 @@ def test_hist_gradient_boosting_regressor_with_categories_anywhere() -> None:
     row, measurements = onnx_check(conversion, frame, loaded.score(frame))
     assert row.status == Status.PASS, row.message
     assert measurements["onnx_max_abs_diff"] <= ONNX_TOLERANCE
+
+
+@pytest.mark.parametrize("kind", ["LGBMClassifier", "LGBMRegressor"])
+def test_a_pipeline_ending_in_lightgbm_converts(churn_frame, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """skl2onnx alone stopped at the LightGBM step (MissingShapeCalculator); with onnxmltools'
+    converter registered the whole pipeline converts, and its rows agree."""
+    lightgbm = pytest.importorskip("lightgbm")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    from modelyard.demo.features import CATEGORICAL
+
+    x, y = churn_frame
+    numeric = [c for c in x.columns if c not in CATEGORICAL]
+    front = ColumnTransformer(
+        [
+            ("categories", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), CATEGORICAL),
+            ("rest", "passthrough", numeric),
+        ]
+    )
+    model = Pipeline([("columns", front), ("model", getattr(lightgbm, kind)(n_estimators=40, verbose=-1))])
+    model.fit(x.iloc[:1500], y.iloc[:1500])
+    frame = x.iloc[1500:].copy()
+    frame.iloc[:20, frame.columns.get_loc("payment_method")] = "carrier pigeon"  # unknown: encoded -1
+    task = "binary" if kind == "LGBMClassifier" else "regression"
+    loaded = load_model(save_model(model, task=task))
+    conversion = convert_to_onnx(loaded, frame)
+    assert conversion.model is not None, conversion.reason
+    assert "onnxmltools" in conversion.tool
+    row, measurements = onnx_check(conversion, frame, loaded.score(frame))
+    assert row.status == Status.PASS, row.message
+    assert measurements["onnx_max_abs_diff"] <= ONNX_TOLERANCE

@@ -83,11 +83,65 @@ def _from_sklearn(loaded: LoadedModel, frame: pd.DataFrame) -> tuple[Any, list[s
             (c, FloatTensorType([None, 1]) if pd.api.types.is_numeric_dtype(frame[c]) else StringTensorType([None, 1]))
             for c in columns
         ]
-    options = {id(loaded.raw): {"zipmap": False}} if hasattr(loaded.raw, "predict_proba") else None
+    options = {id(loaded.raw): {"zipmap": False}} if hasattr(loaded.raw, "predict_proba") else {}
+    target_opset = None
+    lightgbm = _final_lightgbm(loaded.raw)
+    if lightgbm is not None:
+        if lightgbm.booster_.pandas_categorical:
+            raise ValueError("the model uses pandas categorical columns, which onnxmltools cannot convert")
+        _register_lightgbm()
+        if hasattr(lightgbm, "predict_proba"):
+            options[id(lightgbm)] = {"zipmap": False}
+        # onnxmltools writes ai.onnx.ml 3 trees; skl2onnx refuses a model that mixes in newer ones
+        target_opset = {"": skl2onnx.get_latest_tested_opset_version(), "ai.onnx.ml": 3}
     proto = skl2onnx.convert_sklearn(
-        loaded.raw, initial_types=initial, options=options, custom_conversion_functions=_own_converters()
+        loaded.raw,
+        initial_types=initial,
+        options=options or None,
+        target_opset=target_opset,
+        custom_conversion_functions=_own_converters(),
     )
-    return proto, columns, f"skl2onnx {skl2onnx.__version__}"
+    tool = f"skl2onnx {skl2onnx.__version__}"
+    if lightgbm is not None:
+        import onnxmltools
+
+        tool += f" with onnxmltools {onnxmltools.__version__}"
+    return proto, columns, tool
+
+
+def _final_lightgbm(estimator: Any) -> Any:
+    """The LGBMClassifier or LGBMRegressor that ``estimator`` is or ends in, else None."""
+    from sklearn.pipeline import Pipeline
+
+    last = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    return last if type(last).__name__ in ("LGBMClassifier", "LGBMRegressor") else None
+
+
+def _register_lightgbm() -> None:
+    """Teach skl2onnx LightGBM's scikit-learn models with onnxmltools' converter, as skl2onnx's
+    documentation does (a registration for this process; registering again replaces it)."""
+    from lightgbm import LGBMClassifier, LGBMRegressor
+    from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+
+    update_registered_converter(
+        LGBMClassifier,
+        "LightGbmLGBMClassifier",
+        calculate_linear_classifier_output_shapes,
+        convert_lightgbm,
+        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )
+    update_registered_converter(
+        LGBMRegressor,
+        "LightGbmLGBMRegressor",
+        calculate_linear_regressor_output_shapes,
+        convert_lightgbm,
+        options={"split": None},
+    )
 
 
 def _own_converters() -> dict[type, Any]:
