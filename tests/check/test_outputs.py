@@ -114,6 +114,25 @@ def test_positive_class_must_be_the_specs(spec, features, churn_frame) -> None: 
     row = _row(report, "label set")
     assert row.status == Status.FAIL
     assert "the model's positive class (scored as score) is 'stays' of ['churns', 'stays']" in row.message
+    assert row.fix.endswith("if 'stays' is what the spec means by True, set positive_label: 'stays' in the spec")
+
+
+def test_a_model_scoring_the_other_class_is_not_told_to_rename_positive_label(  # type: ignore[no-untyped-def]
+    spec, features, churn_frame
+) -> None:
+    """The spec's class is among the model's, but the model scores the other one: renaming
+    positive_label would price the use case's mistakes the wrong way round."""
+    from modelyard.demo import build_baseline
+
+    x, y = churn_frame
+    model = build_baseline().fit(x, y.map({True: "churns", False: "stays"}))
+    spec = spec.model_copy(update={"positive_label": "churns"})
+    report = output_checks(spec, load_model(save_model(model)), features.iloc[:100], {}, threshold=0.5)
+    row = _row(report, "label set")
+    assert row.status == Status.FAIL
+    assert "set positive_label" not in row.fix
+    assert row.fix.startswith("train with the label encoded so that 'churns' is the positive class (e.g. y ==")
+    assert row.fix.endswith("do not change positive_label: the spec's costs are for 'churns'")
 
 
 def test_determinism_and_batch_consistency(features) -> None:  # type: ignore[no-untyped-def]

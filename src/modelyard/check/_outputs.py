@@ -398,14 +398,26 @@ def _label_check(use_case: Any, loaded: LoadedModel, scores: np.ndarray, thresho
     classes = loaded.metadata.get("classes")
     wanted = use_case.positive_label
     if positive is not None and not _same_label(positive, wanted):
+        if any(_same_label(c, wanted) for c in classes or ()):
+            # The model knows the spec's class but scores the other one: renaming positive_label
+            # would price the use case's mistakes the wrong way round.
+            fix = (
+                f"train with the label encoded so that {wanted!r} is the positive class (e.g. y == {wanted!r}), "
+                f"or wrap the model to return the probability of {wanted!r}; do not change positive_label: "
+                f"the spec's costs are for {wanted!r}"
+            )
+        else:  # the spec names a class the model never had: a naming mismatch
+            fix = (
+                f"train with the label encoded so that {wanted!r} is the positive class, or, if {positive!r} "
+                f"is what the spec means by {wanted!r}, set positive_label: {positive!r} in the spec"
+            )
         return Check(
             "label set",
             Status.FAIL,
             f"the model's positive class (scored as {score_output(use_case).name}) is {positive!r} "
             f"of {classes}; the spec's positive_label is {wanted!r}",
             measured=f"classes {classes}",
-            fix=f"train with the label encoded so that {wanted!r} is the positive class, "
-            f"or set positive_label: {positive!r} in the spec",
+            fix=fix,
         )
     labels = scores >= threshold
     share = float(labels.mean()) if labels.size else 0.0
