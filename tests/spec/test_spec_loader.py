@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -458,3 +459,22 @@ def test_find_use_case_lists_what_is_available(tmp_path: Path, minimal_spec: str
 def test_numbers_that_are_not_finite_are_refused(write_spec: SpecWriter, old: str, new: str, key: str) -> None:
     issue = only_issue(write_spec(replace=((old, new),)))
     assert issue.key == key and "finite number" in issue.message, issue
+
+
+def test_aliases_that_expand_beyond_reason_are_refused_quickly(write_spec: SpecWriter, minimal_spec: str) -> None:
+    """A "billion laughs": nine lines of nested aliases expand to 10**8 values; the loader stops
+    counting at 100,000 instead of spending minutes and gigabytes on them."""
+    lines = ["x0: &x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 10)}]" for i in range(1, 8)]
+    path = write_spec(minimal_spec + "\n".join(lines) + "\n")
+    started = time.perf_counter()
+    issue = only_issue(path)
+    assert time.perf_counter() - started < 10
+    assert issue.message == "the file expands to more than 100,000 values (anchors repeated through '*' aliases)"
+    assert issue.fix == "write the spec out plainly; a use case takes a few hundred values"
+
+
+def test_an_anchor_used_a_few_times_still_loads(write_spec: SpecWriter) -> None:
+    path = write_spec(replace=(("    type: int", "    type: &number float"), ("    type: float", "    type: *number")))
+    assert validate_file(path) == []
+    assert [f.type for f in load_use_case(path).inputs if f.type != "category"] == ["float", "float"]

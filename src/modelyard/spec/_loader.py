@@ -173,7 +173,19 @@ def _load(path: Path, display: str) -> tuple[UseCase | None, list[SpecIssue]]:
                 "start with 'name:', 'task:', 'inputs:', 'costs:' and 'data:'",
             )
         ]
-    data = _plain(root)
+    try:
+        data = _plain(root, [_MAX_VALUES])
+    except _TooBig:
+        return None, [
+            SpecIssue(
+                display,
+                None,
+                "",
+                None,
+                f"the file expands to more than {_MAX_VALUES:,} values (anchors repeated through '*' aliases)",
+                "write the spec out plainly; a use case takes a few hundred values",
+            )
+        ]
     issues: list[SpecIssue] = []
     use_case: UseCase | None = None
     try:
@@ -218,12 +230,25 @@ def _yaml_issue(display: str, exc: MarkedYAMLError) -> SpecIssue:
     return SpecIssue(display, line, "", None, message, fix)
 
 
-def _plain(node: Any) -> Any:
-    """ruamel's round-trip objects as plain Python types (dict, list, str, int, float, bool, date)."""
+_MAX_VALUES = 100_000
+"""Most values a spec may expand to: aliases copy what their anchor holds, so a few lines that
+nest them (a "billion laughs") would expand to more than memory and time allow."""
+
+
+class _TooBig(Exception):
+    """The spec expands to more than :data:`_MAX_VALUES` values."""
+
+
+def _plain(node: Any, budget: list[int]) -> Any:
+    """ruamel's round-trip objects as plain Python types (dict, list, str, int, float, bool, date);
+    ``budget`` holds how many more values may be made (raises :class:`_TooBig` past it)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooBig
     if isinstance(node, Mapping):
-        return {_plain(key): _plain(value) for key, value in node.items()}
+        return {_plain(key, budget): _plain(value, budget) for key, value in node.items()}
     if isinstance(node, list):
-        return [_plain(value) for value in node]
+        return [_plain(value, budget) for value in node]
     if type(node).__name__ == "ScalarBoolean" or isinstance(node, bool):
         return bool(node)
     if isinstance(node, int):
