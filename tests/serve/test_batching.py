@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from modelyard.serve import OverloadedError, ServeSettings, create_app
+from modelyard.serve import OverloadedError, ServeSettings, create_app, read_prediction_log
 from modelyard.serve._batching import MicroBatcher, Retired
 from modelyard.serve._validate import Rows
 
@@ -344,3 +344,7 @@ def test_a_shadow_scores_sequential_requests_in_one_call(
     if answered < 1.5:  # all five reached the shadow's queue before its batch left
         assert 'modelyard_batch_size_rows_count{role="shadow",use_case="churn",version="2"} 1.0' in metrics
         assert 'modelyard_batch_size_rows_sum{role="shadow",use_case="churn",version="2"} 5.0' in metrics
+        log = read_prediction_log(settings.log_folder, "churn")
+        shadow = log[log["role"] == "shadow"]
+        assert len(shadow) == 5 and shadow["latency_ms"].nunique() == 1  # one batch, scored once
+        assert shadow["latency_ms"].iloc[0] < 1000, "the wait for company is not the shadow's latency"

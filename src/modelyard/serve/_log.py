@@ -127,7 +127,7 @@ class LogEntry:
     inputs: bytes  # :func:`encode_inputs` of the request's rows: one JSON object per line
     scores: np.ndarray
     decisions: np.ndarray
-    latency_ms: float
+    latency_ms: float  # production and canary: the request's time in the service; a shadow: its batch's scoring
 
 
 def log_table(entries: list[LogEntry]) -> pa.Table:

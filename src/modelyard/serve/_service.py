@@ -61,6 +61,7 @@ class Prediction:
 @dataclass(frozen=True)
 class _Scored:
     scores: np.ndarray
+    seconds: float  # the batch's features and model call, which every part of it shared
 
 
 class ModelFailure(ModelyardError):
@@ -69,6 +70,7 @@ class ModelFailure(ModelyardError):
 
 def _score_parts(slot: Slot, contract: RequestContract, parts: list[Rows]) -> list[_Scored | BaseException]:
     """Score a batch in one call; when one part is bad, score the parts one by one to say which."""
+    started = time.perf_counter()
     try:
         features = contract.prepare(concat_rows(parts))
         scores = slot.model.score(features, adapter=contract.score_adapter)
@@ -83,10 +85,11 @@ def _score_parts(slot: Slot, contract: RequestContract, parts: list[Rows]) -> li
             f"Version {slot.version} of {slot.use_case!r} failed to score: {type(exc).__name__}: {exc}"
         )
         return [failure] * len(parts)
+    seconds = time.perf_counter() - started
     out: list[_Scored | BaseException] = []
     start = 0
     for part in parts:
-        out.append(_Scored(scores[start : start + part.n]))
+        out.append(_Scored(scores[start : start + part.n], seconds))
         start += part.n
     return out
 
@@ -343,7 +346,9 @@ class ModelService:
         self.metrics.logged.labels(slot.use_case, str(slot.version), slot.role).inc(len(scores))
 
     def _shadow(self, slot: Slot, rows: Rows, request_id: str, inputs: bytes) -> None:
-        t0 = time.perf_counter()
+        """Score ``rows`` with a shadow off the response path and log its answer. Its logged latency
+        is its batch's scoring time: the wait for company (``shadow_max_wait_ms``) is the server's
+        choice, not the version's speed."""
         try:
             future = slot.batcher.submit(rows)
         except (ModelyardError, Retired):
@@ -356,8 +361,8 @@ class ModelService:
             if f.cancelled() or f.exception() is not None:
                 self.metrics.shadow_dropped.labels(slot.use_case, str(slot.version), slot.role).inc()
                 return
-            scores = f.result().scores
-            self._log(request_id, slot, inputs, scores, scores >= slot.threshold, time.perf_counter() - t0)
+            scored = f.result()
+            self._log(request_id, slot, inputs, scored.scores, scored.scores >= slot.threshold, scored.seconds)
 
         future.add_done_callback(done)
 
