@@ -42,6 +42,10 @@ def test_unused_inputs_warn_and_training_types_are_compared(spec) -> None:  # ty
 def test_a_model_without_names_gets_the_spec_order(spec) -> None:  # type: ignore[no-untyped-def]
     (row,) = model_input_checks(spec, None, {})
     assert row.status == Status.PASS
+    (row,) = model_input_checks(spec, None, {}, width=len(spec.input_names))
+    assert row.status == Status.PASS
+    (row,) = model_input_checks(spec, None, {}, width=3)
+    assert row.status == Status.FAIL and row.measured == f"3 columns fitted, {len(spec.input_names)} sent"
 
 
 def test_clean_sample_passes(spec, features: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]

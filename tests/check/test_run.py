@@ -123,6 +123,21 @@ def test_renamed_model_columns_stop_the_check(check_yard, churn_frame) -> None: 
     assert result.check("outputs").status == Status.SKIP
 
 
+def test_a_model_fitted_on_a_narrower_array_stops_the_check_with_the_fix(check_yard, churn_frame) -> None:  # type: ignore[no-untyped-def]
+    """Fitted on a bare array of 2 columns, the model cannot tell which of the spec's inputs it
+    learnt from: one FAIL that says so, rather than the predict error it would raise."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = churn_frame
+    fitted = LogisticRegression().fit(x[["tenure", "monthly_charges"]].to_numpy(), y)
+    result = run_check(check_yard, "churn", fitted, soak_seconds=0)
+    row = result.check("model inputs")
+    assert row.status == Status.FAIL
+    assert row.message.startswith("the model was fitted on an array of 2 unnamed column(s); production sends")
+    assert row.fix.startswith("fit the model on a pandas DataFrame of the spec's inputs")
+    assert result.check("outputs").status == Status.SKIP
+
+
 def test_almost_right_output_fails_until_the_adapter_is_declared(check_yard, fast) -> None:  # type: ignore[no-untyped-def]
     spec = check_yard.use_case("churn")
     model = "check.leaky_models:percent"

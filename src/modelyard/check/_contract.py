@@ -47,9 +47,26 @@ def closest_name(name: str, candidates: Sequence[str], *, cutoff: float = 0.6) -
     return next(c for c in candidates if c.lower() == found[0])
 
 
-def model_input_checks(use_case: Any, input_names: Sequence[str] | None, trained_dtypes: dict[str, str]) -> list[Check]:
-    """The model's columns and training types against the spec's inputs."""
+def model_input_checks(
+    use_case: Any, input_names: Sequence[str] | None, trained_dtypes: dict[str, str], width: int | None = None
+) -> list[Check]:
+    """The model's columns and training types against the spec's inputs; ``width`` is how many
+    columns a model that does not name its inputs was fitted on, when it says."""
     spec_names = list(use_case.input_names)
+    if input_names is None and width is not None and width != len(spec_names):
+        return [
+            Check(
+                "model inputs",
+                Status.FAIL,
+                f"the model was fitted on an array of {width} unnamed column(s); production sends the spec's "
+                f"{len(spec_names)} inputs, and it cannot tell which {width} it learnt from",
+                measured=f"{width} columns fitted, {len(spec_names)} sent",
+                fix=(
+                    "fit the model on a pandas DataFrame of the spec's inputs (e.g. model.fit(X[[...]], y) with "
+                    "X from a snapshot), so that it reads its columns by name"
+                ),
+            )
+        ]
     if input_names is None:
         return [
             Check(

@@ -201,7 +201,9 @@ def _inputs(
             )
         )
         raise _Stop("the data has no rows to run the model on")
-    model_rows = model_input_checks(spec, candidate.loaded.input_names, candidate.input_dtypes)
+    model_rows = model_input_checks(
+        spec, candidate.loaded.input_names, candidate.input_dtypes, _fitted_width(candidate.loaded.raw)
+    )
     rows, valid = data_checks(spec, features)
     result.checks.extend(model_rows + rows)
     if any(r.status == Status.FAIL and r.name == "model inputs" for r in model_rows):
@@ -313,3 +315,14 @@ def demo_stage(yard: Any, console: Any) -> CheckResult:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _fitted_width(raw: Any) -> int | None:
+    """How many columns the model was fitted on, when it says (scikit-learn, LightGBM); else None."""
+    width = getattr(raw, "n_features_in_", None)
+    if width is None and callable(getattr(raw, "num_feature", None)):  # a LightGBM Booster
+        try:
+            width = raw.num_feature()
+        except Exception:  # a booster without a model: say nothing
+            return None
+    return int(width) if isinstance(width, int | np.integer) else None
