@@ -309,3 +309,30 @@ def test_a_registered_label_model_fails_the_check(check_yard, fast, func) -> Non
     assert row.fix == "return the probability of the positive class (predict_proba(X)[:, 1]), not the predicted label"
     (record,) = _stored(check_yard, mv.version)
     assert not record.passed
+
+
+def test_a_slow_model_gets_its_verdict_without_hundreds_of_calls(check_yard, fast, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A 5 s model used to take 25 minutes here: 100 one-row calls for batch = single, 230 for latency."""
+    from check import slow_models
+    from modelyard.check import _determinism
+
+    monkeypatch.setattr(_determinism, "SINGLE_SECONDS", 0.5)
+    spec = Path(check_yard.settings.root) / "usecases" / "churn.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("latency_p99_ms: 2000 ", "latency_p99_ms: 50 "))
+    mv = check_yard.register("churn", slow_models.slow)
+    slow_models.CALLS[0] = 0
+    stages: list[str] = []
+    result = run_check(check_yard, "churn", mv.version, soak_seconds=0, progress=stages.append)
+    assert stages == list(STAGES) and result.complete
+    assert slow_models.CALLS[0] < 40, slow_models.CALLS[0]
+    single = result.check("batch = single")
+    assert single.status == Status.PASS
+    assert single.message.startswith("10 rows in a batch vs alone (the first 10 of 100: one-row calls took ")
+    latency = result.check("latency")
+    assert latency.status == Status.FAIL
+    assert "stopped after 2 of 30 calls: 2 were over the budget" in latency.message
+
+
+def test_progress_must_be_callable(check_yard) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UsageError, match="The 'progress' parameter must be a function taking a stage name"):
+        run_check(check_yard, "churn", "latest", progress="yes")

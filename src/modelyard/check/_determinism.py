@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 
 from modelyard.check._outputs import Scorer
 from modelyard.check._result import Check, Status
 
-__all__ = ["BATCH_ROWS", "DETERMINISM_TOLERANCE", "SINGLE_TOLERANCE", "determinism_checks"]
+__all__ = [
+    "BATCH_ROWS",
+    "DETERMINISM_TOLERANCE",
+    "SINGLE_MIN_ROWS",
+    "SINGLE_SECONDS",
+    "SINGLE_TOLERANCE",
+    "determinism_checks",
+]
 
 DETERMINISM_TOLERANCE = 1e-12
 """Largest absolute difference allowed between two scorings of the same rows."""
 SINGLE_TOLERANCE = 1e-6
 """Largest absolute difference allowed between a row scored in a batch and scored alone."""
 BATCH_ROWS = 100
+SINGLE_SECONDS = 20.0
+"""One-row calls stop after this long (a slow model), once :data:`SINGLE_MIN_ROWS` rows are scored."""
+SINGLE_MIN_ROWS = 10
 
 
 def determinism_checks(scorer: Scorer, frame: pd.DataFrame, first: np.ndarray) -> list[Check]:
@@ -23,8 +35,20 @@ def determinism_checks(scorer: Scorer, frame: pd.DataFrame, first: np.ndarray) -
     rows = [_compare("determinism", first, again, frame, DETERMINISM_TOLERANCE, "scored twice")]
     batch = frame.iloc[:BATCH_ROWS]
     together = np.asarray(scorer(batch), dtype=np.float64)
-    alone = np.array([float(scorer(batch.iloc[[i]])[0]) for i in range(len(batch))])
-    rows.append(_compare("batch = single", together, alone, batch, SINGLE_TOLERANCE, "in a batch vs alone"))
+    alone: list[float] = []
+    begin = time.perf_counter()
+    for i in range(len(batch)):
+        alone.append(float(scorer(batch.iloc[[i]])[0]))
+        if len(alone) >= SINGLE_MIN_ROWS and time.perf_counter() - begin > SINGLE_SECONDS:
+            break
+    n = len(alone)
+    how = "in a batch vs alone"
+    if n < len(batch):
+        how += (
+            f" (the first {n} of {len(batch)}: one-row calls took {(time.perf_counter() - begin) / n * 1e3:,.0f} ms "
+            f"each, so they stopped at {SINGLE_SECONDS:g} s)"
+        )
+    rows.append(_compare("batch = single", together[:n], np.array(alone), batch.iloc[:n], SINGLE_TOLERANCE, how))
     return rows
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ def run_check(
     data: pd.DataFrame | str | Path | None = None,
     soak_seconds: float | None = None,
     trust: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> CheckResult:
     """Check that ``model`` will work in production for ``use_case``.
 
@@ -62,7 +63,8 @@ def run_check(
     .onnx, LightGBM .txt, .pkl/.joblib with ``trust``), an import path ``module:function``, or a
     model object. ``data`` holds raw production rows (a DataFrame or a Parquet/CSV path; by default
     ``<root>/data/recent.parquet``); they go through the spec's feature code first, as in the server.
-    ``soak_seconds`` sizes the soak (30 s by default, 0 to skip it).
+    ``soak_seconds`` sizes the soak (30 s by default, 0 to skip it). ``progress`` is called with
+    each stage's name (see :data:`STAGES`) as it starts.
 
     Usage mistakes (a parameter of the wrong type, an unknown use case or version, a missing or
     empty data file or frame) raise :class:`UsageError` or :class:`NotFoundError`. Problems with
@@ -70,10 +72,21 @@ def run_check(
     check ran to the end, the result is stored against it.
     """
     params = check_parameters(yard, use_case, model, data=data, soak_seconds=soak_seconds, trust=trust)
+    if progress is not None and not callable(progress):
+        raise UsageError(
+            f"The 'progress' parameter must be a function taking a stage name, or None. Got {progress!r} instead."
+        )
     spec = yard.use_case(use_case)
     with compiled_scoring(yard.settings.sklearn_compiled):  # the model scores as the server would score it
         return _check(
-            yard, spec, params.model, data=data, soak_seconds=params.soak_seconds, trust=params.trust, adapters=None
+            yard,
+            spec,
+            params.model,
+            data=data,
+            soak_seconds=params.soak_seconds,
+            trust=params.trust,
+            adapters=None,
+            progress=progress,
         )
 
 
@@ -86,6 +99,7 @@ def _check(
     soak_seconds: float | None,
     trust: bool,
     adapters: Mapping[str, OutputAdapter] | None,
+    progress: Callable[[str], None] | None = None,
 ) -> CheckResult:
     seconds = soak_seconds_value(soak_seconds)
     sample = _snapshot_sample(yard, data) or read_sample(Path(yard.settings.root), data)
@@ -93,7 +107,7 @@ def _check(
         adapters = adapters_from_spec(spec)
     label = str(model) if isinstance(model, str | int | Path) else f"a {type(model).__qualname__} object"
     result = CheckResult(spec.name, label, None, sample.ref, len(sample.raw))
-    runner = _Runner(result)
+    runner = _Runner(result, progress)
     try:
         with runner.stage("load", usage_errors=True):
             candidate = _load(yard, spec, model, trust, result)
@@ -113,13 +127,16 @@ def _check(
 
 
 class _Runner:
-    def __init__(self, result: CheckResult) -> None:
+    def __init__(self, result: CheckResult, progress: Callable[[str], None] | None = None) -> None:
         self.result = result
+        self.progress = progress
 
     @contextlib.contextmanager
     def stage(self, name: str, *, usage_errors: bool = False) -> Iterator[None]:
         """Time a stage and turn what the model raises into a FAIL row. With ``usage_errors``, the
         caller's mistakes (no such version or file) pass through as they are."""
+        if self.progress is not None:
+            self.progress(name)
         start = time.perf_counter()
         try:
             yield
@@ -243,7 +260,9 @@ def _measure(
     with runner.stage("determinism"):
         result.checks.extend(determinism_checks(scorer, frame, scores))
     with runner.stage("latency"):
-        latency = measure_latency(scorer, frame, seconds=_LATENCY_SECONDS, min_calls=_LATENCY_MIN_CALLS)
+        latency = measure_latency(
+            scorer, frame, seconds=_LATENCY_SECONDS, min_calls=_LATENCY_MIN_CALLS, budget_ms=budgets.latency_p99_ms
+        )
         result.checks.append(latency_check(latency, budgets.latency_p99_ms, NATIVE_THREADS))
         result.measurements.update(latency.to_measurements())
     with runner.stage("memory"):

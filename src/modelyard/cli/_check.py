@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -47,8 +49,8 @@ def check(
     from modelyard.check import run_check
     from modelyard.cli._render import console, print_json
 
-    with open_cli_yard() as yard:
-        result = run_check(yard, use_case, model, data=data, soak_seconds=soak_seconds, trust=trust)
+    with open_cli_yard() as yard, _stage_progress(soak_seconds, disable=as_json) as progress:
+        result = run_check(yard, use_case, model, data=data, soak_seconds=soak_seconds, trust=trust, progress=progress)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -58,3 +60,46 @@ def check(
         elif result.version is not None:
             console.print("[yellow]not stored[/]: the check stopped early")
     raise typer.Exit(result.exit_code)
+
+
+def _stage_descriptions(soak_seconds: float | None) -> dict[str, str]:
+    from modelyard.check._params import soak_seconds_value
+
+    soak = soak_seconds_value(soak_seconds)
+    return {
+        "load": "loading the model as the server does",
+        "inputs": "running the feature code on the data",
+        "outputs": "scoring the rows, checking the outputs",
+        "determinism": "scoring again, and in a batch against one by one",
+        "latency": "timing one-row calls",
+        "memory": "loading and scoring in a fresh process",
+        "soak": f"soak: one-row calls for {soak:g} s" if soak > 0 else "soak (skipped)",
+        "onnx": "converting to ONNX and comparing",
+    }
+
+
+@contextlib.contextmanager
+def _stage_progress(soak_seconds: float | None, *, disable: bool) -> Iterator[Callable[[str], None]]:
+    """A transient bar of the check's stages, with the running stage's name and the time taken."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from modelyard.check import STAGES
+    from modelyard.cli._render import console
+
+    descriptions = _stage_descriptions(soak_seconds)
+    progress = Progress(
+        TextColumn("check: {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=disable,
+    )
+    task = progress.add_task(descriptions["load"], total=len(STAGES))
+
+    def started(stage: str) -> None:
+        progress.update(task, completed=STAGES.index(stage), description=descriptions.get(stage, stage))
+
+    with progress:
+        yield started

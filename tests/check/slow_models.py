@@ -1,0 +1,18 @@
+"""A scoring function that takes 0.2 s a call, however many rows (importable: saved by import path)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+CALL_SECONDS = 0.2
+CALLS = [0]
+
+
+def slow(frame: pd.DataFrame) -> np.ndarray:
+    """Churn scores from monthly charges, after a 0.2 s wait."""
+    CALLS[0] += 1
+    time.sleep(CALL_SECONDS)
+    return np.clip(frame["monthly_charges"].to_numpy(dtype=np.float64) / 120.0, 0.0, 1.0)
