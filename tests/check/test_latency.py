@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from modelyard.check._latency import latency_check, measure_latency, over_budget_needed
 from modelyard.check._result import Status
