@@ -109,14 +109,80 @@ def test_data_holding_every_row_of_the_training_snapshot_is_refused(lineage: Lin
 def test_the_reference_is_cross_fitted_when_the_training_snapshot_has_too_few_other_rows(lineage: Lineage) -> None:
     """Where fitting on the training snapshot used to crash (no rows left) or call the training rows
     'the evaluation data', the reference is cross-fitted and says why. (Rows shared with a training
-    snapshot are refused only when they are all of it: a time split shares rows legitimately.)"""
-    yard, snapshot, _, _ = lineage
+    snapshot are refused only when they are all of it: a time split shares rows legitimately.) v3 is
+    registered with its snapshot but not its training frame, so no fingerprints stand in the way."""
+    yard, snapshot, train, _ = lineage
+    x = train[list(yard.use_case("churn").input_names)]
+    yard.register("churn", build_baseline().set_params(model__C=0.2).fit(x, train["churned"]), snapshot_id=snapshot.id)
     rows = read_snapshot(yard, snapshot)
-    ev = evaluate(yard, "churn", 2, against=None, data=rows.iloc[:-30], store=False, **FAST)
+    ev = evaluate(yard, "churn", 3, against=None, data=rows.iloc[:-30], store=False, **FAST)
     label = ev.result["reference"]["label"]
     positives = int(rows.iloc[-30:]["churned"].sum())
     assert label == (
-        f"logistic regression (cross-fitted on these rows; churn/v2's training snapshot {snapshot.short_id} has "
+        f"logistic regression (cross-fitted on these rows; churn/v3's training snapshot {snapshot.short_id} has "
         f"30 labelled rows besides the evaluation rows ({positives} positive), too few to fit on: it needs 50 rows "
         "holding both classes)"
     )
+
+
+def test_a_sample_of_the_training_rows_is_refused_by_their_fingerprints(lineage: Lineage) -> None:
+    """The hole the frame hash left: a random half of the training frame, or training rows mixed into
+    fresh ones, used to be priced in-sample and pass."""
+    yard, _, train, recent = lineage
+    rows = yard.registry.training_rows(yard.model("churn", 2))
+    assert rows is not None and rows.rows == len(train) and len(rows.unique) > 0.95 * len(train)
+    half = train.sample(frac=0.5, random_state=1)
+    message = (
+        f"The evaluation data has {len(half):,} of its {len(half):,} rows (100%) among the {len(train):,} rows "
+        "churn/v2 (challenger) and churn/v1 (champion) were fitted on"
+    )
+    with pytest.raises(EvaluationError) as caught:
+        evaluate(yard, "churn", 2, data=half, **FAST)
+    assert str(caught.value).startswith(message)
+    assert str(caught.value).endswith(FIX)
+
+    mixed = pd.concat([recent, train.head(len(recent) // 4)])  # a fifth of the rows are training rows
+    with pytest.raises(EvaluationError, match=re.escape(f"has {len(recent) // 4:,} of its {len(mixed):,} rows (20%)")):
+        evaluate(yard, "churn", 2, data=mixed, **FAST)
+    assert stored(yard) == []
+
+
+def test_fresh_rows_are_not_mistaken_for_training_rows(lineage: Lineage) -> None:
+    """The rows after the training period share no fingerprint by chance, and rows that occur several
+    times in training (anyone might send them) are not fingerprinted at all."""
+    yard, _, train, recent = lineage
+    rows = yard.registry.training_rows(yard.model("churn", 2))
+    assert rows is not None and rows.matches(recent[list(rows.columns)]) == (0, len(recent))
+    doubled = pd.concat([train, train.head(100)])
+    inputs = list(yard.use_case("churn").input_names)
+    from modelyard.registry._training_rows import TrainingRows
+
+    assert len(TrainingRows.of(doubled, inputs).unique) == len(rows.unique) - 100
+    ev = evaluate(yard, "churn", 2, data=recent, **FAST)
+    assert ev.result["data"]["rows"] == len(recent)
+
+
+def test_fingerprints_do_not_depend_on_how_the_values_were_typed() -> None:
+    from modelyard.registry._training_rows import TrainingRows, row_fingerprints
+
+    frame = pd.DataFrame({"tenure": [1, 2, None], "contract": ["a", None, "b"], "paperless": [True, False, True]})
+    typed = frame.astype({"tenure": "float32", "contract": "category"}).assign(paperless=[1, 0, 1])
+    assert (
+        row_fingerprints(frame, ["tenure", "contract", "paperless"])
+        == row_fingerprints(typed, ["tenure", "contract", "paperless"])
+    ).all()
+    rows = TrainingRows.of(frame, ["tenure", "contract", "paperless"])
+    again = TrainingRows.from_bytes(rows.to_bytes())
+    assert again.columns == rows.columns and again.rows == 3 and (again.unique == rows.unique).all()
+    assert again.matches(typed) == (3, 3) and again.matches(typed.drop(columns="contract")) == (0, 0)
+
+
+def test_a_large_training_frame_keeps_a_bounded_sample(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from modelyard.registry import _training_rows
+
+    monkeypatch.setattr(_training_rows, "MAX_STORED", 1_000)
+    frame = pd.DataFrame({"x": range(20_000)})
+    rows = _training_rows.TrainingRows.of(frame, ["x"])
+    assert len(rows.unique) == 1_000
+    found, compared = rows.matches(frame.sample(frac=0.5, random_state=0))
+    assert found == compared and 400 < compared < 600  # the rows in the kept range, all training rows

@@ -8,11 +8,15 @@ challenger and the champion alike, the evaluation data is refused when it
 - *is* that snapshot (``data=<snapshot id>``, ``--data <snapshot id>``);
 - is the training frame itself (its model inputs hash to ``training_data_hash``);
 - holds every entity key of that snapshot (the snapshot as a file or frame, or a later rebuild of
-  the source that grew from it), so every training row is among the evaluation rows.
+  the source that grew from it), so every training row is among the evaluation rows;
+- has :data:`LEAK_SHARE` of its rows or more among the rows the version was fitted on, by the
+  fingerprints of its training rows kept at registration (a random split of the training frame,
+  training rows mixed into fresh ones). Only rows that occur once in training are fingerprinted,
+  so rows that any customer might send (defaults, a few yes/no inputs) do not count.
 
-Sharing only some rows with the snapshot is allowed: the lineage's snapshot is where the training
-rows came from, and a time split keeps its later rows for evaluation (``split_by_time``, as the
-demo does), so a partial overlap says nothing about leakage by itself.
+Sharing only some entity keys with the snapshot is allowed: the lineage's snapshot is where the
+training rows came from, and a time split keeps its later rows for evaluation (``split_by_time``,
+as the demo does), so a partial overlap of keys says nothing about leakage by itself.
 """
 
 from __future__ import annotations
@@ -32,14 +36,18 @@ from modelyard.store import ModelVersion
 if TYPE_CHECKING:
     from modelyard._yard import Yard
 
-__all__ = ["refuse_training_rows"]
+__all__ = ["LEAK_SHARE", "refuse_training_rows"]
+
+LEAK_SHARE = 0.10
+"""Share of the evaluation rows found among a version's training rows from which the data is refused."""
+_MIN_FOUND = 10
 
 
 def refuse_training_rows(
     yard: Yard, spec: UseCase, data: EvaluationData, contenders: Sequence[tuple[str, ModelVersion]]
 ) -> None:
     """Raise :class:`EvaluationError` when ``data`` holds the training rows of a version in
-    ``contenders`` (role, version), by its lineage; see the module's docstring for the three tests."""
+    ``contenders`` (role, version), by its lineage; see the module's docstring for the four tests."""
     evaluated = data.ref.removeprefix("snapshot:") if data.ref.startswith("snapshot:") else None
     same = [(role, mv) for role, mv in contenders if evaluated and mv.snapshot_id == evaluated]
     if evaluated and same:
@@ -54,6 +62,14 @@ def refuse_training_rows(
             what = f"is the frame {_names(fitted)} learnt from: its inputs hash to the lineage's training_data_hash"
             _refuse(spec, f"{what} {digest[:12]}")
 
+    _refuse_covered_snapshots(yard, spec, data, contenders)
+    _refuse_fitted_rows(yard, spec, data, contenders)
+
+
+def _refuse_covered_snapshots(
+    yard: Yard, spec: UseCase, data: EvaluationData, contenders: Sequence[tuple[str, ModelVersion]]
+) -> None:
+    """Refuse ``data`` when it holds every entity key of a version's training snapshot."""
     key = spec.data.entity_key
     if not key or key not in data.columns.columns:
         return
@@ -64,6 +80,29 @@ def refuse_training_rows(
             whose = [(role, mv) for role, mv in contenders if mv.snapshot_id == snapshot_id]
             what = f"holds all {covered:,} rows of snapshot {snapshot_id[:12]} (matched by {key})"
             _refuse(spec, f"{what}, which the lineage of {_names(whose)} names as training snapshot")
+
+
+def _refuse_fitted_rows(
+    yard: Yard, spec: UseCase, data: EvaluationData, contenders: Sequence[tuple[str, ModelVersion]]
+) -> None:
+    """Refuse ``data`` when enough of its rows are among a version's fingerprinted training rows."""
+    for blob in dict.fromkeys(mv.training_rows_sha256 for _, mv in contenders if mv.training_rows_sha256):
+        whose = [(role, mv) for role, mv in contenders if mv.training_rows_sha256 == blob]
+        try:
+            rows = yard.registry.training_rows(whose[0][1])
+        except (NotFoundError, ValueError):  # the blob is gone or damaged: nothing to compare with
+            continue
+        if rows is None:
+            continue
+        found, compared = rows.matches(data.inputs)
+        if found >= _MIN_FOUND and found >= LEAK_SHARE * compared:
+            of = f"{compared:,} rows" if compared == data.n else f"{compared:,} rows compared"
+            _refuse(
+                spec,
+                f"has {found:,} of its {of} ({found / compared:.0%}) among the {rows.rows:,} rows "
+                f"{_names(whose)} {'were' if len(whose) > 1 else 'was'} fitted on (by the fingerprints of the "
+                "training rows' inputs, kept at registration)",
+            )
 
 
 def _covered_rows(yard: Yard, snapshot_id: str, key: str, keys: pd.Index) -> int:

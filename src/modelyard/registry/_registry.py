@@ -29,6 +29,7 @@ from modelyard.flavors import (
 )
 from modelyard.registry._lineage import data_hash, git_state, jsonable, model_params
 from modelyard.registry._stages import check_move, parse_stage
+from modelyard.registry._training_rows import TrainingRows
 from modelyard.store import ModelVersion, Stage, StageChange, Store, utcnow
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ class Registry:
         signature = _signature(model, sample, use_case)
         if training_data is not None and training_data_hash is None:
             training_data_hash = data_hash(training_data)
+        training_rows = self._store_training_rows(training_data, use_case)
         git = git_state(code_folder)
         return self.register_saved(
             use_case,
@@ -116,6 +118,7 @@ class Registry:
             params=jsonable(dict(params)) if params is not None else model_params(model),
             tags={str(k): str(v) for k, v in (tags or {}).items()},
             training_data_hash=training_data_hash,
+            training_rows_sha256=training_rows,
             snapshot_id=snapshot_id,
             git_commit=git.commit if git else None,
             git_dirty=git.dirty if git else None,
@@ -124,6 +127,23 @@ class Registry:
             description=description,
             threshold=threshold,
         )
+
+    def _store_training_rows(self, training_data: pd.DataFrame | None, use_case: UseCase) -> str | None:
+        """Store the fingerprints of the training rows (see :mod:`._training_rows`); their sha256, or
+        None when there is no frame with the spec's inputs to take them from."""
+        if not isinstance(training_data, pd.DataFrame) or len(training_data) == 0:
+            return None
+        columns = [name for name in use_case.input_names if name in training_data.columns]
+        if not columns:
+            return None
+        return self.artifacts.put(TrainingRows.of(training_data, columns).to_bytes())
+
+    def training_rows(self, mv: ModelVersion) -> TrainingRows | None:
+        """The fingerprints of ``mv``'s training rows, or None when it was registered without a frame
+        (or before modelyard kept them)."""
+        if not mv.training_rows_sha256:
+            return None
+        return TrainingRows.from_bytes(self.artifacts.get(mv.training_rows_sha256))
 
     def register_saved(
         self,

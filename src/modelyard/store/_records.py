@@ -52,6 +52,7 @@ class ModelVersion:
     threshold: float
     created_at: datetime
     training_data_hash: str | None = None
+    training_rows_sha256: str | None = None
     snapshot_id: str | None = None
     git_commit: str | None = None
     git_dirty: bool | None = None

@@ -75,6 +75,7 @@ model_versions = Table(
     Column("tags", JSON, nullable=False),
     Column("spec_sha256", String(64), nullable=False),
     Column("training_data_hash", String(64)),
+    Column("training_rows_sha256", String(64)),
     Column("snapshot_id", String(80)),
     Column("git_commit", String(40)),
     Column("git_dirty", Boolean),
