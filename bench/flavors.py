@@ -5,10 +5,13 @@
 For one row and for 100 rows of a churn-like table (numbers, a bool and three text columns), from
 LightGBM with and without category columns, and from scikit-learn pipelines (OrdinalEncoder, the
 default, on the text) ending in HistGradientBoosting or in LightGBM, scored compiled and with
-compiling off:
+compiling off, and from that HistGradientBoosting pipeline converted to ONNX (as the handoff check
+converts it; one input per column):
 - ``score``: ``LoadedModel.score(frame)``, the call the server, the check and batch scoring make;
-- ``lib frame``: the library's own predict on the same frame, categoricals prepared as at fit;
-- ``lib array``: the library's predict on a ready float array, the floor for any caller.
+- ``lib frame``: the library's own predict on the same frame, categoricals prepared as at fit (for
+  ONNX: ``session.run`` on feeds taken column by column, ``frame[name].to_numpy()``);
+- ``lib array``: the library's predict on a ready float array, the floor for any caller (for ONNX:
+  ``session.run`` on ready feeds).
 
 Native thread pools are pinned to one thread, as the server pins them. Median microseconds of
 --calls calls, after warm-up.
@@ -113,7 +116,44 @@ def main() -> None:
                 table.add_row(
                     name, str(rows), f"{score:,.0f}", f"{frame_us:,.0f}", array_us, f"{score / frame_us:.2f}x"
                 )
+        status.update("timing the pipeline converted to ONNX")
+        _onnx_rows(table, pipeline, frame, args.calls)
     console.print(table)
+
+
+def _onnx_rows(table: Table, pipeline: Any, frame: pd.DataFrame, calls: int) -> None:
+    """The HistGradientBoosting pipeline converted to ONNX as the handoff check converts it."""
+    from modelyard.check._onnx import convert_to_onnx
+
+    conversion = convert_to_onnx(load_model(save_model(pipeline)), frame)
+    if conversion.model is None:
+        table.add_row("HGB pipeline, ONNX", "-", f"not converted: {conversion.reason}", "", "", "")
+        return
+    loaded = conversion.model
+    session = loaded.raw
+    inputs = [(i.name, i.type) for i in session.get_inputs()]
+    output = session.get_outputs()[1].name
+
+    def by_column(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+        return {
+            name: rows[name].to_numpy(dtype=object if kind == "tensor(string)" else np.float32).reshape(-1, 1)
+            for name, kind in inputs
+        }
+
+    for rows in (1, 100):
+        given = frame.iloc[:rows]
+        score = median_us(loaded.score, given, calls)
+        frame_us = median_us(lambda r: session.run([output], by_column(r)), given, calls)
+        ready = by_column(given)
+        array_us = median_us(lambda f: session.run([output], f), ready, calls)
+        table.add_row(
+            "HGB pipeline, ONNX",
+            str(rows),
+            f"{score:,.0f}",
+            f"{frame_us:,.0f}",
+            f"{array_us:,.0f}",
+            f"{score / frame_us:.2f}x",
+        )
 
 
 if __name__ == "__main__":

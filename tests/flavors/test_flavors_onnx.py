@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from skl2onnx import convert_sklearn, to_onnx
 from skl2onnx.common.data_types import FloatTensorType
@@ -67,6 +68,21 @@ def test_one_input_per_column_round_trip(pipeline, frame, zipmap):
         assert loaded.metadata["classes"] == [0, 1]
     with pytest.raises(UsageError, match=r"missing 1 column\(s\) the model reads: \['f2'\]"):
         loaded.score(X.drop(columns="f2"))
+
+
+def test_per_column_inputs_take_any_column_layout(pipeline, frame):
+    """Columns are taken as arrays from the frame (no Series each): nullable dtypes and extra
+    columns give the scores of a plain frame; a column named twice is refused by name."""
+    X, _ = frame
+    loaded = load_model(save_model(_per_column(pipeline, frame, False).SerializeToString(), flavor="onnx"))
+    expected = loaded.score(X)
+    nullable = X.astype({"f0": "Float64", "f1": "float32"}).assign(extra="text")
+    np.testing.assert_allclose(loaded.score(nullable), expected, atol=TOLERANCE)
+    repeated_extra = pd.concat([nullable, nullable[["extra"]]], axis=1)
+    np.testing.assert_allclose(loaded.score(repeated_extra), expected, atol=TOLERANCE)
+    twice = pd.concat([X, X[["f0"]].rename(columns={"f0": "f1"})], axis=1)
+    with pytest.raises(UsageError, match=r"^The input names column\(s\) \['f1'\] more than once; give each"):
+        loaded.score(twice)
 
 
 def test_session_uses_one_thread(logistic, frame):

@@ -9,6 +9,7 @@ import pandas as pd
 
 from modelyard._exceptions import MissingExtraError, UsageError
 from modelyard.flavors._base import LoadedModel, ModelInfo, SavedModel, check_serialization
+from modelyard.flavors._columns import column_arrays
 
 __all__ = ["ONNX_SIGNATURE_DTYPES", "OnnxFlavor", "OnnxModel"]
 
@@ -156,9 +157,25 @@ class OnnxModel(LoadedModel):
                 f"The input is missing {len(missing)} column(s) the model reads: {missing[:10]}. "
                 f"Got columns {list(X.columns)[:10]}."
             )
+        # Arrays straight from the frame: a Series per column cost 1-2 ms of a one-row call (19
+        # inputs) against 0.1 ms for the ONNX run itself.
+        arrays = column_arrays(X, self.input_names)
+        if arrays is None:  # every input is there, so some column is named twice
+            inputs = set(self.input_names)
+            twice = sorted({str(n) for n in X.columns[X.columns.duplicated()] if n in inputs})
+            if twice:
+                raise UsageError(
+                    f"The input names column(s) {twice[:10]} more than once; give each column one name "
+                    "so that it is clear which one the model reads."
+                )
+            arrays = [X[name] for name in self.input_names]  # a column it does not read is repeated
         feeds = {}
-        for name, kind, shape in self._inputs:
-            column = X[name].to_numpy(dtype=_NUMPY.get(kind, np.float32))
+        for (name, kind, shape), values in zip(self._inputs, arrays, strict=True):
+            dtype = _NUMPY.get(kind, np.float32)
+            if isinstance(values, np.ndarray):
+                column = values.astype(dtype, copy=False)
+            else:  # a pandas array (strings, nullable numbers), or a Series
+                column = values.to_numpy(dtype=dtype)
             if kind == "tensor(string)":
                 column = column.astype(str).astype(object)
             feeds[name] = column.reshape(-1, 1) if len(shape) != 1 else column

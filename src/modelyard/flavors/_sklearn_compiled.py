@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelyard.flavors._columns import column_arrays
+
 __all__ = ["MAX_ROWS", "CompiledSklearn", "compile_sklearn"]
 
 MAX_ROWS = 256
@@ -241,7 +243,7 @@ class CompiledSklearn:
         return self._scores(X)
 
     def _scores(self, X: pd.DataFrame) -> np.ndarray | None:
-        columns = _arrays(X, self.columns)
+        columns = column_arrays(X, self.columns)
         for stage in self.stages:
             columns = stage.apply(columns) if columns is not None else None
         if columns is None:
@@ -255,23 +257,6 @@ class CompiledSklearn:
         if self.classifier:
             return np.asarray(self.model._loss.predict_proba(raw)[:, 1])
         return np.asarray(self.model._loss.link.inverse(raw))
-
-
-def _arrays(X: pd.DataFrame, names: tuple[str, ...]) -> list[Any] | None:
-    """The columns ``names`` of ``X`` as numpy or pandas arrays, without making Series (each
-    ``X[name]`` costs ~10 µs, which is most of a one-row score); ``None`` if some are missing or
-    named twice (scikit-learn's error is the one to give)."""
-    if tuple(X.columns) == names:
-        positions: Any = range(len(names))
-    elif X.columns.is_unique and set(names) <= set(X.columns):
-        positions = X.columns.get_indexer(names)
-    else:
-        return None
-    column = getattr(X, "_get_column_array", None)  # pandas' own accessor; public path if it goes
-    if column is None:
-        series = [X.iloc[:, at] for at in positions]
-        return [s.to_numpy() if isinstance(s.dtype, np.dtype) else s.array for s in series]
-    return [column(at) for at in positions]
 
 
 def compile_sklearn(estimator: Any) -> CompiledSklearn | None:
