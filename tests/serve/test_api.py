@@ -97,11 +97,11 @@ def contract() -> RequestContract:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"tenure": "12"}, "Field 'tenure' must be a number (int). Got '12' in row 0 instead; send a JSON number"),
+        ({"tenure": "12"}, "Field 'tenure' must be a number (int). Got \"12\" in row 0 instead; send a JSON number"),
         ({"tenure": 121}, "Field 'tenure' must be at most 120. Got 121 in row 0 instead; send a value in [0, 120]."),
         ({"monthly_charges": -1.0}, "Field 'monthly_charges' must be at least 0. Got -1.0 in row 0 instead"),
-        ({"monthly_charges": float("inf")}, "Field 'monthly_charges' must be finite. Got inf in row 0"),
-        ({"monthly_charges": float("nan")}, "Field 'monthly_charges' must not be null. Got NaN in row 0"),
+        ({"monthly_charges": float("inf")}, "Field 'monthly_charges' must be finite. Got Infinity in row 0"),
+        ({"monthly_charges": float("nan")}, "Field 'monthly_charges' must not be null. Got null or missing in row 0"),
         ({"contract": 3}, "Field 'contract' must be a string. Got 3 in row 0 instead; send text in quotes."),
         ({"female": 2}, "Field 'female' must be at most 1. Got 2 in row 0"),
         ({"tenure": 2**64}, "Field 'tenure' must fit in a 64-bit integer. Got 18446744073709551616 in row 0"),

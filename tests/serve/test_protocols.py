@@ -208,7 +208,7 @@ def test_inconsistent_requests_are_400s_in_each_protocols_error_shape(client: ht
     r = client.post("/v2/models/churn/infer", json=body)
     assert r.status_code == 400, r.text
     assert r.json() == {
-        "error": "Input 'contract': datatype FP64, but data[0] is a string ('Month-to-month'); "
+        "error": "Input 'contract': datatype FP64, but data[0] is a string (\"Month-to-month\"); "
         "send numbers or declare BYTES"
     }
     head = json.dumps(

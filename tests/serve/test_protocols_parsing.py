@@ -51,7 +51,7 @@ def prefixed(*values: bytes) -> bytes:
         (
             "FP64",
             ["Month-to-month"],
-            "Input 'x': datatype FP64, but data[0] is a string ('Month-to-month'); send numbers or declare BYTES",
+            "Input 'x': datatype FP64, but data[0] is a string (\"Month-to-month\"); send numbers or declare BYTES",
         ),
         (
             "BOOL",
@@ -63,20 +63,20 @@ def prefixed(*values: bytes) -> bytes:
         (
             "INT64",
             [1, True],
-            "Input 'x': datatype INT64, but data[1] is a boolean (True); send integers or declare BOOL",
+            "Input 'x': datatype INT64, but data[1] is a boolean (true); send integers or declare BOOL",
         ),
         (
             "INT32",
             [1, 2.5],
             "Input 'x': datatype INT32, but data[1] is a number with a fraction (2.5); send integers or declare FP64",
         ),
-        ("UINT8", ["3"], "Input 'x': datatype UINT8, but data[0] is a string ('3'); send integers or declare BYTES"),
+        ("UINT8", ["3"], "Input 'x': datatype UINT8, but data[0] is a string (\"3\"); send integers or declare BYTES"),
         (
             "FP32",
             [1.5, False],
-            "Input 'x': datatype FP32, but data[1] is a boolean (False); send numbers or declare BOOL",
+            "Input 'x': datatype FP32, but data[1] is a boolean (false); send numbers or declare BOOL",
         ),
-        ("BOOL", [True, "yes"], "Input 'x': datatype BOOL, but data[1] is a string ('yes'); send booleans"),
+        ("BOOL", [True, "yes"], "Input 'x': datatype BOOL, but data[1] is a string (\"yes\"); send booleans"),
         ("BYTES", ["a", {"b": 1}], "Input 'x': datatype BYTES, but data[1] is an object; send strings, one value per"),
         (
             "FP64",
@@ -95,7 +95,9 @@ def test_oip_datatype_mismatch_names_the_input_among_good_ones() -> None:
 
 
 def test_oip_datatype_message_shortens_a_long_value() -> None:
-    with pytest.raises(BadRequestError, match=r"is a string \('x{36}\.\.\.\); send numbers") as caught:
+    with pytest.raises(
+        BadRequestError, match=r'is a string \("x{40}"\.\.\. \(10,000 characters\)\); send numbers'
+    ) as caught:
         parse_oip(oip(tensor("x", "FP64", ["x" * 10_000])), None)
     assert len(caught.value.message) < 200
 
@@ -121,7 +123,9 @@ def test_oip_json_data_that_fits_its_datatype_is_kept_as_sent(datatype: str, dat
 def test_oip_rows_by_one_column_data_is_flattened_then_checked() -> None:
     rows, _, _ = parse_oip(oip(tensor("x", "INT64", [[1], [2]], shape=[2, 1])), None)
     assert rows.columns == {"x": [1, 2]}
-    refused("Input 'x': datatype INT64, but data[1] is a string ('2')", oip(tensor("x", "INT64", [[1], ["2"]], [2, 1])))
+    refused(
+        "Input 'x': datatype INT64, but data[1] is a string (\"2\")", oip(tensor("x", "INT64", [[1], ["2"]], [2, 1]))
+    )
 
 
 @pytest.mark.parametrize("datatype", ["INT128", "float64", "", None, ["FP64"], {"t": "FP64"}, 64])

@@ -12,7 +12,7 @@ import pytest
 
 from modelyard import DataError
 from modelyard.demo.features import INPUTS, churn_features
-from modelyard.serve._validate import RequestContract, Rows, concat_rows
+from modelyard.serve._validate import RequestContract, Rows, concat_rows, shown_as_json
 from modelyard.spec import load_use_case
 
 RAW = {
@@ -67,13 +67,16 @@ def test_typed_columns_pass_unchanged_with_a_null_where_the_spec_allows_one(cont
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"contract": "Weekly"}, "Field 'contract' must be one of ['Month-to-month', 'One year', 'Two year']"),
+        (
+            {"contract": "Weekly"},
+            'Field \'contract\' must be one of ["Month-to-month", "One year", "Two year"]. Got "Weekly"',
+        ),
         ({"monthly_charges": -1.0}, "Field 'monthly_charges' must be at least 0"),
-        ({"monthly_charges": None}, "Field 'monthly_charges' must not be null"),
+        ({"monthly_charges": None}, "Field 'monthly_charges' must not be null. Got null or missing in row 0"),
         ({"total_charges": -5.0}, "Field 'total_charges' must be at least 0"),
         ({"tenure": 1.5}, "Field 'tenure' must be a whole number (int)"),
-        ({"female": True}, "Field 'female' must be a number (int)"),
-        ({"internet_service": 3}, "Field 'internet_service' must be a string"),
+        ({"female": True}, "Field 'female' must be a number (int). Got true in row 0"),
+        ({"internet_service": 3}, "Field 'internet_service' must be a string. Got 3 in row 0"),
     ],
 )
 def test_a_bad_value_is_named_with_its_field_and_row(
@@ -106,7 +109,7 @@ def test_the_fast_path_names_the_bad_row_of_a_batch(
 def test_an_infinite_value_is_refused_even_where_nulls_are_allowed(contract: RequestContract) -> None:
     frame = churn_features(concat_rows([Rows.from_records([RAW, RAW])]))
     frame["total_charges"] = [10.0, np.inf]
-    with pytest.raises(DataError, match=r"Field 'total_charges' must be finite\. Got inf in row 1"):
+    with pytest.raises(DataError, match=r"Field 'total_charges' must be finite\. Got Infinity in row 1"):
         contract.validate(frame)
 
 
@@ -141,3 +144,37 @@ def test_the_feature_output_owns_its_memory() -> None:
     frame.loc[0, "tenure"] = 5  # writable (a model may edit its input in place)
     raw.loc[1, "tenure"] = 77
     assert frame["tenure"].tolist() == [5, 0]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (True, "true"),
+        (np.bool_(False), "false"),
+        (None, "null"),
+        (np.nan, "null"),
+        (pd.NA, "null"),
+        (pd.NaT, "null"),
+        (12, "12"),
+        (np.int64(-3), "-3"),
+        (2**64, "18446744073709551616"),
+        (-1.5, "-1.5"),
+        (np.float64(0.1), "0.1"),
+        (np.inf, "Infinity"),
+        (-np.inf, "-Infinity"),
+        ("12", '"12"'),
+        ('say "hi"\n', '"say \\"hi\\"\\n"'),
+        ("café", '"café"'),
+        ([1, True, None, "a"], '[1,true,null,"a"]'),
+        ({"a": False}, '{"a":false}'),
+        (pd.Timestamp("2024-12-31"), '"2024-12-31T00:00:00"'),
+        (np.datetime64("2024-12-31T12:00"), '"2024-12-31T12:00:00"'),
+    ],
+)
+def test_a_value_is_shown_as_a_client_writes_it_in_json(value: object, shown: str) -> None:
+    assert shown_as_json(value) == shown
+
+
+def test_a_long_value_is_shown_cut_with_its_length() -> None:
+    assert shown_as_json("x" * 1000, limit=5) == '"xxxxx"... (1,000 characters)'
+    assert shown_as_json(list(range(100)), limit=10) == "[0,1,2,..."

@@ -20,7 +20,7 @@ import orjson
 from modelyard._exceptions import ModelyardError
 from modelyard.serve._errors import BadRequestError
 from modelyard.serve._service import Prediction
-from modelyard.serve._validate import Rows
+from modelyard.serve._validate import Rows, shown_as_json
 from modelyard.spec import UseCase
 
 __all__ = [
@@ -280,15 +280,10 @@ def _check_json_types(where: str, datatype: str, data: list[Any]) -> None:
         if kind in accepts or (kind is float and int in accepts and value.is_integer()):
             continue  # an integral float (3.0) is an integer
         fraction = " with a fraction" if kind is float and int in accepts else ""
-        shown = "" if kind in (list, dict) else f" ({_short(value)})"
+        shown = "" if kind in (list, dict) else f" ({shown_as_json(value, limit=40)})"
         declare = _DECLARE.get(kind)
         fix = f"send {wants} or declare {declare}" if declare else f"send {wants}, one value per element"
         raise BadRequestError(f"{where}: datatype {datatype}, but data[{i}] is {_kind(value)}{fraction}{shown}; {fix}")
-
-
-def _short(value: Any, limit: int = 40) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= limit else f"{shown[: limit - 3]}..."
 
 
 def parse_oip(body: bytes, header_length: str | None) -> tuple[Rows, str | None, list[str] | None]:

@@ -6,11 +6,14 @@ found becomes a :class:`~modelyard.DataError` naming the field, the row, the val
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from modelyard._exceptions import DataError
@@ -18,7 +21,7 @@ from modelyard.data import FeatureCode, load_feature_code
 from modelyard.serve._frame import request_frame
 from modelyard.spec import Feature, UseCase
 
-__all__ = ["RequestContract", "Rows", "concat_rows"]
+__all__ = ["RequestContract", "Rows", "concat_rows", "shown_as_json"]
 
 
 @dataclass
@@ -59,10 +62,40 @@ def concat_rows(parts: list[Rows]) -> pd.DataFrame:
     return request_frame(data, sum(part.n for part in parts))
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, float) and np.isnan(value):
-        return "NaN"
-    return repr(value.item() if isinstance(value, np.generic) else value)
+def shown_as_json(value: Any, limit: int = 60) -> str:
+    """``value`` spelled as a client writes it in JSON, for an error message: ``true``, ``null``,
+    ``"text"`` (double quotes), ``12``, ``[1, 2]``. Text longer than ``limit`` characters is cut.
+
+    Only on the failure path: valid requests never build a message.
+    """
+    if isinstance(value, np.datetime64 | pd.Timestamp | datetime):
+        return "null" if pd.isna(value) else shown_as_json(pd.Timestamp(value).isoformat(), limit)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "null"
+        return repr(value) if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return orjson.dumps(value).decode()
+        return f"{orjson.dumps(value[:limit]).decode()}... ({len(value):,} characters)"
+    try:
+        text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+_NULL_SHOWN = "null or missing"
+"""How a null in a request is shown: by the time the request is a frame, a field that a record left
+out is null there too."""
 
 
 class RequestContract:
@@ -140,7 +173,7 @@ class RequestContract:
                 why = f"the feature code {self.feature_code.path} failed on it"
                 why += f": {type(failure).__name__}: {failure}" if failure is not None else ""
                 raise DataError(
-                    f"Field {feature.name!r} must not be null. Got null (or no value) in row {int(rows[0])}{more} "
+                    f"Field {feature.name!r} must not be null. Got {_NULL_SHOWN} in row {int(rows[0])}{more} "
                     f"instead; send a value in every row ({why})"
                 ) from None
 
@@ -173,7 +206,9 @@ def _fail(feature: Feature, bad: np.ndarray, values: np.ndarray, what: str, fix:
     rows = np.flatnonzero(bad)
     row = int(rows[0])
     more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
-    raise DataError(f"Field {feature.name!r} {what}. Got {_show(values[row])} in row {row}{more} instead; {fix}.")
+    shown = shown_as_json(values[row])
+    shown = _NULL_SHOWN if shown == "null" else shown
+    raise DataError(f"Field {feature.name!r} {what}. Got {shown} in row {row}{more} instead; {fix}.")
 
 
 def _check_column(feature: Feature, s: pd.Series) -> np.ndarray:
@@ -192,7 +227,7 @@ def _check_column(feature: Feature, s: pd.Series) -> np.ndarray:
         out = pd.to_datetime(s, errors="coerce", format="mixed").to_numpy() if values.dtype == object else values
         bad = pd.isna(out) & ~na
         if bad.any():
-            _fail(feature, bad, values, "must be a date-time", "send an ISO 8601 string such as '2024-12-31T00:00:00'")
+            _fail(feature, bad, values, "must be a date-time", 'send an ISO 8601 string such as "2024-12-31T00:00:00"')
     else:  # category, string
         out = values.astype(object)
         is_str = np.frompyfunc(lambda v: isinstance(v, str), 1, 1)(out).astype(bool)
@@ -315,8 +350,8 @@ def _check_categories(
     known = np.frompyfunc(allowed.__contains__, 1, 1)(values).astype(bool)  # hashing, one C loop
     bad = ~known & ~na
     if bad.any():
-        listed = [str(c) for c in feature.categories or ()]
-        _fail(feature, bad, values, f"must be one of {listed}", "send one of those values")
+        listed = ", ".join(shown_as_json(str(c), limit=1_000) for c in feature.categories or ())
+        _fail(feature, bad, values, f"must be one of [{listed}]", "send one of those values")
 
 
 _is_bool = np.frompyfunc(lambda v: isinstance(v, bool | np.bool_), 1, 1)
