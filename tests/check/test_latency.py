@@ -58,3 +58,25 @@ def test_without_a_budget_a_slow_model_stops_on_time(features: pd.DataFrame, mon
     assert latency.calls < 200 and latency.stopped_early == f"stopped after {latency.calls} of 200 calls, at 0.1 s"
     row = latency_check(latency, None, 1)
     assert row.status == Status.PASS and "no latency budget set" in row.message
+
+
+def test_a_model_within_its_budget_gets_every_warm_up_and_batch_call(features: pd.DataFrame) -> None:
+    """The time limits apply to calls over the budget only: a model within it is called as before."""
+    calls: list[int] = []
+    latency = measure_latency(_sleeper(0.002, calls), features, seconds=0.001, min_calls=30, budget_ms=500.0)
+    single = [n for n in calls if n == 1]
+    assert len(single) == 20 + latency.calls and latency.calls == 30
+    assert len([n for n in calls if n == 100]) == 1 + 15
+
+
+def test_batch_equals_single_stops_early_only_for_a_model_over_its_budget(features: pd.DataFrame, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from modelyard.check import _determinism
+    from modelyard.check._determinism import determinism_checks
+
+    monkeypatch.setattr(_determinism, "SINGLE_SECONDS", 0.01)
+    score = _sleeper(0.002, [])
+    first = score(features)
+    within = determinism_checks(score, features, first, budget_ms=500.0)[1]
+    assert within.status == Status.PASS and within.message == "100 rows in a batch vs alone agree"
+    over = determinism_checks(score, features, first, budget_ms=0.5)[1]
+    assert over.status == Status.PASS and over.message.startswith("10 rows in a batch vs alone (the first 10 of 100")

@@ -29,8 +29,14 @@ SINGLE_SECONDS = 20.0
 SINGLE_MIN_ROWS = 10
 
 
-def determinism_checks(scorer: Scorer, frame: pd.DataFrame, first: np.ndarray) -> list[Check]:
-    """Score ``frame`` again and compare with ``first``; then 100 rows in one batch vs one at a time."""
+def determinism_checks(
+    scorer: Scorer, frame: pd.DataFrame, first: np.ndarray, *, budget_ms: float | None = None
+) -> list[Check]:
+    """Score ``frame`` again and compare with ``first``; then 100 rows in one batch vs one at a time.
+
+    One-row calls stop after :data:`SINGLE_SECONDS` (and :data:`SINGLE_MIN_ROWS` rows) only when
+    they take longer than ``budget_ms`` on average, or there is no budget.
+    """
     again = np.asarray(scorer(frame), dtype=np.float64)
     rows = [_compare("determinism", first, again, frame, DETERMINISM_TOLERANCE, "scored twice")]
     batch = frame.iloc[:BATCH_ROWS]
@@ -39,7 +45,9 @@ def determinism_checks(scorer: Scorer, frame: pd.DataFrame, first: np.ndarray) -
     begin = time.perf_counter()
     for i in range(len(batch)):
         alone.append(float(scorer(batch.iloc[[i]])[0]))
-        if len(alone) >= SINGLE_MIN_ROWS and time.perf_counter() - begin > SINGLE_SECONDS:
+        spent = time.perf_counter() - begin
+        slow = budget_ms is None or spent / len(alone) * 1e3 > budget_ms
+        if len(alone) >= SINGLE_MIN_ROWS and spent > SINGLE_SECONDS and slow:
             break
     n = len(alone)
     how = "in a batch vs alone"

@@ -12,7 +12,14 @@ import pandas as pd
 from modelyard.check._outputs import Scorer
 from modelyard.check._result import Check, Status
 
-__all__ = ["ROW_POOL", "Latency", "latency_check", "measure_latency"]
+__all__ = [
+    "NO_BUDGET_MAX_SECONDS",
+    "ROW_POOL",
+    "Latency",
+    "latency_check",
+    "measure_latency",
+    "over_budget_needed",
+]
 
 _WARMUP_CALLS = 20
 
@@ -66,19 +73,22 @@ def measure_latency(
     A slow model is not called ``min_calls`` times when that cannot change the verdict: once
     ``seconds`` have passed, the calls stop as soon as enough of them are over ``budget_ms`` to put
     the p99 of ``min_calls`` calls over it, or, with no budget, after :data:`NO_BUDGET_MAX_SECONDS`.
+    Warm-up and batch calls stop after ``seconds`` only when a call is over the budget (or there is
+    none): a model within its budget is called as many times as ever.
     """
     # Each call gets a new one-row frame, built outside the timed part, as a parsed request would be
     # (calling pandas again and again on the same frame object makes it keep references).
     pool = min(len(frame), ROW_POOL)
+    budget_ns = None if budget_ms is None else budget_ms * 1e6
     warm_until = time.perf_counter() + seconds
     for i in range(_WARMUP_CALLS):
+        start = time.perf_counter_ns()
         scorer(frame.iloc[[i % pool]])
-        if time.perf_counter() > warm_until:  # a slow model: one call warms it as well as twenty
-            break
+        if time.perf_counter() > warm_until and _over(time.perf_counter_ns() - start, budget_ns):
+            break  # a slow model, over its budget: fewer warm-up calls cannot change its verdict
     timings: list[int] = []
     begin = time.perf_counter()
     deadline = begin + seconds
-    budget_ns = None if budget_ms is None else budget_ms * 1e6
     needed = over_budget_needed(min_calls)
     over = 0
     stopped = None
@@ -110,8 +120,8 @@ def measure_latency(
         start = time.perf_counter_ns()
         scorer(batch)
         batch_times.append(time.perf_counter_ns() - start)
-        if time.perf_counter() > batch_until:  # a few calls give a slow model's median
-            break
+        if time.perf_counter() > batch_until and _over(batch_times[-1], budget_ns):
+            break  # a few calls give a slow model's median
     single = np.asarray(timings, dtype=np.float64) / 1e6
     return Latency(
         calls=len(single),
@@ -121,6 +131,11 @@ def measure_latency(
         batch_p50_ms=float(np.median(batch_times)) / 1e6,
         stopped_early=stopped,
     )
+
+
+def _over(took_ns: float, budget_ns: float | None) -> bool:
+    """Whether a call took longer than the budget; with no budget, every call counts as slow."""
+    return budget_ns is None or took_ns > budget_ns
 
 
 def latency_check(latency: Latency, budget_ms: float | None, threads: int) -> Check:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,12 @@ class Parameters:
     model: Any
     soak_seconds: float
     trust: bool
+    progress: Callable[[str], None] | None = None
 
 
-def check_parameters(yard: Any, use_case: Any, model: Any, *, data: Any, soak_seconds: Any, trust: Any) -> Parameters:
+def check_parameters(
+    yard: Any, use_case: Any, model: Any, *, data: Any, soak_seconds: Any, trust: Any, progress: Any = None
+) -> Parameters:
     """Raise :class:`UsageError` for a parameter of the wrong type; return the normalised ones."""
     from modelyard._yard import Yard
     from modelyard.spec import UseCase
@@ -42,7 +46,11 @@ def check_parameters(yard: Any, use_case: Any, model: Any, *, data: Any, soak_se
             f"The 'use_case' parameter must be a use-case name (str) or a UseCase. Got {_shown(use_case)} instead."
         )
     check_data(data)
-    return Parameters(_model(model), soak_seconds_value(soak_seconds), _trust(trust))
+    if progress is not None and not callable(progress):
+        raise UsageError(
+            f"The 'progress' parameter must be a function taking a stage name, or None. Got {_shown(progress)} instead."
+        )
+    return Parameters(_model(model), soak_seconds_value(soak_seconds), _trust(trust), progress)
 
 
 def _model(model: Any) -> Any:

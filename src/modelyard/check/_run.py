@@ -71,11 +71,9 @@ def run_check(
     the model or the data are rows of the result. When the model is a registered version and the
     check ran to the end, the result is stored against it.
     """
-    params = check_parameters(yard, use_case, model, data=data, soak_seconds=soak_seconds, trust=trust)
-    if progress is not None and not callable(progress):
-        raise UsageError(
-            f"The 'progress' parameter must be a function taking a stage name, or None. Got {progress!r} instead."
-        )
+    params = check_parameters(
+        yard, use_case, model, data=data, soak_seconds=soak_seconds, trust=trust, progress=progress
+    )
     spec = yard.use_case(use_case)
     with compiled_scoring(yard.settings.sklearn_compiled):  # the model scores as the server would score it
         return _check(
@@ -86,7 +84,7 @@ def run_check(
             soak_seconds=params.soak_seconds,
             trust=params.trust,
             adapters=None,
-            progress=progress,
+            progress=params.progress,
         )
 
 
@@ -258,7 +256,7 @@ def _measure(
             raise _Stop("the model's output does not fit the spec")
     scorer, scores = report.scorer, report.scores
     with runner.stage("determinism"):
-        result.checks.extend(determinism_checks(scorer, frame, scores))
+        result.checks.extend(determinism_checks(scorer, frame, scores, budget_ms=budgets.latency_p99_ms))
     with runner.stage("latency"):
         latency = measure_latency(
             scorer, frame, seconds=_LATENCY_SECONDS, min_calls=_LATENCY_MIN_CALLS, budget_ms=budgets.latency_p99_ms
