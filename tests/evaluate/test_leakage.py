@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -163,18 +164,103 @@ def test_fresh_rows_are_not_mistaken_for_training_rows(lineage: Lineage) -> None
 
 
 def test_fingerprints_do_not_depend_on_how_the_values_were_typed() -> None:
+    """The dtypes the same values arrive in: numpy and nullable numbers, float32, booleans and numbers
+    held as objects or categories, text as str/category/string, naive and zoned date-times."""
     from modelyard.registry._training_rows import TrainingRows, row_fingerprints
 
-    frame = pd.DataFrame({"tenure": [1, 2, None], "contract": ["a", None, "b"], "paperless": [True, False, True]})
-    typed = frame.astype({"tenure": "float32", "contract": "category"}).assign(paperless=[1, 0, 1])
-    assert (
-        row_fingerprints(frame, ["tenure", "contract", "paperless"])
-        == row_fingerprints(typed, ["tenure", "contract", "paperless"])
-    ).all()
-    rows = TrainingRows.of(frame, ["tenure", "contract", "paperless"])
+    frame = pd.DataFrame(
+        {
+            "tenure": [1, 2, None],
+            "charges": [0.1, 29.85, 3.0],
+            "contract": ["a", None, "b"],
+            "paperless": [True, False, True],
+            "signup": pd.to_datetime(["2024-01-01 10:00", "2024-02-01 00:00", None]),
+        }
+    )
+    typed = pd.DataFrame(
+        {
+            "tenure": pd.array([1, 2, None], dtype="Int64"),
+            "charges": np.array([0.1, 29.85, 3.0], dtype="float32"),
+            "contract": pd.array(["a", None, "b"], dtype="string"),
+            "paperless": pd.Series([True, False, True], dtype=object),
+            "signup": frame["signup"].dt.tz_localize("UTC").dt.tz_convert("Europe/Paris"),
+        }
+    )
+    held = frame.astype({"tenure": object, "contract": "category"}).assign(paperless=[1, 0, 1])
+    columns = list(frame.columns)
+    assert (row_fingerprints(frame, columns) == row_fingerprints(typed, columns)).all()
+    assert (row_fingerprints(frame, columns) == row_fingerprints(held, columns)).all()
+    rows = TrainingRows.of(frame, columns)
     again = TrainingRows.from_bytes(rows.to_bytes())
     assert again.columns == rows.columns and again.rows == 3 and (again.unique == rows.unique).all()
+    assert again.chance == 0.0 and again.comparable
     assert again.matches(typed) == (3, 3) and again.matches(typed.drop(columns="contract")) == (0, 0)
+
+
+def _discrete(n: int, seed: int) -> pd.DataFrame:
+    """Six discrete inputs, as a spec with no amounts might have: many customers look alike."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "tenure": rng.integers(0, 73, n),
+            "contract": rng.choice(["Month-to-month", "One year", "Two year"], n, p=[0.55, 0.25, 0.2]),
+            "payment": rng.choice(["check", "mail", "bank", "card"], n),
+            "internet": rng.choice(["DSL", "Fiber optic", "No"], n),
+            "senior": rng.random(n) < 0.16,
+            "paperless": rng.random(n) < 0.6,
+        }
+    )
+
+
+@pytest.mark.parametrize("rows", [2_000, 5_000, 20_000])
+def test_fresh_rows_with_discrete_inputs_are_not_refused_but_training_rows_are(rows: int) -> None:
+    """The review's case: with discrete inputs, 19-29% of fresh rows land on a row seen once in
+    training, which a flat 10% refused. The chance share (rows seen twice) is allowed for; training
+    rows are still caught while enough of them are distinct."""
+    from modelyard.evaluate._leakage import leaks
+    from modelyard.registry._training_rows import TrainingRows
+
+    train = _discrete(rows, seed=1)
+    kept = TrainingRows.of(train, list(train.columns))
+    fresh = _discrete(1_500, seed=2)
+    found, compared = kept.matches(fresh)
+    assert found / compared == pytest.approx(kept.chance, abs=0.05)  # Good-Turing's estimate holds
+    assert found / compared > 0.10 and not leaks(found, compared, kept.chance)
+    half = train.sample(frac=0.5, random_state=0)
+    if len(kept.unique) > 0.25 * rows:
+        assert leaks(*kept.matches(half), kept.chance)
+    else:  # 20,000 rows of this: 13% occur once, so training rows look no different from fresh ones
+        assert not leaks(*kept.matches(half), kept.chance)
+
+
+def test_leaks_needs_more_than_chance_and_more_than_noise() -> None:
+    from modelyard.evaluate._leakage import leaks
+
+    assert leaks(141, 1_410, 0.0) and not leaks(9, 20, 0.0)  # 10% of fresh-looking data; too few rows
+    assert not leaks(400, 1_000, 0.31) and leaks(420, 1_000, 0.31)  # 10 points above chance
+    assert not leaks(45, 100, 0.30)  # 15 points above chance, but 3.3 deviations in 100 rows
+
+
+def test_a_missing_or_damaged_fingerprint_file_is_named_not_skipped(lineage: Lineage) -> None:
+    yard, _, train, _ = lineage
+    mv = yard.model("churn", 2)
+    blob = Path(yard.artifacts.uri(mv.training_rows_sha256))
+    half = train.sample(frac=0.5, random_state=1)
+    message = (
+        "The fingerprints of churn/v2 (challenger) and churn/v1 (champion)'s training rows "
+        f"(model_versions.training_rows_sha256 {mv.training_rows_sha256[:12]}) cannot be read, so the evaluation "
+        "cannot tell whether the data holds its training rows: "
+    )
+    data = blob.read_bytes()
+    blob.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    with pytest.raises(
+        EvaluationError, match=f"^{re.escape(message)}.*register the model again with its training_data$"
+    ):
+        evaluate(yard, "churn", 2, data=half, **FAST)
+    blob.unlink()
+    with pytest.raises(EvaluationError, match=f"^{re.escape(message)}Artifact .* is missing from the artifact store"):
+        evaluate(yard, "churn", 2, data=half, **FAST)
+    assert stored(yard) == []
 
 
 def test_a_large_training_frame_keeps_a_bounded_sample(monkeypatch) -> None:  # type: ignore[no-untyped-def]

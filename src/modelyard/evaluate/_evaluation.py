@@ -157,7 +157,8 @@ def evaluate(
 
     Data that cannot measure the models is refused (:class:`EvaluationError`, nothing stored):
     fewer than :data:`MIN_ROWS_PER_CLASS` positive or negative rows, or, by the lineage of either
-    version, its training snapshot, its training frame, or every row of its training snapshot.
+    version, its training snapshot, its training frame, every row of its training snapshot, or
+    well more of the rows it was fitted on than chance gives (see :mod:`._leakage`).
     """
     if not isinstance(replicates, int) or replicates < 100:
         raise UsageError(f"The 'replicates' parameter must be an int >= 100. Got {replicates!r} instead.")

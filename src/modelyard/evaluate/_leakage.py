@@ -9,10 +9,12 @@ challenger and the champion alike, the evaluation data is refused when it
 - is the training frame itself (its model inputs hash to ``training_data_hash``);
 - holds every entity key of that snapshot (the snapshot as a file or frame, or a later rebuild of
   the source that grew from it), so every training row is among the evaluation rows;
-- has :data:`LEAK_SHARE` of its rows or more among the rows the version was fitted on, by the
-  fingerprints of its training rows kept at registration (a random split of the training frame,
-  training rows mixed into fresh ones). Only rows that occur once in training are fingerprinted,
-  so rows that any customer might send (defaults, a few yes/no inputs) do not count.
+- has :data:`LEAK_SHARE` (10 points) more of its rows among the rows the version was fitted on than
+  fresh rows would have by chance, by the fingerprints of its training rows kept at registration
+  (a random split of the training frame, training rows mixed into fresh ones). Only rows that occur
+  once in training are fingerprinted, and the chance share is estimated from the rows seen twice
+  (see :mod:`modelyard.registry._training_rows`), so rows that many customers send do not count.
+  With ``scores`` and no baseline, the model inputs are not read, and this test is not made.
 
 Sharing only some entity keys with the snapshot is allowed: the lineage's snapshot is where the
 training rows came from, and a time split keeps its later rows for evaluation (``split_by_time``,
@@ -21,13 +23,14 @@ as the demo does), so a partial overlap of keys says nothing about leakage by it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import pandas as pd
 
-from modelyard._exceptions import NotFoundError
+from modelyard._exceptions import ArtifactIntegrityError, NotFoundError
 from modelyard.evaluate._data import EvaluationData
 from modelyard.evaluate._errors import EvaluationError
 from modelyard.spec import UseCase
@@ -35,12 +38,15 @@ from modelyard.store import ModelVersion
 
 if TYPE_CHECKING:
     from modelyard._yard import Yard
+    from modelyard.registry._training_rows import TrainingRows
 
-__all__ = ["LEAK_SHARE", "refuse_training_rows"]
+__all__ = ["LEAK_SHARE", "leaks", "refuse_training_rows"]
 
 LEAK_SHARE = 0.10
-"""Share of the evaluation rows found among a version's training rows from which the data is refused."""
+"""How far above the chance share the share of evaluation rows found among a version's training rows
+must be for the data to be refused."""
 _MIN_FOUND = 10
+_SIGNIFICANT_Z = 4.0  # and that far above chance in binomial standard deviations, for small data
 
 
 def refuse_training_rows(
@@ -88,21 +94,49 @@ def _refuse_fitted_rows(
     """Refuse ``data`` when enough of its rows are among a version's fingerprinted training rows."""
     for blob in dict.fromkeys(mv.training_rows_sha256 for _, mv in contenders if mv.training_rows_sha256):
         whose = [(role, mv) for role, mv in contenders if mv.training_rows_sha256 == blob]
-        try:
-            rows = yard.registry.training_rows(whose[0][1])
-        except (NotFoundError, ValueError):  # the blob is gone or damaged: nothing to compare with
-            continue
+        rows = _training_rows(yard, whose)
         if rows is None:
             continue
         found, compared = rows.matches(data.inputs)
-        if found >= _MIN_FOUND and found >= LEAK_SHARE * compared:
-            of = f"{compared:,} rows" if compared == data.n else f"{compared:,} rows compared"
-            _refuse(
-                spec,
-                f"has {found:,} of its {of} ({found / compared:.0%}) among the {rows.rows:,} rows "
-                f"{_names(whose)} {'were' if len(whose) > 1 else 'was'} fitted on (by the fingerprints of the "
-                "training rows' inputs, kept at registration)",
-            )
+        if not leaks(found, compared, rows.chance):
+            continue
+        of = f"{compared:,} rows" if compared == data.n else f"{compared:,} rows compared"
+        _refuse(
+            spec,
+            f"has {found:,} of its {of} ({found / compared:.0%}) among the {rows.rows:,} rows {_names(whose)} "
+            f"{'were' if len(whose) > 1 else 'was'} fitted on, where rows from after the training period would "
+            f"match about {rows.chance:.1%} by chance (refused from {LEAK_SHARE:.0%} above that; by the "
+            "fingerprints of the training rows' inputs, kept at registration)",
+        )
+
+
+def leaks(found: int, compared: int, chance: float) -> bool:
+    """Whether ``found`` training rows among ``compared`` evaluation rows are too many to be chance:
+    at least 10, :data:`LEAK_SHARE` above the ``chance`` share, and 4 binomial deviations above it."""
+    expected = compared * chance
+    spread = math.sqrt(expected * (1 - chance))
+    return (
+        found >= _MIN_FOUND
+        and found >= (chance + LEAK_SHARE) * compared
+        and found - expected >= _SIGNIFICANT_Z * spread
+    )
+
+
+def _training_rows(yard: Yard, whose: Sequence[tuple[str, ModelVersion]]) -> TrainingRows | None:
+    """The fingerprints of the training rows of ``whose`` (versions sharing them), or an
+    :class:`EvaluationError` naming the version when the blob is missing or damaged."""
+    mv = whose[0][1]
+    try:
+        return yard.registry.training_rows(mv)
+    except (NotFoundError, ArtifactIntegrityError, ValueError) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        raise EvaluationError(
+            f"The fingerprints of {_names(whose)}'s training rows (model_versions.training_rows_sha256 "
+            f"{str(mv.training_rows_sha256)[:12]}) cannot be read, so the evaluation cannot tell whether the data "
+            f"holds its training rows: {message}. Restore the artifact store from a backup (MODELYARD_ARTIFACTS "
+            "must point at the store the version was registered in), or register the model again with its "
+            "training_data"
+        ) from exc
 
 
 def _covered_rows(yard: Yard, snapshot_id: str, key: str, keys: pd.Index) -> int:

@@ -109,7 +109,7 @@ class Registry:
         signature = _signature(model, sample, use_case)
         if training_data is not None and training_data_hash is None:
             training_data_hash = data_hash(training_data)
-        training_rows = self._store_training_rows(training_data, use_case)
+        training_rows = _training_rows(training_data, use_case)
         git = git_state(code_folder)
         return self.register_saved(
             use_case,
@@ -118,7 +118,7 @@ class Registry:
             params=jsonable(dict(params)) if params is not None else model_params(model),
             tags={str(k): str(v) for k, v in (tags or {}).items()},
             training_data_hash=training_data_hash,
-            training_rows_sha256=training_rows,
+            training_rows=training_rows,
             snapshot_id=snapshot_id,
             git_commit=git.commit if git else None,
             git_dirty=git.dirty if git else None,
@@ -127,16 +127,6 @@ class Registry:
             description=description,
             threshold=threshold,
         )
-
-    def _store_training_rows(self, training_data: pd.DataFrame | None, use_case: UseCase) -> str | None:
-        """Store the fingerprints of the training rows (see :mod:`._training_rows`); their sha256, or
-        None when there is no frame with the spec's inputs to take them from."""
-        if not isinstance(training_data, pd.DataFrame) or len(training_data) == 0:
-            return None
-        columns = [name for name in use_case.input_names if name in training_data.columns]
-        if not columns:
-            return None
-        return self.artifacts.put(TrainingRows.of(training_data, columns).to_bytes())
 
     def training_rows(self, mv: ModelVersion) -> TrainingRows | None:
         """The fingerprints of ``mv``'s training rows, or None when it was registered without a frame
@@ -155,14 +145,18 @@ class Registry:
         threshold: float = 0.5,
         params: dict[str, Any] | None = None,
         tags: dict[str, str] | None = None,
+        training_rows: TrainingRows | None = None,
         **lineage: Any,
     ) -> ModelVersion:
-        """Register an already-serialised model. The artifact is stored before any row is written."""
+        """Register an already-serialised model. The artifact (and the fingerprints of the training
+        rows, when given) are stored before any row is written."""
         _check_threshold(threshold)
         name = use_case.name
         spec_text, spec_sha256 = spec_fingerprint(use_case)
         with self.store.reading() as conn:
             self._refuse_duplicate(conn, name, saved.payload)
+        if training_rows is not None:
+            lineage["training_rows_sha256"] = self.artifacts.put(training_rows.to_bytes())
         # The artifact is complete on disk before any row points at it: a crash from here to the
         # commit leaves at most an unreferenced blob, never a version without its model.
         digest = self.artifacts.put(saved.payload)
@@ -373,6 +367,18 @@ class Registry:
                     raise
             time.sleep(0.02 * (2**attempt))
         raise AssertionError("unreachable")
+
+
+def _training_rows(training_data: pd.DataFrame | None, use_case: UseCase) -> TrainingRows | None:
+    """The fingerprints of the training rows (see :mod:`._training_rows`), or None when there is no
+    frame with the spec's inputs to take them from, or no row occurs only once in it."""
+    if not isinstance(training_data, pd.DataFrame) or len(training_data) == 0:
+        return None
+    columns = [name for name in use_case.input_names if name in training_data.columns]
+    if not columns:
+        return None
+    rows = TrainingRows.of(training_data, columns)
+    return rows if len(rows.unique) else None
 
 
 def _signature(model: Any, sample: pd.DataFrame | None, use_case: UseCase) -> dict[str, Any]:
