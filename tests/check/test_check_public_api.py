@@ -17,8 +17,9 @@ def test_exported_names_exist_and_have_docstrings() -> None:
 
 def test_run_check_signature_is_the_documented_one() -> None:
     params = inspect.signature(check.run_check).parameters
-    assert list(params) == ["yard", "use_case", "model", "data", "soak_seconds", "trust"]
-    assert all(params[p].kind is inspect.Parameter.KEYWORD_ONLY for p in ("data", "soak_seconds", "trust"))
+    keyword_only = ("data", "soak_seconds", "trust", "progress")
+    assert list(params) == ["yard", "use_case", "model", *keyword_only]
+    assert all(params[p].kind is inspect.Parameter.KEYWORD_ONLY for p in keyword_only)
 
 
 def test_exit_codes() -> None:
