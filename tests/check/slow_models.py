@@ -1,4 +1,4 @@
-"""A scoring function that takes 0.2 s a call, however many rows (importable: saved by import path)."""
+"""Slow scoring functions (importable: saved or checked by import path)."""
 
 from __future__ import annotations
 
@@ -15,4 +15,11 @@ def slow(frame: pd.DataFrame) -> np.ndarray:
     """Churn scores from monthly charges, after a 0.2 s wait."""
     CALLS[0] += 1
     time.sleep(CALL_SECONDS)
+    return np.clip(frame["monthly_charges"].to_numpy(dtype=np.float64) / 120.0, 0.0, 1.0)
+
+
+def hangs_alone(frame: pd.DataFrame) -> np.ndarray:
+    """Scores a batch at once; a one-row call never returns (as a model waiting on a lock or a socket)."""
+    if len(frame) == 1:
+        time.sleep(3600)
     return np.clip(frame["monthly_charges"].to_numpy(dtype=np.float64) / 120.0, 0.0, 1.0)

@@ -73,3 +73,40 @@ def test_pickle_without_trust_exits_1_with_the_fix(app, tmp_path: Path, baseline
     assert code == 1
     row = json.loads(out)["checks"][0]
     assert row["name"] == "load" and row["status"] == "FAIL" and "--trust" in row["fix"]
+
+
+def test_a_model_call_that_never_returns_fails_the_check_at_the_time_limit(
+    yard_root: Path, raw_recent, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A real process: the stuck call holds the main thread, so the watchdog must end the process."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    (yard_root / "data").mkdir()
+    raw_recent.to_parquet(yard_root / "data" / "recent.parquet", index=False)
+    tests_dir = str(Path(__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([tests_dir, os.environ.get("PYTHONPATH", "")]),
+        "MODELYARD_DATABASE_URL": f"sqlite:///{tmp_path / 'registry.db'}",
+        "COLUMNS": "200",
+    }
+    command = [sys.executable, "-m", "modelyard", "--root", str(yard_root), "check", "churn"]
+    start = time.monotonic()
+    done = subprocess.run(
+        [*command, "check.slow_models:hangs_alone", "--timeout", "6", "--soak-seconds", "0", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert time.monotonic() - start < 60
+    data = json.loads(done.stdout)
+    assert data["passed"] is False and data["complete"] is False
+    (row,) = data["checks"]
+    assert row["name"] == "time limit" and row["status"] == "FAIL" and row["budget"] == "6 s"
+    assert "was stopped in the determinism stage" in row["message"], row["message"]
+    assert "--timeout" in row["fix"] and "Traceback" not in done.stderr

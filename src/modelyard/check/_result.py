@@ -131,7 +131,8 @@ class CheckResult:
     def table(self) -> Table:
         """The checks as a Rich table: status, measured value, budget and fix."""
         verdict = "[green]PASSED[/]" if self.passed else "[bold red]FAILED[/]"
-        title = f"Handoff check of {escape(self.model)} for {escape(self.use_case)} on {self.rows:,} rows: {verdict}"
+        rows = f" on {self.rows:,} rows" if self.rows else ""  # 0 when stopped before the data was read
+        title = f"Handoff check of {escape(self.model)} for {escape(self.use_case)}{rows}: {verdict}"
         table = Table(title=title, title_justify="left", show_lines=True)
         table.add_column("check", no_wrap=True)
         table.add_column("status", no_wrap=True)

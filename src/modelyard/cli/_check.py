@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from modelyard.cli._common import JsonFlag, friendly, open_cli_yard
+from modelyard.cli._watchdog import Watchdog
 
 __all__ = ["register_commands"]
 
@@ -44,13 +47,32 @@ def check(
         typer.Option("--soak-seconds", min=0, help="How long to soak the model (30 s by default; 0 skips it)."),
     ] = None,
     trust: Annotated[bool, typer.Option("--trust", help="Allow pickle files, which run code when loaded.")] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=0,
+            help="Stop and fail the check after this many seconds, so that a model call that never returns "
+            "cannot hang an unattended job (30 minutes plus the soak by default; 0 for no limit).",
+        ),
+    ] = None,
 ) -> None:
     """Will this model work in production? Inputs, outputs, determinism, latency, memory, soak, ONNX."""
     from modelyard.check import run_check
     from modelyard.cli._render import console, print_json
 
-    with open_cli_yard() as yard, _stage_progress(soak_seconds, disable=as_json) as progress:
-        result = run_check(yard, use_case, model, data=data, soak_seconds=soak_seconds, trust=trust, progress=progress)
+    limit = _time_limit(timeout, soak_seconds)
+    with open_cli_yard() as yard, _stage_progress(soak_seconds, disable=as_json) as (started, display):
+        stopper = _stop_on_timeout(use_case, model, limit, soak_seconds, display, as_json=as_json)
+        with Watchdog(limit, stopper) as watchdog:
+
+            def progress(stage: str) -> None:
+                watchdog.stage(stage)
+                started(stage)
+
+            result = run_check(
+                yard, use_case, model, data=data, soak_seconds=soak_seconds, trust=trust, progress=progress
+            )
     if as_json:
         print_json(result.to_dict())
     else:
@@ -60,6 +82,59 @@ def check(
         elif result.version is not None:
             console.print("[yellow]not stored[/]: the check stopped early")
     raise typer.Exit(result.exit_code)
+
+
+DEFAULT_TIMEOUT_S = 1800.0
+"""Without ``--timeout``, a check is stopped after this many seconds beyond its soak."""
+
+
+def _time_limit(timeout: float | None, soak_seconds: float | None) -> float | None:
+    from modelyard.check._params import soak_seconds_value
+
+    if timeout is None:
+        return DEFAULT_TIMEOUT_S + soak_seconds_value(soak_seconds)
+    return timeout or None
+
+
+def _stop_on_timeout(
+    use_case: str, model: str, limit: float | None, soak_seconds: float | None, display: Any, *, as_json: bool
+) -> Callable[[str | None, float], None]:
+    """What the watchdog does when the check overruns: report it as a failed check and end the process.
+
+    The stuck call holds the main thread and cannot be interrupted (it may be waiting in C), so the
+    process ends from the watchdog's thread once the report is out. Nothing is half-written: a check
+    is stored in one transaction at its very end.
+    """
+
+    def stop(stage: str | None, stage_seconds: float) -> None:
+        from modelyard.check import Check, CheckResult, Status
+        from modelyard.cli._render import console, print_json
+
+        display.stop()
+        where = stage or "load"
+        doing = _stage_descriptions(soak_seconds).get(where, where)
+        result = CheckResult(use_case, model, None, None, 0, complete=False)
+        result.checks.append(
+            Check(
+                "time limit",
+                Status.FAIL,
+                f"the check ran past its time limit of {limit:g} s and was stopped in the {where} stage "
+                f"({doing}), after {stage_seconds:.0f} s there: a call to the model has most likely not returned",
+                measured=f"{stage_seconds:.0f} s in {where}",
+                budget=f"{limit:g} s",
+                fix="time one call of the model on a few rows of the data; if it is this slow on purpose, "
+                "pass a larger --timeout (0 for no limit)",
+            )
+        )
+        if as_json:
+            print_json(result.to_dict())
+        else:
+            console.print(result.table())
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(result.exit_code)
+
+    return stop
 
 
 def _stage_descriptions(soak_seconds: float | None) -> dict[str, str]:
@@ -79,8 +154,9 @@ def _stage_descriptions(soak_seconds: float | None) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _stage_progress(soak_seconds: float | None, *, disable: bool) -> Iterator[Callable[[str], None]]:
-    """A transient bar of the check's stages, with the running stage's name and the time taken."""
+def _stage_progress(soak_seconds: float | None, *, disable: bool) -> Iterator[tuple[Callable[[str], None], Any]]:
+    """A transient bar of the check's stages, with the running stage's name and the time taken: the
+    function to call as each stage starts, and the display (to stop it)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from modelyard.check import STAGES
@@ -102,4 +178,4 @@ def _stage_progress(soak_seconds: float | None, *, disable: bool) -> Iterator[Ca
         progress.update(task, completed=STAGES.index(stage), description=descriptions.get(stage, stage))
 
     with progress:
-        yield started
+        yield started, progress

@@ -1,0 +1,49 @@
+"""A time limit for a long command: a model call that never returns ends the run with a message."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+__all__ = ["Watchdog"]
+
+
+class Watchdog:
+    """Call ``on_timeout(stage, stage_seconds)`` once, on its own thread, if still open after ``seconds``.
+
+    ``stage(name)`` records what is running, so the message can say where the run was stuck. The
+    callback runs while the stuck call still holds the main thread; the CLI's ends the process.
+    ``seconds`` of None or 0 sets no limit.
+    """
+
+    def __init__(self, seconds: float | None, on_timeout: Callable[[str | None, float], None]) -> None:
+        self.seconds = seconds or None
+        self._on_timeout = on_timeout
+        self._stage: str | None = None
+        self._stage_started = time.monotonic()
+        self._timer: threading.Timer | None = None
+        self.fired = False
+
+    def stage(self, name: str) -> None:
+        """Record that stage ``name`` starts now."""
+        self._stage = name
+        self._stage_started = time.monotonic()
+
+    def __enter__(self) -> Watchdog:
+        if self.seconds is not None:
+            self._timer = threading.Timer(self.seconds, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _fire(self) -> None:
+        self.fired = True
+        self._on_timeout(self._stage, time.monotonic() - self._stage_started)
