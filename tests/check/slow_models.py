@@ -23,3 +23,13 @@ def hangs_alone(frame: pd.DataFrame) -> np.ndarray:
     if len(frame) == 1:
         time.sleep(3600)
     return np.clip(frame["monthly_charges"].to_numpy(dtype=np.float64) / 120.0, 0.0, 1.0)
+
+
+def hangs_in_a_fresh_process(frame: pd.DataFrame) -> np.ndarray:
+    """Scores normally, except in the memory stage's fresh process, where no call returns."""
+    import sys
+
+    main_spec = getattr(sys.modules["__main__"], "__spec__", None)
+    if main_spec is not None and main_spec.name == "modelyard.check._memory":
+        time.sleep(3600)
+    return np.clip(frame["monthly_charges"].to_numpy(dtype=np.float64) / 120.0, 0.0, 1.0)

@@ -75,14 +75,11 @@ def test_pickle_without_trust_exits_1_with_the_fix(app, tmp_path: Path, baseline
     assert row["name"] == "load" and row["status"] == "FAIL" and "--trust" in row["fix"]
 
 
-def test_a_model_call_that_never_returns_fails_the_check_at_the_time_limit(
-    yard_root: Path, raw_recent, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    """A real process: the stuck call holds the main thread, so the watchdog must end the process."""
+def _check_process(yard_root: Path, raw_recent, tmp_path: Path, model: str, timeout: int):  # type: ignore[no-untyped-def]
+    """``modelyard check`` in a real process (a stuck call holds its main thread): Popen and the command."""
     import os
     import subprocess
     import sys
-    import time
 
     (yard_root / "data").mkdir()
     raw_recent.to_parquet(yard_root / "data" / "recent.parquet", index=False)
@@ -93,20 +90,45 @@ def test_a_model_call_that_never_returns_fails_the_check_at_the_time_limit(
         "MODELYARD_DATABASE_URL": f"sqlite:///{tmp_path / 'registry.db'}",
         "COLUMNS": "200",
     }
-    command = [sys.executable, "-m", "modelyard", "--root", str(yard_root), "check", "churn"]
-    start = time.monotonic()
-    done = subprocess.run(
-        [*command, "check.slow_models:hangs_alone", "--timeout", "6", "--soak-seconds", "0", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert done.returncode == 1, done.stderr
-    assert time.monotonic() - start < 60
-    data = json.loads(done.stdout)
+    command = [sys.executable, "-m", "modelyard", "--root", str(yard_root), "check", "churn", model]
+    options = ["--timeout", str(timeout), "--soak-seconds", "0", "--json"]
+    return subprocess.Popen([*command, *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _time_limit_row(process, seconds: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, err
+    data = json.loads(out)
     assert data["passed"] is False and data["complete"] is False
     (row,) = data["checks"]
-    assert row["name"] == "time limit" and row["status"] == "FAIL" and row["budget"] == "6 s"
+    assert row["name"] == "time limit" and row["status"] == "FAIL" and row["budget"] == f"{seconds} s"
+    assert "--timeout" in row["fix"] and "Traceback" not in err
+    return row  # type: ignore[no-any-return]
+
+
+def test_a_model_call_that_never_returns_fails_the_check_at_the_time_limit(
+    yard_root: Path, raw_recent, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    start = time.monotonic()
+    process = _check_process(yard_root, raw_recent, tmp_path, "check.slow_models:hangs_alone", 6)
+    row = _time_limit_row(process, 6)
+    assert time.monotonic() - start < 60
     assert "was stopped in the determinism stage" in row["message"], row["message"]
-    assert "--timeout" in row["fix"] and "Traceback" not in done.stderr
+
+
+def test_at_the_time_limit_the_memory_stage_s_process_and_files_go_too(
+    yard_root: Path, raw_recent, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import tempfile
+
+    import psutil
+
+    process = _check_process(yard_root, raw_recent, tmp_path, "check.slow_models:hangs_in_a_fresh_process", 15)
+    mark = f"modelyard-check-{process.pid}-"
+    row = _time_limit_row(process, 15)
+    assert "was stopped in the memory stage" in row["message"], row["message"]
+    left = [p.pid for p in psutil.process_iter(["cmdline"]) if any(mark in arg for arg in p.info["cmdline"] or [])]
+    assert left == []
+    assert not [f for f in Path(tempfile.gettempdir()).iterdir() if f.name.startswith(mark)]

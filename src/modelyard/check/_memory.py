@@ -15,13 +15,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from modelyard._scratch import scratch_directory
 from modelyard.check._result import Check, Status
 from modelyard.flavors import SavedModel
 from modelyard.flavors._sklearn import compiled_enabled
@@ -55,8 +55,7 @@ class MemoryMeasurementError(Exception):
 
 def measure_memory(saved: SavedModel, frame: pd.DataFrame, *, trust: bool) -> Memory:
     """Load ``saved`` and score ``frame`` in a fresh Python process; report its peak RSS."""
-    with tempfile.TemporaryDirectory(prefix="modelyard-check-") as tmp:
-        work = Path(tmp)
+    with scratch_directory("check") as work:  # a killed check's folder is swept by the next
         (work / "payload.bin").write_bytes(saved.payload)
         (work / "model.json").write_text(
             json.dumps({"flavor": saved.flavor, "format": saved.format, "metadata": saved.metadata, "trust": trust})

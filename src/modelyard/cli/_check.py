@@ -130,11 +130,27 @@ def _stop_on_timeout(
             print_json(result.to_dict())
         else:
             console.print(result.table())
+        _end_children()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(result.exit_code)
 
     return stop
+
+
+def _end_children() -> None:
+    """Kill what the check started (the memory stage's process, stuck on the same model) and remove its
+    scratch files: ``os._exit`` runs no ``finally`` block."""
+    import psutil
+
+    from modelyard._scratch import remove_own
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(children, timeout=5)
+    remove_own("check")
 
 
 def _stage_descriptions(soak_seconds: float | None) -> dict[str, str]:

@@ -19,13 +19,13 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 import time
 from typing import Any
 
 from prometheus_client.multiprocess import mark_process_dead
 
 from modelyard._exceptions import ModelyardError, UsageError
+from modelyard._scratch import scratch_folder
 from modelyard.serve._metrics import MULTIPROC_DIR_VARIABLE
 
 __all__ = ["free_port_or_fail", "run_workers"]
@@ -110,7 +110,7 @@ def run_workers(host: str, port: int, workers: int, options: dict[str, Any], *, 
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no threads or frozen heap inherited
     # Every worker writes its metrics here and /metrics on any of them answers for all (see _metrics);
     # set before the workers start, as prometheus_client reads it at import.
-    metrics_folder = tempfile.mkdtemp(prefix="modelyard-metrics-")
+    metrics_folder = str(scratch_folder("metrics"))  # a SIGKILLed server's folder is swept by the next
     inherited = os.environ.get(MULTIPROC_DIR_VARIABLE)
     os.environ[MULTIPROC_DIR_VARIABLE] = metrics_folder
     stopping = False
