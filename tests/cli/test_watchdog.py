@@ -38,3 +38,12 @@ def test_no_limit_starts_no_thread() -> None:
     for seconds in (None, 0):
         with Watchdog(seconds, lambda *args: None) as dog:
             assert dog.seconds is None and dog._timer is None
+
+
+def test_a_timer_that_fires_as_the_run_closes_does_nothing() -> None:
+    calls: list[object] = []
+    dog = Watchdog(60, lambda *args: calls.append(args))
+    with dog:
+        pass
+    dog._fire()  # the timer thread, had it been past cancel() already
+    assert calls == [] and not dog.fired

@@ -24,6 +24,8 @@ class Watchdog:
         self._stage: str | None = None
         self._stage_started = time.monotonic()
         self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()  # the run ends either in time or by the callback, never both
+        self._closed = False
         self.fired = False
 
     def stage(self, name: str) -> None:
@@ -41,9 +43,14 @@ class Watchdog:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        with self._lock:
+            self._closed = True
         if self._timer is not None:
             self._timer.cancel()
 
     def _fire(self) -> None:
-        self.fired = True
-        self._on_timeout(self._stage, time.monotonic() - self._stage_started)
+        with self._lock:
+            if self._closed:
+                return
+            self.fired = True
+            self._on_timeout(self._stage, time.monotonic() - self._stage_started)
