@@ -18,11 +18,10 @@ def slow(frame: pd.DataFrame) -> np.ndarray:
     return np.clip(frame["monthly_charges"].to_numpy(dtype=np.float64) / 120.0, 0.0, 1.0)
 
 
-def hangs_alone(frame: pd.DataFrame) -> np.ndarray:
-    """Scores a batch at once; a one-row call never returns (as a model waiting on a lock or a socket)."""
-    if len(frame) == 1:
-        time.sleep(3600)
-    return np.clip(frame["monthly_charges"].to_numpy(dtype=np.float64) / 120.0, 0.0, 1.0)
+def hangs(frame: pd.DataFrame) -> np.ndarray:
+    """No call returns, as a model waiting on a lock or a socket."""
+    time.sleep(3600)
+    return np.zeros(len(frame))
 
 
 def hangs_in_a_fresh_process(frame: pd.DataFrame) -> np.ndarray:

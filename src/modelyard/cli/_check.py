@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from modelyard._exceptions import UsageError
 from modelyard.cli._common import JsonFlag, friendly, open_cli_yard
 from modelyard.cli._watchdog import Watchdog
 
@@ -59,12 +61,12 @@ def check(
 ) -> None:
     """Will this model work in production? Inputs, outputs, determinism, latency, memory, soak, ONNX."""
     from modelyard.check import run_check
-    from modelyard.cli._render import console, print_json
+    from modelyard.cli._render import console
 
     limit = _time_limit(timeout, soak_seconds)
     with open_cli_yard() as yard, _stage_progress(soak_seconds, disable=as_json) as (started, display):
         stopper = _stop_on_timeout(use_case, model, limit, soak_seconds, display, as_json=as_json)
-        with Watchdog(limit, stopper) as watchdog:
+        with Watchdog(limit, stopper, backstop_s=_BACKSTOP_S) as watchdog:
 
             def progress(stage: str) -> None:
                 watchdog.stage(stage)
@@ -73,10 +75,8 @@ def check(
             result = run_check(
                 yard, use_case, model, data=data, soak_seconds=soak_seconds, trust=trust, progress=progress
             )
-    if as_json:
-        print_json(result.to_dict())
-    else:
-        console.print(result.table())
+    _print_result(result, as_json=as_json)
+    if not as_json:
         if result.stored_id:
             console.print(f"stored as {result.stored_id} against {result.model}")
         elif result.version is not None:
@@ -88,9 +88,16 @@ DEFAULT_TIMEOUT_S = 1800.0
 """Without ``--timeout``, a check is stopped after this many seconds beyond its soak."""
 
 
+_BACKSTOP_S = 30.0
+"""Should the watchdog's thread never get to run (the stuck call holds the GIL), Python's
+faulthandler ends the process this much later, printing where each thread was."""
+
+
 def _time_limit(timeout: float | None, soak_seconds: float | None) -> float | None:
     from modelyard.check._params import soak_seconds_value
 
+    if timeout is not None and not math.isfinite(timeout):
+        raise UsageError(f"--timeout must be a number of seconds, or 0 for no limit; got {timeout}")
     if timeout is None:
         return DEFAULT_TIMEOUT_S + soak_seconds_value(soak_seconds)
     return timeout or None
@@ -107,35 +114,54 @@ def _stop_on_timeout(
     """
 
     def stop(stage: str | None, stage_seconds: float) -> None:
-        from modelyard.check import Check, CheckResult, Status
-        from modelyard.cli._render import console, print_json
-
-        display.stop()
-        where = stage or "load"
-        doing = _stage_descriptions(soak_seconds).get(where, where)
-        result = CheckResult(use_case, model, None, None, 0, complete=False)
-        result.checks.append(
-            Check(
-                "time limit",
-                Status.FAIL,
-                f"the check ran past its time limit of {limit:g} s and was stopped in the {where} stage "
-                f"({doing}), after {stage_seconds:.0f} s there: a call to the model has most likely not returned",
-                measured=f"{stage_seconds:.0f} s in {where}",
-                budget=f"{limit:g} s",
-                fix="time one call of the model on a few rows of the data; if it is this slow on purpose, "
-                "pass a larger --timeout (0 for no limit)",
-            )
-        )
-        if as_json:
-            print_json(result.to_dict())
-        else:
-            console.print(result.table())
-        _end_children()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(result.exit_code)
+        try:
+            _end_children()  # first: what follows writes to pipes a reader may have closed
+            with contextlib.suppress(Exception):
+                display.stop()
+            result = _timed_out(use_case, model, limit, stage, stage_seconds, soak_seconds)
+            _print_result(result, as_json=as_json)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:  # whatever failed above, the stuck process must end
+            os._exit(1)
 
     return stop
+
+
+def _timed_out(
+    use_case: str, model: str, limit: float | None, stage: str | None, stage_seconds: float, soak: float | None
+) -> Any:
+    """The result of a check stopped at its time limit: one FAIL row saying where it was stuck."""
+    from modelyard.check import Check, CheckResult, Status
+
+    if stage is None:  # the data is read before the first stage
+        where, measured = "while reading the data", f"{stage_seconds:.0f} s reading the data"
+    else:
+        doing = _stage_descriptions(soak).get(stage, stage)
+        where, measured = f"in the {stage} stage ({doing})", f"{stage_seconds:.0f} s in {stage}"
+    result = CheckResult(use_case, model, None, None, 0, complete=False)
+    result.checks.append(
+        Check(
+            "time limit",
+            Status.FAIL,
+            f"the check ran past its time limit of {limit:g} s and was stopped {where}, after "
+            f"{stage_seconds:.0f} s there: a call to the model (or the feature code) has most likely not returned",
+            measured=measured,
+            budget=f"{limit:g} s",
+            fix="time one call of the model on a few rows of the data; if it is this slow on purpose, "
+            "pass a larger --timeout (0 for no limit)",
+        )
+    )
+    return result
+
+
+def _print_result(result: Any, *, as_json: bool) -> None:
+    from modelyard.cli._render import console, print_json
+
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        console.print(result.table())
 
 
 def _end_children() -> None:

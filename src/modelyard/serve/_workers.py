@@ -15,7 +15,6 @@ import errno
 import logging
 import multiprocessing
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -25,7 +24,7 @@ from typing import Any
 from prometheus_client.multiprocess import mark_process_dead
 
 from modelyard._exceptions import ModelyardError, UsageError
-from modelyard._scratch import scratch_folder
+from modelyard._scratch import hold, remove, scratch_folder
 from modelyard.serve._metrics import MULTIPROC_DIR_VARIABLE
 
 __all__ = ["free_port_or_fail", "run_workers"]
@@ -79,6 +78,8 @@ def _worker(host: str, port: int, options: dict[str, Any]) -> None:
 
     from modelyard.serve._server import app_from_environment
 
+    if os.environ.get(MULTIPROC_DIR_VARIABLE):  # a worker outliving a SIGKILLed parent keeps the folder
+        hold(os.environ[MULTIPROC_DIR_VARIABLE])
     try:
         app = app_from_environment()
     except ModelyardError as exc:
@@ -165,7 +166,7 @@ def run_workers(host: str, port: int, workers: int, options: dict[str, Any], *, 
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        shutil.rmtree(metrics_folder, ignore_errors=True)
+        remove(metrics_folder)
         if inherited is None:
             os.environ.pop(MULTIPROC_DIR_VARIABLE, None)
         else:
