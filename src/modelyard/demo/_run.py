@@ -250,28 +250,29 @@ def _summary(console: Console, yard: Yard, x_recent: pd.DataFrame, y_recent: np.
     console.print(stage_changes_table(yard.history(USE_CASE), title="Audit trail"))
 
 
+_NEXT_STEPS = [
+    ("modelyard usecase list", "use cases and what is live"),
+    ("modelyard usecase validate usecases/churn.yaml", ""),
+    ("modelyard models show churn 2", "lineage of the challenger"),
+    ("modelyard check churn 2", "contract, latency, memory, soak, ONNX"),
+    ("modelyard evaluate churn 2", "the verdict in money, with its reasons"),
+    ("modelyard promote churn 2 --reason '...'", "refused unless an evaluation says PROMOTE"),
+    ("  --force --why '...'", "...or overridden, on the record"),
+    ("modelyard rollback churn --reason '...'", "and back again"),
+    ("modelyard history churn", "the audit trail"),
+    ("modelyard serve", "OIP v2, MLflow and /predict/churn on :8080"),
+    ("modelyard board show", "research items and their models"),
+    ("modelyard board radar", "what research lands in the next sprints"),
+]
+
+
 def _next_steps(console: Console, yard: Yard) -> None:
-    root = yard.settings.root
-    console.print(
-        Panel(
-            "\n".join(
-                [
-                    f"cd {root}",
-                    "modelyard usecase list                    # use cases and what is live",
-                    "modelyard usecase validate usecases/churn.yaml",
-                    "modelyard models show churn 2             # lineage of the challenger",
-                    "modelyard check churn 2                   # contract, latency, memory, soak, ONNX",
-                    "modelyard evaluate churn 2                # the verdict in money, with its reasons",
-                    "modelyard promote churn 2 --reason '...'  # refused unless an evaluation says PROMOTE",
-                    "  --force --why '...'                     # ...or overridden, on the record",
-                    "modelyard rollback churn --reason '...'   # and back again",
-                    "modelyard history churn                   # the audit trail",
-                    "modelyard serve                           # OIP v2, MLflow and /predict/churn on :8080",
-                    "modelyard board show                      # research items and their models",
-                    "modelyard board radar                     # what research lands in the next sprints",
-                ]
-            ),
-            title="What next",
-            border_style="green",
-        )
-    )
+    # A grid, so that on a narrow terminal a comment wraps in its own column and every command stays
+    # on one line, ready to copy.
+    steps = Table.grid(padding=(0, 2))
+    steps.add_column(no_wrap=True, overflow="fold")  # a root longer than the terminal folds, not cut
+    steps.add_column(style="dim")
+    steps.add_row(f"cd {yard.settings.root}", "")
+    for command, what in _NEXT_STEPS:
+        steps.add_row(command, f"# {what}" if what else "")
+    console.print(Panel(steps, title="What next", border_style="green", expand=False))
