@@ -95,8 +95,15 @@ def test_a_snapshot_without_baseline_reads_only_the_columns_it_needs(scored: Yar
     paths = [scored.settings.root / "snap" / f"v{v}.parquet" for v in (1, 2)]
     lean = evaluate(scored, "churn", 2, data=snap.id, scores=paths, baseline=False, **FAST)
 
+    compared, not_made = in_process.result.pop("training_rows"), lean.result.pop("training_rows")
     same_evaluation(in_process.result, lean.result)
     assert read == [["churned", "signup_date", "customer_id", "monthly_charges", "contract"]]
+    assert [(c["role"], c["status"], c["found"]) for c in compared] == [
+        ("challenger", "compared", 0),
+        ("champion", "compared", 0),
+    ]
+    assert [c["status"] for c in not_made] == ["not made", "not made"]
+    assert all("model inputs were not read" in c["note"] for c in not_made)
 
 
 def test_scores_of_a_version_not_compared_are_refused(scored: Yard) -> None:

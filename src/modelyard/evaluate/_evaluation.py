@@ -176,7 +176,7 @@ def evaluate(
         data = default_data_path(yard.settings.root)
     prepared = _prepare(yard, spec, data, inputs=scores is None or baseline)
     compared = [("challenger", chal_mv)] + ([("champion", champ_mv)] if champ_mv is not None else [])
-    refuse_training_rows(yard, spec, prepared, compared)
+    row_checks = refuse_training_rows(yard, spec, prepared, compared)
     costs, masks = row_costs(spec, prepared.columns, prepared.y, allow_negative=allow_negative_costs)
     versions = {mv.version: mv.ref for mv in (chal_mv, champ_mv) if mv is not None}
     scored = read_scores(spec, scores, prepared, versions) if scores is not None else {}
@@ -229,6 +229,7 @@ def evaluate(
         "gates": [c.to_dict() for c in checks],
         **result,
         "worth_it": _worth_it(result),
+        "training_rows": row_checks,
     }
     result["cost_model_sha256"] = cost_model_sha256(spec)
     evaluation = Evaluation(jsonable(result))

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["KEY_METRICS", "ROLE_TITLES", "fmt", "fmt_interval", "threshold_text"]
+__all__ = ["KEY_METRICS", "ROLE_TITLES", "fmt", "fmt_interval", "threshold_text", "training_rows_line"]
 
 #: The metrics every report shows, in order, with their labels.
 KEY_METRICS = (
@@ -44,3 +44,8 @@ def fmt_interval(iv: Mapping[str, Any] | None, digits: int = 3) -> str:
 
 def threshold_text(t: Any) -> str:
     return "act on no one" if t is None else f"{float(t):.3f}"
+
+
+def training_rows_line(check: Mapping[str, Any]) -> str:
+    """One line on how the data was compared with a version's training rows (see ``training_rows``)."""
+    return f"Training rows of v{check['version']} ({check['role']}): {check['status']}: {check['note']}"

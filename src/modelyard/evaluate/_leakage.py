@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pandas as pd
 
@@ -51,9 +51,13 @@ _SIGNIFICANT_Z = 4.0  # and that far above chance in binomial standard deviation
 
 def refuse_training_rows(
     yard: Yard, spec: UseCase, data: EvaluationData, contenders: Sequence[tuple[str, ModelVersion]]
-) -> None:
+) -> list[dict[str, Any]]:
     """Raise :class:`EvaluationError` when ``data`` holds the training rows of a version in
-    ``contenders`` (role, version), by its lineage; see the module's docstring for the four tests."""
+    ``contenders`` (role, version), by its lineage; see the module's docstring for the four tests.
+
+    Otherwise return what the row comparison did for each version: ``role``, ``version``, ``status``
+    ("compared" or "not made"), a one-line ``note``, and when compared ``found``, ``compared``,
+    ``chance``, ``fingerprinted``, ``training_rows`` and ``later`` (rows after its training period)."""
     evaluated = data.ref.removeprefix("snapshot:") if data.ref.startswith("snapshot:") else None
     same = [(role, mv) for role, mv in contenders if evaluated and mv.snapshot_id == evaluated]
     if evaluated and same:
@@ -69,7 +73,7 @@ def refuse_training_rows(
             _refuse(spec, f"{what} {digest[:12]}")
 
     _refuse_covered_snapshots(yard, spec, data, contenders)
-    _refuse_fitted_rows(yard, spec, data, contenders)
+    return _refuse_fitted_rows(yard, spec, data, contenders)
 
 
 def _refuse_covered_snapshots(
@@ -90,24 +94,90 @@ def _refuse_covered_snapshots(
 
 def _refuse_fitted_rows(
     yard: Yard, spec: UseCase, data: EvaluationData, contenders: Sequence[tuple[str, ModelVersion]]
-) -> None:
-    """Refuse ``data`` when enough of its rows are among a version's fingerprinted training rows."""
+) -> list[dict[str, Any]]:
+    """Refuse ``data`` when enough of its rows are among a version's fingerprinted training rows;
+    else say, per version, what was compared (or why nothing was)."""
+    said: list[dict[str, Any]] = []
+    for role, mv in contenders:
+        if not mv.training_rows_sha256:
+            why = (
+                "every row of its training frame occurs more than once, so no row was fingerprinted"
+                if mv.training_data_hash
+                else "registered without its training frame (training_data)"
+            )
+            said.append(_row_check(role, mv, "not made", why))
     for blob in dict.fromkeys(mv.training_rows_sha256 for _, mv in contenders if mv.training_rows_sha256):
         whose = [(role, mv) for role, mv in contenders if mv.training_rows_sha256 == blob]
         rows = _training_rows(yard, whose)
-        if rows is None:
+        if not rows.comparable:
+            reason = "this pandas hashes rows unlike the one that registered it; register it again to compare"
+            said.extend(_row_check(role, mv, "not made", reason) for role, mv in whose)
             continue
-        found, compared = rows.matches(data.inputs)
-        if not leaks(found, compared, rows.chance):
+        missing = [name for name in rows.columns if name not in data.inputs.columns]
+        if missing:  # with scores and no baseline, the model inputs are not read
+            reason = f"the data's model inputs were not read (no {missing[0]!r}): scores given and no baseline"
+            said.extend(_row_check(role, mv, "not made", reason) for role, mv in whose)
             continue
-        of = f"{compared:,} rows" if compared == data.n else f"{compared:,} rows compared"
-        _refuse(
-            spec,
-            f"has {found:,} of its {of} ({found / compared:.0%}) among the {rows.rows:,} rows {_names(whose)} "
-            f"{'were' if len(whose) > 1 else 'was'} fitted on, where rows from after the training period would "
-            f"match about {rows.chance:.1%} by chance (refused from {LEAK_SHARE:.0%} above that; by the "
-            "fingerprints of the training rows' inputs, kept at registration)",
-        )
+        latest = rows.latest_ns if rows.latest_ns is not None else _snapshot_latest_ns(yard, whose[0][1])
+        found, compared = rows.matches(data.inputs, data.time, latest)
+        later = _later_rows(data, latest)
+        if leaks(found, compared, rows.chance):
+            of = f"{compared:,} rows" if compared == data.n else f"{compared:,} rows compared"
+            _refuse(
+                spec,
+                f"has {found:,} of its {of} ({found / compared:.0%}) among the {rows.rows:,} rows {_names(whose)} "
+                f"{'were' if len(whose) > 1 else 'was'} fitted on, where rows from after the training period would "
+                f"match about {rows.chance:.1%} by chance (refused from {LEAK_SHARE:.0%} above that; by the "
+                "fingerprints of the training rows' inputs, kept at registration)",
+            )
+        for role, mv in whose:
+            said.append(
+                _row_check(
+                    role,
+                    mv,
+                    "compared",
+                    f"{found:,} of {compared:,} rows among its {len(rows.unique):,} fingerprinted training rows "
+                    f"(of {rows.rows:,}); about {rows.chance:.1%} would match by chance"
+                    + (f"; {later:,} rows from after its training period not compared" if later else ""),
+                    found=found,
+                    compared=compared,
+                    chance=rows.chance,
+                    fingerprinted=len(rows.unique),
+                    training_rows=rows.rows,
+                    later=later,
+                )
+            )
+    return said
+
+
+def _row_check(role: str, mv: ModelVersion, status: str, note: str, **numbers: Any) -> dict[str, Any]:
+    return {"role": role, "version": mv.version, "status": status, "note": note, **numbers}
+
+
+def _snapshot_latest_ns(yard: Yard, mv: ModelVersion) -> int | None:
+    """Just before the end of the version's training snapshot's time range (exclusive), when known."""
+    if not mv.snapshot_id:
+        return None
+    from modelyard.data import get_snapshot
+
+    try:
+        end = get_snapshot(yard, mv.snapshot_id).range_end
+    except NotFoundError:
+        return None
+    if end is None:
+        return None
+    stamp = pd.Timestamp(end)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(stamp.value) - 1
+
+
+def _later_rows(data: EvaluationData, latest: int | None) -> int:
+    if latest is None or data.time is None:
+        return 0
+    from modelyard.registry._training_rows import utc_times
+
+    times = utc_times(data.time)
+    return int((times.notna() & (times > pd.Timestamp(latest, tz="UTC"))).sum())
 
 
 def leaks(found: int, compared: int, chance: float) -> bool:
@@ -122,21 +192,25 @@ def leaks(found: int, compared: int, chance: float) -> bool:
     )
 
 
-def _training_rows(yard: Yard, whose: Sequence[tuple[str, ModelVersion]]) -> TrainingRows | None:
+def _training_rows(yard: Yard, whose: Sequence[tuple[str, ModelVersion]]) -> TrainingRows:
     """The fingerprints of the training rows of ``whose`` (versions sharing them), or an
     :class:`EvaluationError` naming the version when the blob is missing or damaged."""
     mv = whose[0][1]
+    owner = " and ".join(mv.ref for _, mv in whose)
     try:
-        return yard.registry.training_rows(mv)
+        rows = yard.registry.training_rows(mv)
     except (NotFoundError, ArtifactIntegrityError, ValueError) as exc:
-        message = getattr(exc, "message", None) or str(exc)
+        cause = "it is missing" if isinstance(exc, NotFoundError) else "it is damaged"
         raise EvaluationError(
-            f"The fingerprints of {_names(whose)}'s training rows (model_versions.training_rows_sha256 "
-            f"{str(mv.training_rows_sha256)[:12]}) cannot be read, so the evaluation cannot tell whether the data "
-            f"holds its training rows: {message}. Restore the artifact store from a backup (MODELYARD_ARTIFACTS "
-            "must point at the store the version was registered in), or register the model again with its "
+            f"The fingerprints of the training rows of {owner} (model_versions.training_rows_sha256 "
+            f"{str(mv.training_rows_sha256)[:12]}) cannot be read ({cause}), so the evaluation cannot tell "
+            "whether the data holds those rows. Point MODELYARD_ARTIFACTS at the store the version was "
+            "registered in or restore that store from a backup; or register the model again with its "
             "training_data"
         ) from exc
+    if rows is None:  # pragma: no cover - the sha256 was checked above
+        raise EvaluationError(f"{owner} has no training-row fingerprints")
+    return rows
 
 
 def _covered_rows(yard: Yard, snapshot_id: str, key: str, keys: pd.Index) -> int:

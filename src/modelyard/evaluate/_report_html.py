@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from modelyard.evaluate._format import KEY_METRICS, fmt, fmt_interval, threshold_text
+from modelyard.evaluate._format import KEY_METRICS, fmt, fmt_interval, threshold_text, training_rows_line
 from modelyard.evaluate._plots import all_plots
 
 __all__ = ["render_html"]
@@ -149,6 +149,9 @@ def render_html(result: Mapping[str, Any]) -> str:
         )
     )
     method = result["method"]
+    checks = [f"<li>{escape(training_rows_line(c))}</li>" for c in result.get("training_rows") or []]
+    if checks:
+        parts.append("<h2>Training rows in the data</h2><ul>" + "".join(checks) + "</ul>")
     parts.append(
         f"<h2>Method</h2><ul><li>{escape(method['resampling'])} {method['replicates']:,} replicates, seed "
         f"{method['seed']}.</li><li>{escape(method['threshold_selection'])}</li>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from modelyard.evaluate._format import KEY_METRICS, fmt, fmt_interval, threshold_text
+from modelyard.evaluate._format import KEY_METRICS, fmt, fmt_interval, threshold_text, training_rows_line
 
 __all__ = ["render_markdown"]
 
@@ -74,6 +74,8 @@ def render_markdown(result: Mapping[str, Any]) -> str:
             f"The challenger is cheaper in {st['challenger_cheaper_in']} of {len(slices)} months "
             f"and dearer in {st['challenger_dearer_in']}.",
         ]
-    lines += ["", f"**Is it worth it?** {result['worth_it']['note']}.", "", "<details><summary>Method</summary>", ""]
+    lines += ["", f"**Is it worth it?** {result['worth_it']['note']}."]
+    lines += [f"- {training_rows_line(c)}" for c in result.get("training_rows") or []]
+    lines += ["", "<details><summary>Method</summary>", ""]
     lines += [f"- {result['method']['resampling']}", f"- {result['method']['threshold_selection']}", "", "</details>"]
     return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from modelyard.evaluate._format import KEY_METRICS, fmt_interval, threshold_text
+from modelyard.evaluate._format import KEY_METRICS, fmt_interval, threshold_text, training_rows_line
 
 __all__ = ["print_summary", "summary"]
 
@@ -45,6 +45,7 @@ def summary(result: Mapping[str, Any], report_path: Path | str | None = None) ->
     )
     gates = [Text.from_markup(f"{_STATUS.get(g['status'], '')} ") + Text(g["reason"]) for g in result["gates"]]
     lines: list[Any] = [head, table, *gates, Text(result["worth_it"]["note"], style="dim")]
+    lines += [Text(training_rows_line(check), style="dim") for check in result.get("training_rows") or []]
     if report_path:
         lines.append(Text(f"report: {report_path}", style="cyan"))
     title = f"{result['use_case']}: {chal['label']} vs {champ['label']} on {result['data']['rows']:,} rows"

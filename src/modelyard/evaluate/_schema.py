@@ -36,6 +36,9 @@ Top level:
 - ``worth_it``: ``simpler_within_interval`` (bool: the smaller champion or the reference costs no
   more than the top of the challenger's interval), ``note`` (one line), ``options`` (list of role,
   label, version, cost_per_1000 interval, artifact_mb, latency_p99_ms)
+- ``training_rows``: per version, how the evaluation rows were compared with the rows it was fitted
+  on: ``role``, ``version``, ``status`` ("compared" or "not made"), ``note`` (one line), and when
+  compared ``found``, ``compared``, ``chance``, ``fingerprinted``, ``training_rows``, ``later``
 """
 
 from __future__ import annotations

@@ -377,7 +377,8 @@ def _training_rows(training_data: pd.DataFrame | None, use_case: UseCase) -> Tra
     columns = [name for name in use_case.input_names if name in training_data.columns]
     if not columns:
         return None
-    rows = TrainingRows.of(training_data, columns)
+    types = {f.name: str(f.type) for f in use_case.inputs if f.name in columns}
+    rows = TrainingRows.of(training_data, columns, types, use_case.data.time)
     return rows if len(rows.unique) else None
 
 

@@ -12,22 +12,27 @@ population that land on a row seen once in training is about ``2 * (rows seen tw
 :attr:`TrainingRows.chance` keeps it, and the evaluation refuses only well above it.
 
 Values are normalised before hashing, so the same row hashes alike whether it came from a CSV,
-Parquet or a feature function: numbers, booleans and text holding only numbers as float32-rounded
-floats, date-times as UTC nanoseconds, other text as text, and every kind of missing value alike.
-A training frame of more than :data:`MAX_STORED` such rows keeps a hash-range sample, and an
-evaluation row is compared only when its fingerprint is in that range.
+Parquet or a feature function: numbers and booleans (also when held as objects or categories, and
+text in a column the spec types as a number) as float32-rounded floats; date-times (also text or
+dates in a column the spec types as datetime) as UTC nanoseconds; other text as text; every kind of
+missing value alike. A training frame of more than :data:`MAX_STORED` such rows keeps a hash-range
+sample, and an evaluation row is compared only when its fingerprint is in that range.
+
+When the training frame has the spec's time column, the latest time in it is kept too: a row from
+after it cannot be a training row, however its inputs look, so such rows are not compared (a later
+month of panel data, where a customer's inputs did not change, is not a leak).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_STORED", "TrainingRows", "row_fingerprints"]
+__all__ = ["MAX_STORED", "TrainingRows", "row_fingerprints", "utc_times"]
 
 MAX_STORED = 1_000_000
 """At most this many fingerprints are stored (8 MB)."""
@@ -37,13 +42,33 @@ _ALL = int(np.iinfo(np.uint64).max)
 _NUMERIC_TEXT = {"integer", "floating", "mixed-integer-float", "decimal", "boolean"}
 
 
-def row_fingerprints(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+def row_fingerprints(frame: pd.DataFrame, columns: Sequence[str], types: Mapping[str, str] | None = None) -> np.ndarray:
     """A uint64 per row of ``frame[columns]``, equal for equal values whatever their dtype (see the
-    module docstring for the normalisation)."""
-    normalised = {name: _normalised(frame[name]) for name in columns}
+    module docstring for the normalisation); ``types`` maps a column to its spec type."""
+    types = types or {}
+    normalised = {name: _normalised(_typed(frame[name], types.get(name))) for name in columns}
     if not normalised:
         return np.zeros(len(frame), dtype=np.uint64)
     return pd.util.hash_pandas_object(pd.DataFrame(normalised, index=frame.index), index=False).to_numpy(np.uint64)
+
+
+def _typed(column: pd.Series, kind: str | None) -> pd.Series:
+    """Text where the spec says datetime or a number (a CSV's dates, numbers read as text) parsed."""
+    if kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(column):
+        return utc_times(column)
+    if kind in ("int", "float") and not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+        return pd.to_numeric(column.astype("object").where(column.notna(), None), errors="coerce")
+    return column
+
+
+def utc_times(column: pd.Series) -> pd.Series:
+    """``column`` as UTC date-times (naive ones taken as UTC; unparseable values as NaT)."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        if getattr(column.dt, "tz", None) is None:
+            return column.astype("datetime64[ns]").dt.tz_localize("UTC")
+        return column.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    values = column.astype("object").where(column.notna(), None)
+    return pd.to_datetime(values, errors="coerce", utc=True, format="mixed").astype("datetime64[ns, UTC]")
 
 
 def _normalised(column: pd.Series) -> pd.Series:
@@ -58,7 +83,9 @@ def _normalised(column: pd.Series) -> pd.Series:
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind in _NUMERIC_TEXT:  # numbers or booleans held as objects or categories: as numbers
         return _as_float(pd.to_numeric(values.map(lambda v: float(v) if v is not None else None), errors="coerce"))
-    if kind not in ("string", "empty"):  # mixed: each value as text
+    if kind == "empty":  # nothing but missing values: as an all-missing number column
+        return pd.Series(np.nan, index=values.index)
+    if kind != "string":  # mixed: each value as text
         values = values.map(lambda v: None if v is None else str(v))
     return values
 
@@ -71,8 +98,9 @@ def _as_float(values: pd.Series) -> pd.Series:
 @dataclass(frozen=True)
 class TrainingRows:
     """The fingerprints of a version's training rows that occur once there (sorted), with the columns
-    they were taken over, the training frame's row count, the chance share of fresh rows that match
-    them, and the range of fingerprints kept."""
+    they were taken over and their spec types, the training frame's row count, the chance share of
+    fresh rows that match them, the range of fingerprints kept, and the latest training time (UTC
+    nanoseconds, or None)."""
 
     columns: tuple[str, ...]
     rows: int
@@ -80,18 +108,32 @@ class TrainingRows:
     chance: float
     below: int = _ALL
     probe: int = 0
+    types: Mapping[str, str] = field(default_factory=dict)
+    latest_ns: int | None = None
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, columns: Sequence[str]) -> TrainingRows:
-        """The fingerprints of ``frame``'s rows over ``columns`` (the spec's inputs it has)."""
-        values, counts = np.unique(row_fingerprints(frame, columns), return_counts=True)
+    def of(
+        cls,
+        frame: pd.DataFrame,
+        columns: Sequence[str],
+        types: Mapping[str, str] | None = None,
+        time_column: str | None = None,
+    ) -> TrainingRows:
+        """The fingerprints of ``frame``'s rows over ``columns`` (the spec's inputs it has, of spec
+        ``types``), and the latest value of ``time_column`` when ``frame`` has it."""
+        types = dict(types or {})
+        values, counts = np.unique(row_fingerprints(frame, columns, types), return_counts=True)
         unique = values[counts == 1]  # sorted, as np.unique returns them
         chance = 2 * int((counts == 2).sum()) / max(len(frame), 1)
         below = _ALL
         if len(unique) > MAX_STORED:
             below = int(unique[MAX_STORED])
             unique = unique[:MAX_STORED]
-        return cls(tuple(columns), len(frame), unique, min(chance, 1.0), below, _probe())
+        latest = None
+        if time_column and time_column in frame.columns:
+            times = utc_times(frame[time_column])
+            latest = int(times.max().value) if times.notna().any() else None
+        return cls(tuple(columns), len(frame), unique, min(chance, 1.0), below, _probe(), types, latest)
 
     def to_bytes(self) -> bytes:
         header = json.dumps(
@@ -101,6 +143,8 @@ class TrainingRows:
                 "chance": self.chance,
                 "below": self.below,
                 "probe": self.probe,
+                "types": dict(self.types),
+                "latest_ns": self.latest_ns,
             }
         ).encode()
         return _MAGIC + len(header).to_bytes(4, "little") + header + self.unique.astype("<u8").tobytes()
@@ -121,6 +165,8 @@ class TrainingRows:
             float(header["chance"]),
             int(header["below"]),
             int(header["probe"]),
+            dict(header.get("types") or {}),
+            header.get("latest_ns"),
         )
 
     @property
@@ -128,12 +174,20 @@ class TrainingRows:
         """Whether this pandas hashes as the one that wrote the fingerprints."""
         return self.probe == _probe()
 
-    def matches(self, frame: pd.DataFrame) -> tuple[int, int]:
-        """How many of ``frame``'s rows are training rows, and how many could be compared (those that
-        have every column and fall in the fingerprint range kept)."""
+    def matches(
+        self, frame: pd.DataFrame, times: pd.Series | None = None, latest_ns: int | None = None
+    ) -> tuple[int, int]:
+        """How many of ``frame``'s rows are training rows, and how many could be compared: those in
+        the fingerprint range kept, and not known (by ``times``, the rows' times) to come after the
+        latest training time (``latest_ns``, by default the one kept)."""
         if not self.comparable or any(name not in frame.columns for name in self.columns):
             return 0, 0
-        prints = row_fingerprints(frame, self.columns)
+        prints = row_fingerprints(frame, self.columns, self.types)
+        latest = self.latest_ns if latest_ns is None else latest_ns
+        if latest is not None and times is not None and len(times) == len(prints):
+            ns = utc_times(times)
+            later = (ns.notna() & (ns > pd.Timestamp(latest, tz="UTC"))).to_numpy()
+            prints = prints[~later]
         if self.below != _ALL:
             prints = prints[prints < np.uint64(self.below)]
         if len(self.unique) == 0:
