@@ -243,6 +243,21 @@ def test_rows_from_after_the_training_period_are_not_compared(lineage: Lineage) 
         evaluate(yard, "churn", mv.version, data=mixed, against=None, **FAST)
 
 
+def test_without_a_time_column_the_training_snapshot_s_range_end_says_what_is_later(lineage: Lineage) -> None:
+    yard, _, train, _ = lineage
+    cut = train["signup_date"].max() + pd.Timedelta(days=1)
+    older = build_snapshot(yard, "churn", end=cut.to_pydatetime())  # the training rows and no later one
+    x = train[list(yard.use_case("churn").input_names)]
+    model = build_baseline().set_params(model__C=0.4).fit(x, train["churned"])
+    mv = yard.register("churn", model, training_data=x, snapshot_id=older.id)  # no time column in x
+    half = train.sample(frac=0.5, random_state=2)
+    with pytest.raises(EvaluationError, match=re.escape(f"has {len(half):,} of its {len(half):,} rows (100%)")):
+        evaluate(yard, "churn", mv.version, data=half, against=None, **FAST)
+    at_the_end = half.assign(signup_date=cut)  # the snapshot's range is [start, cut): cut is after it
+    (check,) = evaluate(yard, "churn", mv.version, data=at_the_end, against=None, **FAST).result["training_rows"]
+    assert check["later"] == len(half) and check["compared"] == 0
+
+
 def test_the_result_says_when_rows_could_not_be_compared(lineage: Lineage) -> None:
     yard, _, train, recent = lineage
     x = train[list(yard.use_case("churn").input_names)]
