@@ -13,13 +13,33 @@ from modelyard.demo import run_demo
 
 
 @pytest.fixture(scope="module")
-def demo_yard(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def demo_build(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The demo built once for the module: the yard and what the demo printed."""
     from rich.console import Console
 
     folder = tmp_path_factory.mktemp("demo") / "yard"
-    yard = run_demo(folder, console=Console(file=io.StringIO(), width=120))
-    yield yard
+    out = io.StringIO()
+    yard = run_demo(folder, console=Console(file=out, width=120))
+    yield yard, out.getvalue()
     yard.close()
+
+
+@pytest.fixture(scope="module")
+def demo_yard(demo_build):  # type: ignore[no-untyped-def]
+    return demo_build[0]
+
+
+def test_the_demo_checks_the_challenger_and_stores_the_result(demo_build) -> None:  # type: ignore[no-untyped-def]
+    """The check's demo stage ran inside the demo: printed, stored against v2, complete, no soak failure."""
+    from modelyard.store import Store
+
+    yard, printed = demo_build
+    assert "Handoff check of churn/v2 for churn" in printed
+    with yard.store.reading() as conn:
+        stored = Store.latest_check_result(conn, "churn", 2)
+    assert stored is not None and stored.result["model"] == "churn/v2" and stored.result["complete"]
+    soak = {c["name"]: c["status"] for c in stored.result["checks"] if c["name"].startswith("soak")}
+    assert soak and "FAIL" not in soak.values(), soak
 
 
 def test_the_demo_builds_a_champion_in_production_and_a_challenger_in_shadow(demo_yard) -> None:
