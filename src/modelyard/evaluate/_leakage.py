@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import numpy as np
 import pandas as pd
 
 from modelyard._exceptions import ArtifactIntegrityError, NotFoundError
@@ -119,8 +120,9 @@ def _refuse_fitted_rows(
             said.extend(_row_check(role, mv, "not made", reason) for role, mv in whose)
             continue
         latest = rows.latest_ns if rows.latest_ns is not None else _snapshot_latest_ns(yard, whose[0][1])
-        found, compared = rows.matches(data.inputs, data.time, latest)
-        later = _later_rows(data, latest)
+        after = _after_training(data, latest)
+        found, compared = rows.matches(data.inputs, after)
+        later = int(after.sum()) if after is not None else 0
         if leaks(found, compared, rows.chance):
             of = f"{compared:,} rows" if compared == data.n else f"{compared:,} rows compared"
             _refuse(
@@ -171,13 +173,14 @@ def _snapshot_latest_ns(yard: Yard, mv: ModelVersion) -> int | None:
     return int(stamp.value) - 1
 
 
-def _later_rows(data: EvaluationData, latest: int | None) -> int:
+def _after_training(data: EvaluationData, latest: int | None) -> np.ndarray | None:
+    """Which rows are dated after ``latest`` (UTC nanoseconds), or None when either is unknown."""
     if latest is None or data.time is None:
-        return 0
+        return None
     from modelyard.registry._training_rows import utc_times
 
     times = utc_times(data.time)
-    return int((times.notna() & (times > pd.Timestamp(latest, tz="UTC"))).sum())
+    return (times.notna() & (times > pd.Timestamp(latest, tz="UTC"))).to_numpy()
 
 
 def leaks(found: int, compared: int, chance: float) -> bool:

@@ -174,20 +174,14 @@ class TrainingRows:
         """Whether this pandas hashes as the one that wrote the fingerprints."""
         return self.probe == _probe()
 
-    def matches(
-        self, frame: pd.DataFrame, times: pd.Series | None = None, latest_ns: int | None = None
-    ) -> tuple[int, int]:
+    def matches(self, frame: pd.DataFrame, skip: np.ndarray | None = None) -> tuple[int, int]:
         """How many of ``frame``'s rows are training rows, and how many could be compared: those in
-        the fingerprint range kept, and not known (by ``times``, the rows' times) to come after the
-        latest training time (``latest_ns``, by default the one kept)."""
+        the fingerprint range kept and not marked in ``skip`` (rows known to come after training)."""
         if not self.comparable or any(name not in frame.columns for name in self.columns):
             return 0, 0
         prints = row_fingerprints(frame, self.columns, self.types)
-        latest = self.latest_ns if latest_ns is None else latest_ns
-        if latest is not None and times is not None and len(times) == len(prints):
-            ns = utc_times(times)
-            later = (ns.notna() & (ns > pd.Timestamp(latest, tz="UTC"))).to_numpy()
-            prints = prints[~later]
+        if skip is not None:
+            prints = prints[~skip]
         if self.below != _ALL:
             prints = prints[prints < np.uint64(self.below)]
         if len(self.unique) == 0:
