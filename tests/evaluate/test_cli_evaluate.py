@@ -78,3 +78,24 @@ def test_too_few_churners_is_one_line_and_exit_code_2(
     assert result.exit_code == 2
     assert f"holds {positives} positive (churned == True) and {5 - positives} negative rows" in result.output
     assert "needs at least 10 of each" in result.output and "Traceback" not in result.output
+
+
+def test_training_rows_are_refused_with_the_way_out_and_allowed_with_a_reason(
+    app, cli_root: Path, churn_frame, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Evaluating on the rows both versions were fitted on: exit 2 naming --allow-training-rows; with it,
+    the summary shows the reason and the verdict is not PROMOTE."""
+    x, y = churn_frame
+    fitted = tmp_path / "fitted.parquet"
+    x.assign(churned=y).sample(frac=0.5, random_state=0).to_parquet(fitted, index=False)
+    args = ["evaluate", "churn", "2", "--data", str(fitted), "--replicates", "200"]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert '--allow-training-rows "WHY"' in " ".join(refused.output.split())
+
+    result = CliRunner().invoke(app, [*args, "--allow-training-rows", "a look at in-sample numbers", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["verdict"] != "PROMOTE" and data["training_rows_allowed"]["why"] == "a look at in-sample numbers"
+    shown = CliRunner().invoke(app, [*args, "--allow-training-rows", "a look at in-sample numbers"])
+    assert "allowed (a look at in-sample numbers)" in " ".join(shown.output.split())

@@ -22,7 +22,9 @@ Lineage = tuple[Yard, Snapshot, pd.DataFrame, pd.DataFrame]
 FAST: dict[str, Any] = {"replicates": 200}
 FIX = (
     "evaluate on rows from after the training period (--data, or data= in Python): a snapshot built later, "
-    "or the later part from split_by_time(read_snapshot(yard, snapshot), 'signup_date')"
+    "or the later part from split_by_time(read_snapshot(yard, snapshot), 'signup_date'); or, knowing this, "
+    'evaluate anyway with --allow-training-rows "WHY" (the result records it, and says PROMOTE only when the rows '
+    "are the champion's alone)"
 )
 
 
@@ -325,7 +327,8 @@ def test_a_missing_or_damaged_fingerprint_file_is_named_not_skipped(lineage: Lin
             "The fingerprints of the training rows of churn/v2 and churn/v1 (model_versions.training_rows_sha256 "
             f"{mv.training_rows_sha256[:12]}) cannot be read ({cause}), so the evaluation cannot tell whether the "
             "data holds those rows. Point MODELYARD_ARTIFACTS at the store the version was registered in or "
-            "restore that store from a backup; or register the model again with its training_data"
+            "restore that store from a backup; register the model again with its training_data; or evaluate "
+            'anyway with --allow-training-rows "WHY" (the result records it)'
         )
 
     data = blob.read_bytes()
@@ -337,6 +340,19 @@ def test_a_missing_or_damaged_fingerprint_file_is_named_not_skipped(lineage: Lin
         evaluate(yard, "churn", 2, data=half, **FAST)
     assert stored(yard) == []
 
+    # evaluating anyway: nothing was compared, the result says so, and v2 cannot be promoted on it
+    ev = evaluate(yard, "churn", 2, data=half, allow_training_rows="the artifact store was lost", **FAST)
+    unread = "its training-row fingerprints cannot be read: it is missing"
+    assert [(c["role"], c["status"], c["note"]) for c in ev.result["training_rows"]] == [
+        ("challenger", "not made", unread),
+        ("champion", "not made", unread),
+    ]
+    what = f"cannot be compared with the rows churn/v2 (challenger) and churn/v1 (champion) learnt from ({unread})"
+    assert ev.result["training_rows_allowed"]["found"] == [
+        {"roles": ["challenger", "champion"], "versions": [2, 1], "what": what}
+    ]
+    assert ev.verdict != "PROMOTE" and [r.id for r in stored(yard)] == [ev.id]
+
 
 def test_a_large_training_frame_keeps_a_bounded_sample(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from modelyard.registry import _training_rows
@@ -347,3 +363,72 @@ def test_a_large_training_frame_keeps_a_bounded_sample(monkeypatch) -> None:  # 
     assert len(rows.unique) == 1_000
     found, compared = rows.matches(frame.sample(frac=0.5, random_state=0))
     assert found == compared and 400 < compared < 600  # the rows in the kept range, all training rows
+
+
+def test_evaluating_on_the_challenger_s_training_rows_anyway_is_recorded_and_never_promotes(lineage: Lineage) -> None:
+    """The override: the numbers are shown and stored with the user's reason, but rows the challenger
+    learnt from flatter it, so the verdict is HOLD at best (promotion then needs --force --why)."""
+    yard, _, train, _ = lineage
+    half = train.sample(frac=0.5, random_state=1)
+    why = "no later rows exist yet; we want the in-sample numbers"
+    ev = evaluate(yard, "churn", 2, data=half, allow_training_rows=f"  {why} ", **FAST)
+    allowed = ev.result["training_rows_allowed"]
+    assert allowed["why"] == why
+    ((found),) = allowed["found"]
+    assert found["roles"] == ["challenger", "champion"] and found["versions"] == [2, 1]
+    assert found["what"].startswith(f"has {len(half):,} of its {len(half):,} rows (100%) among the")
+    gate = next(g for g in ev.result["gates"] if g["gate"] == "training rows")
+    assert gate["status"] == "uncertain" and gate["kind"] == "data"
+    assert gate["reason"].startswith(f"The data has {len(half):,} of its {len(half):,} rows (100%)")
+    assert f"allowed ({why}). Priced on rows it learnt from, the challenger looks better" in gate["reason"]
+    assert ev.verdict in ("HOLD", "BLOCK") and gate["reason"] in ev.reasons
+    assert all(c["status"] == "compared" and c["found"] == len(half) for c in ev.result["training_rows"])
+    assert f"allowed ({why})" in ev.to_markdown() and f"allowed ({why})" in ev.to_html()
+    assert [r.id for r in stored(yard)] == [ev.id]
+
+    # the training snapshot itself: every test that would have refused it is listed
+    snapshot_ev = evaluate(yard, "churn", 2, data=lineage[1].id, allow_training_rows=why, store=False, **FAST)
+    whats = [f["what"] for f in snapshot_ev.result["training_rows_allowed"]["found"]]
+    assert whats[0].startswith("is snapshot ") and whats[1].startswith("holds all ") and len(whats) == 3
+    assert "(and 2 more)" in next(g["reason"] for g in snapshot_ev.result["gates"] if g["gate"] == "training rows")
+
+
+def test_the_champion_s_training_rows_alone_leave_a_promote_standing(lineage: Lineage) -> None:
+    """Rows the champion learnt from flatter the champion: the comparison leans against the challenger,
+    so the check passes, and says why."""
+    yard, _, train, recent = lineage
+    x = train[list(yard.use_case("churn").input_names)]
+    bare = yard.register("churn", build_baseline().set_params(model__C=0.2).fit(x, train["churned"]))  # no lineage
+    mixed = pd.concat([recent, train.head(len(recent))])
+    with pytest.raises(EvaluationError, match=re.escape("rows churn/v1 (champion) was fitted on")):
+        evaluate(yard, "churn", bare.version, data=mixed, **FAST)
+    ev = evaluate(yard, "churn", bare.version, data=mixed, allow_training_rows="the champion was refit", **FAST)
+    ((found),) = ev.result["training_rows_allowed"]["found"]
+    assert found["roles"] == ["champion"]
+    gate = next(g for g in ev.result["gates"] if g["gate"] == "training rows")
+    assert gate["status"] == "pass"
+    assert gate["reason"].endswith(
+        "allowed (the champion was refit). That flatters the champion only, so the comparison leans against the "
+        "challenger and a PROMOTE still holds"
+    )
+    # without a finding there is no such gate and nothing recorded, allowed or not
+    clean = evaluate(yard, "churn", bare.version, data=recent, allow_training_rows="just in case", store=False, **FAST)
+    assert clean.result["training_rows_allowed"] is None
+    assert all(g["gate"] != "training rows" for g in clean.result["gates"])
+
+
+@pytest.mark.parametrize(
+    ("why", "message"),
+    [
+        ("  ", "--allow-training-rows needs a reason in words"),
+        ("ok\x1b[2J", "The reason for --allow-training-rows holds the control character '\\x1b' at position 2"),
+        ("x" * 2001, "The reason for --allow-training-rows is 2,001 characters long; keep it to 2,000"),
+    ],
+)
+def test_the_reason_for_allowing_training_rows_is_checked_first(lineage: Lineage, why: str, message: str) -> None:
+    from modelyard import UsageError
+
+    yard, _, train, _ = lineage
+    with pytest.raises(UsageError, match=f"^{re.escape(message)}"):
+        evaluate(yard, "churn", 2, data=train, allow_training_rows=why, **FAST)
+    assert stored(yard) == []

@@ -61,6 +61,15 @@ def register_commands(app: typer.Typer) -> None:
         html: Annotated[Path | None, typer.Option("--html", help="Also write the HTML report here.")] = None,
         markdown: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown summary here.")] = None,
         trust: Annotated[bool, typer.Option("--trust", help="Allow loading pickled models.")] = False,
+        allow_training_rows: Annotated[
+            str | None,
+            typer.Option(
+                "--allow-training-rows",
+                help="Evaluate even on rows a version learnt from, saying why (recorded; HOLD at best when they "
+                "are the challenger's).",
+                metavar="WHY",
+            ),
+        ] = None,
         as_json: JsonFlag = False,
     ) -> None:
         """Price the challenger's decisions against the champion's; say PROMOTE, HOLD or BLOCK, and why."""
@@ -93,6 +102,7 @@ def register_commands(app: typer.Typer) -> None:
                 replicates=replicates,
                 seed=seed,
                 trust=trust,
+                allow_training_rows=allow_training_rows,
             )
         if html is not None:
             write_output(html, "--html", evaluation.to_html())

@@ -27,7 +27,7 @@ from modelyard.evaluate._data import (
 )
 from modelyard.evaluate._errors import NoPassingEvaluationError
 from modelyard.evaluate._gates import PROMOTE, check_gates, verdict_of
-from modelyard.evaluate._leakage import refuse_training_rows
+from modelyard.evaluate._leakage import allowed_training_rows_check, refuse_training_rows
 from modelyard.evaluate._schema import SCHEMA_VERSION, jsonable
 from modelyard.spec import UseCase
 from modelyard.store import EvaluationRecord, ModelVersion, Store, utcnow
@@ -139,6 +139,7 @@ def evaluate(
     trust: bool = False,
     store: bool = True,
     baseline: bool = True,
+    allow_training_rows: str | None = None,
 ) -> Evaluation:
     """Evaluate ``challenger`` against ``against`` (the production version by default) on ``data``.
 
@@ -158,12 +159,17 @@ def evaluate(
     Data that cannot measure the models is refused (:class:`EvaluationError`, nothing stored):
     fewer than :data:`MIN_ROWS_PER_CLASS` positive or negative rows, or, by the lineage of either
     version, its training snapshot, its training frame, every row of its training snapshot, or
-    well more of the rows it was fitted on than chance gives (see :mod:`._leakage`).
+    well more of the rows it was fitted on than chance gives (see :mod:`._leakage`), or when the
+    fingerprints of its training rows cannot be read. ``allow_training_rows`` (why, in words)
+    evaluates anyway: the result records the reason and what was found, and when the challenger's
+    own training rows are among the data the verdict is HOLD at best.
     """
     if not isinstance(replicates, int) or replicates < 100:
         raise UsageError(f"The 'replicates' parameter must be an int >= 100. Got {replicates!r} instead.")
     if not 0.5 <= level < 1:
         raise UsageError(f"The 'level' parameter must be in [0.5, 1). Got {level!r} instead.")
+    if allow_training_rows is not None:
+        allow_training_rows = _checked_why(allow_training_rows)
     spec = yard.use_case(use_case)
     name = spec.name
     chal_mv = yard.model(name, challenger)
@@ -176,7 +182,7 @@ def evaluate(
         data = default_data_path(yard.settings.root)
     prepared = _prepare(yard, spec, data, inputs=scores is None or baseline)
     compared = [("challenger", chal_mv)] + ([("champion", champ_mv)] if champ_mv is not None else [])
-    row_checks = refuse_training_rows(yard, spec, prepared, compared)
+    row_checks, allowed = refuse_training_rows(yard, spec, prepared, compared, allow=allow_training_rows)
     costs, masks = row_costs(spec, prepared.columns, prepared.y, allow_negative=allow_negative_costs)
     versions = {mv.version: mv.ref for mv in (chal_mv, champ_mv) if mv is not None}
     scored = read_scores(spec, scores, prepared, versions) if scores is not None else {}
@@ -219,6 +225,8 @@ def evaluate(
     evaluation_id = f"ev_{uuid.uuid4().hex[:16]}"
     now = utcnow()
     checks = check_gates(spec, result, chal.info["measurements"])
+    if allow_training_rows is not None and (check := allowed_training_rows_check(allowed, allow_training_rows)):
+        checks.append(check)
     result = {
         "schema_version": SCHEMA_VERSION,
         "id": evaluation_id,
@@ -230,6 +238,7 @@ def evaluate(
         **result,
         "worth_it": _worth_it(result),
         "training_rows": row_checks,
+        "training_rows_allowed": {"why": allow_training_rows, "found": allowed} if allowed else None,
     }
     result["cost_model_sha256"] = cost_model_sha256(spec)
     evaluation = Evaluation(jsonable(result))
@@ -331,6 +340,17 @@ def _store(
         path.unlink(missing_ok=True)
         raise
     evaluation.report_path = path
+
+
+def _checked_why(why: str) -> str:
+    from modelyard.registry._registry import REASON_MAX, check_audit_text
+
+    if not isinstance(why, str) or not why.strip():
+        raise UsageError(
+            '--allow-training-rows needs a reason in words, e.g. --allow-training-rows "the champion was '
+            f'refitted on all data; no later rows exist yet" (allow_training_rows= in Python). Got {why!r} instead.'
+        )
+    return check_audit_text("reason for --allow-training-rows", why.strip(), REASON_MAX)
 
 
 def load_evaluation(yard: Yard, evaluation_id: str) -> Evaluation:

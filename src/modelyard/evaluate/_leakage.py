@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -34,6 +35,7 @@ import pandas as pd
 from modelyard._exceptions import ArtifactIntegrityError, NotFoundError
 from modelyard.evaluate._data import EvaluationData
 from modelyard.evaluate._errors import EvaluationError
+from modelyard.evaluate._gates import Check
 from modelyard.spec import UseCase
 from modelyard.store import ModelVersion
 
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
     from modelyard._yard import Yard
     from modelyard.registry._training_rows import TrainingRows
 
-__all__ = ["LEAK_SHARE", "leaks", "refuse_training_rows"]
+__all__ = ["LEAK_SHARE", "allowed_training_rows_check", "leaks", "refuse_training_rows"]
 
 LEAK_SHARE = 0.10
 """How far above the chance share the share of evaluation rows found among a version's training rows
@@ -50,19 +52,47 @@ _MIN_FOUND = 10
 _SIGNIFICANT_Z = 4.0  # and that far above chance in binomial standard deviations, for small data
 
 
-def refuse_training_rows(
-    yard: Yard, spec: UseCase, data: EvaluationData, contenders: Sequence[tuple[str, ModelVersion]]
-) -> list[dict[str, Any]]:
-    """Raise :class:`EvaluationError` when ``data`` holds the training rows of a version in
-    ``contenders`` (role, version), by its lineage; see the module's docstring for the four tests.
+@dataclass
+class _Findings:
+    """What the tests found. Without ``allow`` the first finding is refused at once; with it (the
+    user's reason for evaluating anyway) each is kept as ``{"roles", "versions", "what"}``."""
 
-    Otherwise return what the row comparison did for each version: ``role``, ``version``, ``status``
+    spec: UseCase
+    allow: str | None
+    found: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, whose: Sequence[tuple[str, ModelVersion]], what: str) -> None:
+        if self.allow is None:
+            _refuse(self.spec, what)
+        self.found.append(
+            {"roles": [role for role, _ in whose], "versions": [mv.version for _, mv in whose], "what": what}
+        )
+
+
+def refuse_training_rows(
+    yard: Yard,
+    spec: UseCase,
+    data: EvaluationData,
+    contenders: Sequence[tuple[str, ModelVersion]],
+    *,
+    allow: str | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Raise :class:`EvaluationError` when ``data`` holds the training rows of a version in
+    ``contenders`` (role, version), by its lineage (see the module's docstring for the four tests),
+    or when a version's training-row fingerprints cannot be read.
+
+    Return what the row comparison did for each version: ``role``, ``version``, ``status``
     ("compared" or "not made"), a one-line ``note``, and when compared ``found``, ``compared``,
-    ``chance``, ``fingerprinted``, ``training_rows`` and ``later`` (rows after its training period)."""
+    ``chance``, ``fingerprinted``, ``training_rows`` and ``later`` (rows after its training period).
+    With ``allow`` (why the user evaluates anyway) nothing is refused; what would have been is
+    returned second, one ``{"roles", "versions", "what"}`` per finding (empty when nothing was)."""
+    findings = _Findings(spec, allow)
     evaluated = data.ref.removeprefix("snapshot:") if data.ref.startswith("snapshot:") else None
     same = [(role, mv) for role, mv in contenders if evaluated and mv.snapshot_id == evaluated]
     if evaluated and same:
-        _refuse(spec, f"is snapshot {evaluated[:12]}, which the lineage of {_names(same)} names as training snapshot")
+        findings.add(
+            same, f"is snapshot {evaluated[:12]}, which the lineage of {_names(same)} names as training snapshot"
+        )
 
     if len(data.inputs.columns) and any(mv.training_data_hash for _, mv in contenders):
         from modelyard.registry import data_hash
@@ -71,17 +101,45 @@ def refuse_training_rows(
         fitted = [(role, mv) for role, mv in contenders if mv.training_data_hash == digest]
         if fitted:
             what = f"is the frame {_names(fitted)} learnt from: its inputs hash to the lineage's training_data_hash"
-            _refuse(spec, f"{what} {digest[:12]}")
+            findings.add(fitted, f"{what} {digest[:12]}")
 
-    _refuse_covered_snapshots(yard, spec, data, contenders)
-    return _refuse_fitted_rows(yard, spec, data, contenders)
+    _refuse_covered_snapshots(yard, data, contenders, findings)
+    return _refuse_fitted_rows(yard, data, contenders, findings), findings.found
+
+
+def allowed_training_rows_check(found: Sequence[dict[str, Any]], why: str) -> Check | None:
+    """The verdict's word on training rows allowed into the data (``found`` from
+    :func:`refuse_training_rows`), or None when none were.
+
+    The challenger's own rows flatter it, so nothing can be promoted on them: the check is
+    ``uncertain`` (HOLD at best). The champion's alone flatter the champion, which only makes a
+    PROMOTE harder to earn, so the check passes and says so.
+    """
+    if not found:
+        return None
+    first = found[0]["what"] + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
+    if any("challenger" in f["roles"] for f in found):
+        return Check(
+            "training rows",
+            "data",
+            "uncertain",
+            f"The data {first}; allowed ({why}). Priced on rows it learnt from, the challenger looks better "
+            "than it is, so this evaluation cannot say PROMOTE; promote with --force --why if you accept that",
+        )
+    return Check(
+        "training rows",
+        "data",
+        "pass",
+        f"The data {first}; allowed ({why}). That flatters the champion only, so the comparison leans "
+        "against the challenger and a PROMOTE still holds",
+    )
 
 
 def _refuse_covered_snapshots(
-    yard: Yard, spec: UseCase, data: EvaluationData, contenders: Sequence[tuple[str, ModelVersion]]
+    yard: Yard, data: EvaluationData, contenders: Sequence[tuple[str, ModelVersion]], findings: _Findings
 ) -> None:
     """Refuse ``data`` when it holds every entity key of a version's training snapshot."""
-    key = spec.data.entity_key
+    key = findings.spec.data.entity_key
     if not key or key not in data.columns.columns:
         return
     keys = pd.Index(data.columns[key].dropna().unique())
@@ -90,11 +148,11 @@ def _refuse_covered_snapshots(
         if covered:
             whose = [(role, mv) for role, mv in contenders if mv.snapshot_id == snapshot_id]
             what = f"holds all {covered:,} rows of snapshot {snapshot_id[:12]} (matched by {key})"
-            _refuse(spec, f"{what}, which the lineage of {_names(whose)} names as training snapshot")
+            findings.add(whose, f"{what}, which the lineage of {_names(whose)} names as training snapshot")
 
 
 def _refuse_fitted_rows(
-    yard: Yard, spec: UseCase, data: EvaluationData, contenders: Sequence[tuple[str, ModelVersion]]
+    yard: Yard, data: EvaluationData, contenders: Sequence[tuple[str, ModelVersion]], findings: _Findings
 ) -> list[dict[str, Any]]:
     """Refuse ``data`` when enough of its rows are among a version's fingerprinted training rows;
     else say, per version, what was compared (or why nothing was)."""
@@ -109,7 +167,11 @@ def _refuse_fitted_rows(
             said.append(_row_check(role, mv, "not made", why))
     for blob in dict.fromkeys(mv.training_rows_sha256 for _, mv in contenders if mv.training_rows_sha256):
         whose = [(role, mv) for role, mv in contenders if mv.training_rows_sha256 == blob]
-        rows = _training_rows(yard, whose)
+        rows = _training_rows(yard, whose, findings.allow)
+        if isinstance(rows, str):  # unreadable, and allowed
+            findings.add(whose, f"cannot be compared with the rows {_names(whose)} learnt from ({rows})")
+            said.extend(_row_check(role, mv, "not made", rows) for role, mv in whose)
+            continue
         if not rows.comparable:
             reason = "this pandas hashes rows unlike the one that registered it; register it again to compare"
             said.extend(_row_check(role, mv, "not made", reason) for role, mv in whose)
@@ -125,8 +187,8 @@ def _refuse_fitted_rows(
         later = int(after.sum()) if after is not None else 0
         if leaks(found, compared, rows.chance):
             of = f"{compared:,} rows" if compared == data.n else f"{compared:,} rows compared"
-            _refuse(
-                spec,
+            findings.add(
+                whose,
                 f"has {found:,} of its {of} ({found / compared:.0%}) among the {rows.rows:,} rows {_names(whose)} "
                 f"{'were' if len(whose) > 1 else 'was'} fitted on, where rows from after the training period would "
                 f"match about {rows.chance:.1%} by chance (refused from {LEAK_SHARE:.0%} above that; by the "
@@ -195,24 +257,26 @@ def leaks(found: int, compared: int, chance: float) -> bool:
     )
 
 
-def _training_rows(yard: Yard, whose: Sequence[tuple[str, ModelVersion]]) -> TrainingRows:
-    """The fingerprints of the training rows of ``whose`` (versions sharing them), or an
-    :class:`EvaluationError` naming the version when the blob is missing or damaged."""
+def _training_rows(yard: Yard, whose: Sequence[tuple[str, ModelVersion]], allow: str | None) -> TrainingRows | str:
+    """The fingerprints of the training rows of ``whose`` (versions sharing them). When the blob is
+    missing or damaged: an :class:`EvaluationError` naming the version, or with ``allow`` the cause."""
     mv = whose[0][1]
     owner = " and ".join(mv.ref for _, mv in whose)
     try:
         rows = yard.registry.training_rows(mv)
     except (NotFoundError, ArtifactIntegrityError, ValueError) as exc:
         cause = "it is missing" if isinstance(exc, NotFoundError) else "it is damaged"
+        if allow is not None:
+            return f"its training-row fingerprints cannot be read: {cause}"
         raise EvaluationError(
             f"The fingerprints of the training rows of {owner} (model_versions.training_rows_sha256 "
             f"{str(mv.training_rows_sha256)[:12]}) cannot be read ({cause}), so the evaluation cannot tell "
             "whether the data holds those rows. Point MODELYARD_ARTIFACTS at the store the version was "
-            "registered in or restore that store from a backup; or register the model again with its "
-            "training_data"
+            "registered in or restore that store from a backup; register the model again with its "
+            'training_data; or evaluate anyway with --allow-training-rows "WHY" (the result records it)'
         ) from exc
-    if rows is None:  # pragma: no cover - the sha256 was checked above
-        raise EvaluationError(f"{owner} has no training-row fingerprints")
+    if rows is None:  # pragma: no cover - only versions with a sha256 are read
+        return "it has no training-row fingerprints"
     return rows
 
 
@@ -245,5 +309,7 @@ def _refuse(spec: UseCase, what: str) -> NoReturn:
     raise EvaluationError(
         f"The evaluation data {what}: scored on rows it learnt from, a model looks better than it is and "
         "the gates would pass on that; evaluate on rows from after the training period (--data, or data= "
-        f"in Python): a snapshot built later, or {later}"
+        f"in Python): a snapshot built later, or {later}; or, knowing this, evaluate anyway with "
+        '--allow-training-rows "WHY" (the result records it, and says PROMOTE only when the rows are '
+        "the champion's alone)"
     )

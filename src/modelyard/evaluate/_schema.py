@@ -26,7 +26,7 @@ Top level:
   ``difference`` (metric → interval of challenger minus champion)
 - ``segments``: list of ``name``, ``filter``, ``rows``, ``positives``, ``models`` (role → metric →
   interval), ``difference`` (metric → interval)
-- ``gates``: list of ``gate``, ``kind`` (metric, beats_champion, budget, guard), ``status`` (pass,
+- ``gates``: list of ``gate``, ``kind`` (metric, beats_champion, budget, guard, data), ``status`` (pass,
   fail, uncertain), ``reason``, ``value`` (interval or null), ``bound``
 - ``stability``: ``column``, ``period`` ("month"), ``slices`` (``period``, ``rows``, ``positives``,
   ``<role>_cost_per_1000``, ``<role>_roc_auc``, ``saving_per_1000``), ``challenger_cheaper_in``,
@@ -39,6 +39,10 @@ Top level:
 - ``training_rows``: per version, how the evaluation rows were compared with the rows it was fitted
   on: ``role``, ``version``, ``status`` ("compared" or "not made"), ``note`` (one line), and when
   compared ``found``, ``compared``, ``chance``, ``fingerprinted``, ``training_rows``, ``later``
+- ``training_rows_allowed``: null, or when the data was evaluated although it holds rows a version
+  learnt from (``allow_training_rows``): ``why`` (the user's words) and ``found`` (a list of
+  ``roles``, ``versions`` and ``what``, one per finding that would have refused it); the gate
+  "training rows" then says what that does to the verdict
 """
 
 from __future__ import annotations
