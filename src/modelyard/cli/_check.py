@@ -8,13 +8,18 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modelyard._exceptions import UsageError
 from modelyard.cli._common import JsonFlag, friendly, open_cli_yard
 from modelyard.cli._watchdog import Watchdog
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without them
+    from rich.progress import Progress
+
+    from modelyard.check import CheckResult
 
 __all__ = ["register_commands"]
 
@@ -104,7 +109,7 @@ def _time_limit(timeout: float | None, soak_seconds: float | None) -> float | No
 
 
 def _stop_on_timeout(
-    use_case: str, model: str, limit: float | None, soak_seconds: float | None, display: Any, *, as_json: bool
+    use_case: str, model: str, limit: float | None, soak_seconds: float | None, display: Progress, *, as_json: bool
 ) -> Callable[[str | None, float], None]:
     """What the watchdog does when the check overruns: report it as a failed check and end the process.
 
@@ -130,7 +135,7 @@ def _stop_on_timeout(
 
 def _timed_out(
     use_case: str, model: str, limit: float | None, stage: str | None, stage_seconds: float, soak: float | None
-) -> Any:
+) -> CheckResult:
     """The result of a check stopped at its time limit: one FAIL row saying where it was stuck."""
     from modelyard.check import Check, CheckResult, Status
 
@@ -155,7 +160,7 @@ def _timed_out(
     return result
 
 
-def _print_result(result: Any, *, as_json: bool) -> None:
+def _print_result(result: CheckResult, *, as_json: bool) -> None:
     from modelyard.cli._render import console, print_json
 
     if as_json:
@@ -196,7 +201,7 @@ def _stage_descriptions(soak_seconds: float | None) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _stage_progress(soak_seconds: float | None, *, disable: bool) -> Iterator[tuple[Callable[[str], None], Any]]:
+def _stage_progress(soak_seconds: float | None, *, disable: bool) -> Iterator[tuple[Callable[[str], None], Progress]]:
     """A transient bar of the check's stages, with the running stage's name and the time taken: the
     function to call as each stage starts, and the display (to stop it)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -72,10 +72,8 @@ def utc_times(column: pd.Series) -> pd.Series:
 
 
 def _normalised(column: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(column):
-        if getattr(column.dt, "tz", None) is not None:
-            column = column.dt.tz_convert("UTC").dt.tz_localize(None)
-        return column.astype("datetime64[ns]").astype("int64")  # NaT is one value, as any missing
+    if pd.api.types.is_datetime64_any_dtype(column):  # NaT is one value, as any missing
+        return utc_times(column).dt.tz_localize(None).astype("int64")
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         return _as_float(pd.to_numeric(column, errors="coerce"))
     values = column.astype("object")
