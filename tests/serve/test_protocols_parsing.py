@@ -182,7 +182,7 @@ def test_oip_inconsistent_binary_bytes_is_refused(raw: bytes, count: int, messag
 # -- 3. binary extension sizes ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("size", "shown"), [(-1, "-1"), ("8", "'8'"), (8.0, "8.0"), (True, "True"), ([8], "[8]")])
+@pytest.mark.parametrize(("size", "shown"), [(-1, "-1"), ("8", '"8"'), (8.0, "8.0"), (True, "true"), ([8], "[8]")])
 def test_oip_binary_data_size_must_be_a_non_negative_integer(size: Any, shown: str) -> None:
     raw = struct.pack("<q", 5)
     body, header = binary((tensor("x", "INT64", shape=[1], parameters={"binary_data_size": size}), raw))
@@ -355,3 +355,11 @@ def test_mlflow_error_codes_by_status(status: int, code: str) -> None:
     err = ModelyardError("m")
     err.http_status = status
     assert encode_error(MLFLOW, err) == {"error_code": code, "message": "m"}
+
+
+@pytest.mark.parametrize(
+    ("shape", "shown"), [("3", '"3"'), ([1.5], "[1.5]"), ([True], "[true]"), (None, "null"), ([], "[]")]
+)
+def test_oip_bad_shape_is_shown_as_json(shape: Any, shown: str) -> None:
+    message = f"Input 'x': shape must be a list of non-negative integers. Got {shown} instead"
+    refused(message, oip({**tensor("x", "INT64", [1]), "shape": shape}))

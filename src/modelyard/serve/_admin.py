@@ -18,11 +18,12 @@ from fastapi import FastAPI, Request
 from modelyard.registry._registry import REASON_MAX
 from modelyard.serve._errors import AdminAuthError, BadRequestError
 from modelyard.serve._openapi import ADMIN_RELOAD_RESPONSES, ADMIN_SET_TRAFFIC_RESPONSES, ADMIN_TRAFFIC_RESPONSES
-from modelyard.serve._protocols import PLAIN, decode_json
+from modelyard.serve._protocols import PLAIN, decode_json, json_kind
 from modelyard.serve._request_body import ADMIN_BODY_BYTES, read_body
 from modelyard.serve._routing import TrafficSplit
 from modelyard.serve._service import ModelService
 from modelyard.serve._settings import ServeSettings
+from modelyard.serve._validate import shown_as_json
 
 __all__ = ["add_admin_routes", "parse_split", "require_admin"]
 
@@ -73,7 +74,7 @@ def parse_split(body: bytes) -> tuple[float, str | None, str | None]:
     data = decode_json(body)
     example = 'send {"canary_fraction": 0.25}'
     if not isinstance(data, dict):
-        raise BadRequestError(f"The body must be a JSON object. Got {type(data).__name__} instead; {example}")
+        raise BadRequestError(f"The body must be a JSON object. Got {json_kind(data)} instead; {example}")
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
         raise BadRequestError(
@@ -84,16 +85,22 @@ def parse_split(body: bytes) -> tuple[float, str | None, str | None]:
     fraction = data["canary_fraction"]
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not math.isfinite(fraction):
         raise BadRequestError(
-            f"Field 'canary_fraction' must be a number in [0, 1]. Got {fraction!r} instead; {example}"
+            f"Field 'canary_fraction' must be a number in [0, 1]. Got {shown_as_json(fraction)} instead; {example}"
         )
     if not 0 <= fraction <= 1:
-        raise BadRequestError(f"Field 'canary_fraction' must be in [0, 1]. Got {fraction!r} instead; {example}")
+        raise BadRequestError(
+            f"Field 'canary_fraction' must be in [0, 1]. Got {shown_as_json(fraction)} instead; {example}"
+        )
     for name in ("reason", "actor"):
         value = data.get(name)
         if value is not None and not isinstance(value, str):
-            raise BadRequestError(f"Field {name!r} must be a string. Got {value!r} instead; send text in quotes")
+            raise BadRequestError(
+                f"Field {name!r} must be a string. Got {shown_as_json(value)} instead; send text in quotes"
+            )
         if value is not None and "\x00" in value:  # PostgreSQL text cannot hold it
-            raise BadRequestError(f"Field {name!r} must not contain NUL characters. Got {value!r} instead")
+            raise BadRequestError(
+                f"Field {name!r} must not contain NUL characters. Got {shown_as_json(value)} instead; send plain text"
+            )
     for name, most, what in (("actor", _ACTOR_MAX, "name"), ("reason", REASON_MAX, "reason")):
         value = data.get(name)
         if value is not None and len(value) > most:

@@ -26,6 +26,7 @@ from modelyard.spec import UseCase
 __all__ = [
     "decode_json",
     "encode_error",
+    "json_kind",
     "mlflow_response",
     "oip_metadata",
     "oip_response",
@@ -79,15 +80,18 @@ def _records(value: Any, where: str) -> Rows:
         return Rows.from_records([value])
     if not isinstance(value, list) or not value:
         raise BadRequestError(
-            f"{where} must be a JSON object or a non-empty list of objects. Got {_kind(value)} instead"
+            f"{where} must be a JSON object or a non-empty list of objects. Got {json_kind(value)} instead"
         )
     for i, record in enumerate(value):
         if not isinstance(record, dict):
-            raise BadRequestError(f"{where}[{i}] must be a JSON object of field: value. Got {_kind(record)} instead")
+            raise BadRequestError(
+                f"{where}[{i}] must be a JSON object of field: value. Got {json_kind(record)} instead"
+            )
     return Rows.from_records(value)
 
 
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """What a decoded JSON value is, in JSON's words: "an object", "a list of 3", "a number", "null"."""
     if isinstance(value, list):
         return f"a list of {len(value)}"
     return {dict: "an object", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
@@ -125,7 +129,7 @@ def parse_mlflow(doc: Any) -> Rows:
     """One of MLflow's four JSON input formats."""
     if not isinstance(doc, dict):
         raise BadRequestError(
-            f"The body must be a JSON object with one of {list(_MLFLOW_KEYS)}. Got {_kind(doc)} instead"
+            f"The body must be a JSON object with one of {list(_MLFLOW_KEYS)}. Got {json_kind(doc)} instead"
         )
     keys = [k for k in _MLFLOW_KEYS if k in doc]
     extra = [k for k in doc if k not in _MLFLOW_KEYS and k != "params"]
@@ -136,7 +140,7 @@ def parse_mlflow(doc: Any) -> Rows:
         )
     params = doc.get("params")
     if params is not None and not isinstance(params, dict):
-        raise BadRequestError(f"'params' must be a JSON object of name: value. Got {_kind(params)} instead")
+        raise BadRequestError(f"'params' must be a JSON object of name: value. Got {json_kind(params)} instead")
     key = keys[0]
     value = doc[key]
     if key == "dataframe_split":
@@ -162,7 +166,8 @@ def _dataframe_split(value: Any) -> Rows:
         or not isinstance(value.get("data"), list)
     ):
         raise BadRequestError(
-            f"dataframe_split must be {{'columns': [names], 'data': [[row values], ...]}}. Got {_kind(value)} instead"
+            "dataframe_split must be {'columns': [names], 'data': [[row values], ...]}. "
+            f"Got {json_kind(value)} instead"
         )
     names = [str(c) for c in value["columns"]]
     if len(set(names)) != len(names):
@@ -173,14 +178,15 @@ def _dataframe_split(value: Any) -> Rows:
     for i, row in enumerate(data):
         if not isinstance(row, list) or len(row) != width:
             raise BadRequestError(
-                f"dataframe_split.data[{i}] must be a list of {width} values (one per column). Got {_kind(row)} instead"
+                f"dataframe_split.data[{i}] must be a list of {width} values (one per column). "
+                f"Got {json_kind(row)} instead"
             )
     if not data:
         raise BadRequestError("dataframe_split.data is empty; send at least one row")
     index = value.get("index")
     if index is not None and not isinstance(index, list):
         raise BadRequestError(
-            f"dataframe_split.index must be a list with one entry per row. Got {_kind(index)} instead"
+            f"dataframe_split.index must be a list with one entry per row. Got {json_kind(index)} instead"
         )
     if index is not None and len(index) != len(data):
         raise BadRequestError(
@@ -283,7 +289,9 @@ def _check_json_types(where: str, datatype: str, data: list[Any]) -> None:
         shown = "" if kind in (list, dict) else f" ({shown_as_json(value, limit=40)})"
         declare = _DECLARE.get(kind)
         fix = f"send {wants} or declare {declare}" if declare else f"send {wants}, one value per element"
-        raise BadRequestError(f"{where}: datatype {datatype}, but data[{i}] is {_kind(value)}{fraction}{shown}; {fix}")
+        raise BadRequestError(
+            f"{where}: datatype {datatype}, but data[{i}] is {json_kind(value)}{fraction}{shown}; {fix}"
+        )
 
 
 def parse_oip(body: bytes, header_length: str | None) -> tuple[Rows, str | None, list[str] | None]:
@@ -298,10 +306,10 @@ def parse_oip(body: bytes, header_length: str | None) -> tuple[Rows, str | None,
         )
     request_id = doc.get("id")
     if request_id is not None and not isinstance(request_id, str):
-        raise BadRequestError(f"'id' must be a string. Got {_kind(request_id)} instead")
+        raise BadRequestError(f"'id' must be a string. Got {json_kind(request_id)} instead")
     parameters = doc.get("parameters")
     if parameters is not None and not isinstance(parameters, dict):
-        raise BadRequestError(f"'parameters' must be a JSON object of name: value. Got {_kind(parameters)} instead")
+        raise BadRequestError(f"'parameters' must be a JSON object of name: value. Got {json_kind(parameters)} instead")
     columns: dict[str, list[Any]] = {}
     n_rows: int | None = None
     offset = 0
@@ -319,24 +327,29 @@ def parse_oip(body: bytes, header_length: str | None) -> tuple[Rows, str | None,
             or not shape
             or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
         ):
-            raise BadRequestError(f"{where}: shape must be a list of non-negative integers. Got {shape!r} instead")
+            raise BadRequestError(
+                f"{where}: shape must be a list of non-negative integers. Got {shown_as_json(shape)} instead"
+            )
         if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
             raise BadRequestError(
                 f"{where}: shape must be [rows] or [rows, 1]: one input per column. Got {shape} instead"
             )
         if not isinstance(datatype, str) or datatype not in _JSON_TYPES:
-            raise BadRequestError(f"{where}: datatype must be one of {sorted(_JSON_TYPES)}. Got {datatype!r} instead")
+            raise BadRequestError(
+                f"{where}: datatype must be one of {sorted(_JSON_TYPES)}. Got {shown_as_json(datatype)} instead"
+            )
         count = math.prod(shape)
         params = tensor.get("parameters")
         if params is not None and not isinstance(params, dict):
             raise BadRequestError(
-                f"{where}: parameters must be a JSON object of name: value. Got {_kind(params)} instead"
+                f"{where}: parameters must be a JSON object of name: value. Got {json_kind(params)} instead"
             )
         size = params.get("binary_data_size") if params else None
         if size is not None:
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
                 raise BadRequestError(
-                    f"{where}: parameters.binary_data_size must be a non-negative integer. Got {size!r} instead"
+                    f"{where}: parameters.binary_data_size must be a non-negative integer. "
+                    f"Got {shown_as_json(size)} instead"
                 )
             if offset + size > len(binary):
                 raise BadRequestError(
@@ -354,7 +367,7 @@ def parse_oip(body: bytes, header_length: str | None) -> tuple[Rows, str | None,
         else:
             data = tensor.get("data")
             if not isinstance(data, list):
-                raise BadRequestError(f"{where}: data must be a list of {count} values. Got {_kind(data)} instead")
+                raise BadRequestError(f"{where}: data must be a list of {count} values. Got {json_kind(data)} instead")
             if data and isinstance(data[0], list):
                 data = [v for row in data for v in (row if isinstance(row, list) else [row])]
             accepts = _JSON_TYPES[datatype][0]  # one pass over the value types; one row: one lookup
