@@ -3,6 +3,7 @@ must accept and refuse the same values, with the same messages."""
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -178,3 +179,66 @@ def test_a_value_is_shown_as_a_client_writes_it_in_json(value: object, shown: st
 def test_a_long_value_is_shown_cut_with_its_length() -> None:
     assert shown_as_json("x" * 1000, limit=5) == '"xxxxx"... (1,000 characters)'
     assert shown_as_json(list(range(100)), limit=10) == "[0,1,2,..."
+
+
+_TIMED_SPEC = """\
+name: visits
+task: binary_classification
+inputs:
+  - name: visits
+    type: int
+  - name: last_visit
+    type: datetime
+    min: "2020-01-01"
+costs:
+  false_positive: 1
+  false_negative: 5
+data:
+  source: data.parquet
+  label: returned
+  time: seen_at
+"""
+
+
+@pytest.fixture(scope="module")
+def timed(tmp_path_factory: pytest.TempPathFactory) -> RequestContract:
+    """No feature code: requests carry the model inputs, a datetime among them, and a time column."""
+    path = Path(tmp_path_factory.mktemp("spec")) / "visits.yaml"
+    path.write_text(_TIMED_SPEC, encoding="utf-8")
+    return RequestContract(load_use_case(path))
+
+
+def test_a_batch_mixing_utc_offsets_and_naive_times_is_read_as_utc(timed: RequestContract) -> None:
+    """Two clients in one micro-batch, one writing "Z", one "+02:00", one no offset: it used to fail
+    the whole batch with pandas' "Mixed timezones detected" (a 500 for every request in it)."""
+    records = [
+        {"visits": 1, "last_visit": "2024-03-01T10:00:00Z"},
+        {"visits": 2, "last_visit": "2024-03-01T12:00:00+02:00"},
+        {"visits": 3, "last_visit": "2024-03-01 10:00"},
+    ]
+    frame = timed.prepare(concat_rows([Rows.from_records([r]) for r in records]))
+    assert frame["last_visit"].dtype == "datetime64[ns]"
+    assert (frame["last_visit"] == pd.Timestamp("2024-03-01 10:00")).all()
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(1709287200, "1709287200"), (True, "true"), ("yesterday", '"yesterday"'), ([1], "[1]")]
+)
+def test_a_date_time_input_refuses_what_is_not_a_time(timed: RequestContract, value: object, shown: str) -> None:
+    message = f"Field 'last_visit' must be a date-time. Got {shown} in row 0 instead; send an ISO 8601 string"
+    with pytest.raises(DataError, match=f"^{re.escape(message)}"):
+        timed.prepare(concat_rows([Rows.from_records([{"visits": 1, "last_visit": value}])]))
+
+
+def test_the_time_column_must_be_a_date_time_when_sent(timed: RequestContract) -> None:
+    good = {"visits": 1, "last_visit": "2024-03-01"}
+    assert len(timed.prepare(concat_rows([Rows.from_records([good])]))) == 1  # not sent: fine
+    rows = [{**good, "seen_at": "2024-03-02T08:00:00+01:00"}, {**good, "seen_at": None}]
+    assert len(timed.prepare(concat_rows([Rows.from_records(rows)]))) == 2  # null allowed
+    message = (
+        "Field 'seen_at' must be a date-time. Got \"last tuesday\" in row 1 instead; send an ISO 8601 string such as "
+        '"2024-12-31T00:00:00".'
+    )
+    bad = [{**good, "seen_at": "2024-03-02"}, {**good, "seen_at": "last tuesday"}]
+    with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
+        timed.prepare(concat_rows([Rows.from_records(bad)]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -120,6 +120,12 @@ class RequestContract:
         ]
         self._checks = [_InputCheck(f) for f in self.inputs]
         self._names = [f.name for f in self.inputs]
+        # The time column, when it is not an input, must still be a date-time: the prediction log
+        # keeps it, and joining late labels by time needs it readable.
+        time = data.time
+        self._time: Feature | None = (
+            Feature(name=time, type="datetime", nullable=True) if time and time not in self._names else None
+        )
         # The spec's output adapter for the score, applied exactly as the handoff check applies it.
         from modelyard.check import adapters_from_spec
 
@@ -140,6 +146,8 @@ class RequestContract:
 
     def prepare(self, raw: pd.DataFrame) -> pd.DataFrame:
         """Raw request rows → the model's validated inputs, in spec order."""
+        if self._time is not None and self._time.name in raw.columns:
+            _check_column(self._time, raw[self._time.name])
         features = raw
         if self.feature_code is not None:
             arrays = _column_arrays(raw, (c.name for c in self._raw_checks))
@@ -224,7 +232,7 @@ def _check_column(feature: Feature, s: pd.Series) -> np.ndarray:
     elif kind == "bool":
         out = _boolean(feature, values, na)
     elif kind == "datetime":
-        out = pd.to_datetime(s, errors="coerce", format="mixed").to_numpy() if values.dtype == object else values
+        out = values if values.dtype.kind == "M" else _utc_naive(s)  # numbers and booleans are refused
         bad = pd.isna(out) & ~na
         if bad.any():
             _fail(feature, bad, values, "must be a date-time", 'send an ISO 8601 string such as "2024-12-31T00:00:00"')
@@ -243,6 +251,19 @@ def _check_column(feature: Feature, s: pd.Series) -> np.ndarray:
     if kind in ("int", "float", "datetime") and (feature.min is not None or feature.max is not None):
         _check_range(feature, out, values, na)
     return out
+
+
+def _utc_naive(s: pd.Series) -> np.ndarray:
+    """Date-times sent as text (ISO 8601, any mix of offsets, "Z" and none) as naive UTC
+    ``datetime64[ns]``; what does not parse is NaT. A batch joins requests from many clients, so one
+    client's "+02:00" must not fail another's "Z"."""
+    parsed = pd.to_datetime(s.where(s.map(_written_as_time)), errors="coerce", format="mixed", utc=True)
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]").to_numpy()
+
+
+def _written_as_time(value: Any) -> bool:
+    """Text or a date-time object; a number (seconds? milliseconds?) or a boolean is not a time."""
+    return isinstance(value, str | date | np.datetime64)
 
 
 def _column_arrays(frame: pd.DataFrame, names: Iterable[str]) -> dict[str, Any]:
