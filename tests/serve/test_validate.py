@@ -217,8 +217,15 @@ def test_a_batch_mixing_utc_offsets_and_naive_times_is_read_as_utc(timed: Reques
         {"visits": 3, "last_visit": "2024-03-01 10:00"},
     ]
     frame = timed.prepare(concat_rows([Rows.from_records([r]) for r in records]))
-    assert frame["last_visit"].dtype == "datetime64[ns]"
+    assert frame["last_visit"].dtype.kind == "M" and frame["last_visit"].dt.tz is None
     assert (frame["last_visit"] == pd.Timestamp("2024-03-01 10:00")).all()
+
+
+def test_date_times_beyond_nanosecond_range_are_kept(timed: RequestContract) -> None:
+    """pandas reads text at microseconds: year 9999 is a date, not an OutOfBoundsDatetime (a 500)."""
+    records = [{"visits": 1, "last_visit": v, "seen_at": v} for v in ("2300-01-01", "9999-12-31T23:59:59Z")]
+    frame = timed.prepare(concat_rows([Rows.from_records(records)]))
+    assert frame["last_visit"].tolist() == [pd.Timestamp("2300-01-01"), pd.Timestamp("9999-12-31 23:59:59")]
 
 
 @pytest.mark.parametrize(

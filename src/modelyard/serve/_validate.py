@@ -232,7 +232,7 @@ def _check_column(feature: Feature, s: pd.Series) -> np.ndarray:
     elif kind == "bool":
         out = _boolean(feature, values, na)
     elif kind == "datetime":
-        out = values if values.dtype.kind == "M" else _utc_naive(s)  # numbers and booleans are refused
+        out = values if values.dtype.kind == "M" else _utc_naive(values)
         bad = pd.isna(out) & ~na
         if bad.any():
             _fail(feature, bad, values, "must be a date-time", 'send an ISO 8601 string such as "2024-12-31T00:00:00"')
@@ -253,16 +253,17 @@ def _check_column(feature: Feature, s: pd.Series) -> np.ndarray:
     return out
 
 
-def _utc_naive(s: pd.Series) -> np.ndarray:
+def _utc_naive(values: np.ndarray) -> np.ndarray:
     """Date-times sent as text (ISO 8601, any mix of offsets, "Z" and none) as naive UTC
-    ``datetime64[ns]``; what does not parse is NaT. A batch joins requests from many clients, so one
-    client's "+02:00" must not fail another's "Z"."""
-    parsed = pd.to_datetime(s.where(s.map(_written_as_time)), errors="coerce", format="mixed", utc=True)
-    return parsed.dt.tz_localize(None).astype("datetime64[ns]").to_numpy()
+    ``datetime64`` in pandas' unit for them; what does not parse, and numbers and booleans (seconds?
+    milliseconds?), are NaT. A batch joins requests from many clients, so one client's "+02:00" must
+    not fail another's "Z". On the array, not a Series: a one-row request pays about 70 us."""
+    timelike = np.frompyfunc(_written_as_time, 1, 1)(values).astype(bool)
+    kept = np.where(timelike, values, None)
+    return pd.to_datetime(kept, errors="coerce", format="mixed", utc=True).tz_localize(None).to_numpy()
 
 
 def _written_as_time(value: Any) -> bool:
-    """Text or a date-time object; a number (seconds? milliseconds?) or a boolean is not a time."""
     return isinstance(value, str | date | np.datetime64)
 
 
