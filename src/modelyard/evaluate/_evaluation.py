@@ -225,7 +225,9 @@ def evaluate(
     evaluation_id = f"ev_{uuid.uuid4().hex[:16]}"
     now = utcnow()
     checks = check_gates(spec, result, chal.info["measurements"])
-    if allow_training_rows is not None and (check := allowed_training_rows_check(allowed, allow_training_rows)):
+    if allow_training_rows is not None and (
+        check := allowed_training_rows_check(allowed, row_checks, allow_training_rows)
+    ):
         checks.append(check)
     result = {
         "schema_version": SCHEMA_VERSION,
@@ -350,7 +352,7 @@ def _checked_why(why: str) -> str:
             '--allow-training-rows needs a reason in words, e.g. --allow-training-rows "the champion was '
             f'refitted on all data; no later rows exist yet" (allow_training_rows= in Python). Got {why!r} instead.'
         )
-    return check_audit_text("reason for --allow-training-rows", why.strip(), REASON_MAX)
+    return check_audit_text("reason for --allow-training-rows", " ".join(why.split()), REASON_MAX)
 
 
 def load_evaluation(yard: Yard, evaluation_id: str) -> Evaluation:

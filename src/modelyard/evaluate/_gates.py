@@ -10,6 +10,10 @@ Every check ends in one of three states:
   never measured.
 
 Verdict: BLOCK when any check fails, else HOLD when any is uncertain, else PROMOTE.
+
+Besides the spec's gates and guards, the evaluation itself may add one check of kind ``data``:
+"training rows", when the data was evaluated although it holds rows a version learnt from
+(see :func:`modelyard.evaluate._leakage.allowed_training_rows_check`).
 """
 
 from __future__ import annotations

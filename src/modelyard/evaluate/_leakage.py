@@ -16,6 +16,10 @@ challenger and the champion alike, the evaluation data is refused when it
   (see :mod:`modelyard.registry._training_rows`), so rows that many customers send do not count.
   With ``scores`` and no baseline, the model inputs are not read, and this test is not made.
 
+With ``allow_training_rows`` (``--allow-training-rows "WHY"``) nothing is refused: what would
+have been is recorded with the reason, and a gate "training rows" keeps the verdict at HOLD at best
+unless the challenger's own rows were compared and are not among the data.
+
 Sharing only some entity keys with the snapshot is allowed: the lineage's snapshot is where the
 training rows came from, and a time split keeps its later rows for evaluation (``split_by_time``,
 as the demo does), so a partial overlap of keys says nothing about leakage by itself.
@@ -55,18 +59,19 @@ _SIGNIFICANT_Z = 4.0  # and that far above chance in binomial standard deviation
 @dataclass
 class _Findings:
     """What the tests found. Without ``allow`` the first finding is refused at once; with it (the
-    user's reason for evaluating anyway) each is kept as ``{"roles", "versions", "what"}``."""
+    user's reason for evaluating anyway) each is kept as ``{"roles", "versions", "kind", "what"}``,
+    ``kind`` being "found" (training rows are among the data) or "unchecked" (they could not be
+    looked for)."""
 
     spec: UseCase
     allow: str | None
     found: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, whose: Sequence[tuple[str, ModelVersion]], what: str) -> None:
+    def add(self, whose: Sequence[tuple[str, ModelVersion]], what: str, kind: str = "found") -> None:
         if self.allow is None:
             _refuse(self.spec, what)
-        self.found.append(
-            {"roles": [role for role, _ in whose], "versions": [mv.version for _, mv in whose], "what": what}
-        )
+        roles, versions = [role for role, _ in whose], [mv.version for _, mv in whose]
+        self.found.append({"roles": roles, "versions": versions, "kind": kind, "what": what})
 
 
 def refuse_training_rows(
@@ -107,32 +112,51 @@ def refuse_training_rows(
     return _refuse_fitted_rows(yard, data, contenders, findings), findings.found
 
 
-def allowed_training_rows_check(found: Sequence[dict[str, Any]], why: str) -> Check | None:
-    """The verdict's word on training rows allowed into the data (``found`` from
-    :func:`refuse_training_rows`), or None when none were.
+def allowed_training_rows_check(
+    found: Sequence[dict[str, Any]], row_checks: Sequence[dict[str, Any]], why: str
+) -> Check | None:
+    """The verdict's word on training rows allowed into the data (``found`` and ``row_checks`` from
+    :func:`refuse_training_rows`), or None when nothing was found.
 
-    The challenger's own rows flatter it, so nothing can be promoted on them: the check is
-    ``uncertain`` (HOLD at best). The champion's alone flatter the champion, which only makes a
-    PROMOTE harder to earn, so the check passes and says so.
+    Rows the challenger learnt from flatter it, so nothing can be promoted on them: the check is
+    ``uncertain`` (HOLD at best). So it is when the challenger's own rows were not compared, for
+    then nobody knows. Only when they were compared and no more are among the data than chance
+    gives does it pass: at most the champion is flattered, which makes a PROMOTE harder to earn.
     """
     if not found:
         return None
-    first = found[0]["what"] + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
-    if any("challenger" in f["roles"] for f in found):
+    allowed = f"allowed ({why})"
+    theirs = [f for f in found if "challenger" in f["roles"] and f["kind"] == "found"]
+    cannot = "so this evaluation cannot say PROMOTE; promote with --force --why if you accept that"
+    if theirs:
         return Check(
             "training rows",
             "data",
             "uncertain",
-            f"The data {first}; allowed ({why}). Priced on rows it learnt from, the challenger looks better "
-            "than it is, so this evaluation cannot say PROMOTE; promote with --force --why if you accept that",
+            f"The data {theirs[0]['what']}{_more(len(found) - 1)}; {allowed}. Priced on rows it learnt from, "
+            f"the challenger looks better than it is, {cannot}",
+        )
+    first = f"The data {found[0]['what']}{_more(len(found) - 1)}; {allowed}."
+    compared = next((c for c in row_checks if c["role"] == "challenger"), None)
+    if compared is None or compared["status"] != "compared":
+        note = compared["note"] if compared is not None else "no fingerprints"
+        return Check(
+            "training rows",
+            "data",
+            "uncertain",
+            f"{first} Whether it also holds rows the challenger learnt from was not checked ({note}), {cannot}",
         )
     return Check(
         "training rows",
         "data",
         "pass",
-        f"The data {first}; allowed ({why}). That flatters the champion only, so the comparison leans "
-        "against the challenger and a PROMOTE still holds",
+        f"{first} The challenger's own training rows were compared, and no more of them are among it than "
+        "chance gives: at most the champion is flattered, which does not stand in the way of a PROMOTE",
     )
+
+
+def _more(n: int) -> str:
+    return f" (and {n} more finding{'s' if n > 1 else ''})" if n else ""
 
 
 def _refuse_covered_snapshots(
@@ -167,10 +191,16 @@ def _refuse_fitted_rows(
             said.append(_row_check(role, mv, "not made", why))
     for blob in dict.fromkeys(mv.training_rows_sha256 for _, mv in contenders if mv.training_rows_sha256):
         whose = [(role, mv) for role, mv in contenders if mv.training_rows_sha256 == blob]
+        if not len(data.inputs.columns):  # scores given and no baseline: the rows were not read
+            reason = "the data's model inputs were not read: scores given and no baseline"
+            said.extend(_row_check(role, mv, "not made", reason) for role, mv in whose)
+            continue
         rows = _training_rows(yard, whose, findings.allow)
-        if isinstance(rows, str):  # unreadable, and allowed
-            findings.add(whose, f"cannot be compared with the rows {_names(whose)} learnt from ({rows})")
-            said.extend(_row_check(role, mv, "not made", rows) for role, mv in whose)
+        if isinstance(rows, str):  # unreadable (the cause), and allowed
+            what = f"could not be checked for rows {_names(whose)} learnt from: their fingerprint file cannot be read"
+            findings.add(whose, f"{what} ({rows})", "unchecked")
+            note = f"the file of its training-row fingerprints cannot be read ({rows})"
+            said.extend(_row_check(role, mv, "not made", note) for role, mv in whose)
             continue
         if not rows.comparable:
             reason = "this pandas hashes rows unlike the one that registered it; register it again to compare"
@@ -259,7 +289,8 @@ def leaks(found: int, compared: int, chance: float) -> bool:
 
 def _training_rows(yard: Yard, whose: Sequence[tuple[str, ModelVersion]], allow: str | None) -> TrainingRows | str:
     """The fingerprints of the training rows of ``whose`` (versions sharing them). When the blob is
-    missing or damaged: an :class:`EvaluationError` naming the version, or with ``allow`` the cause."""
+    missing or damaged: an :class:`EvaluationError` naming the version, or with ``allow`` the cause
+    ("it is missing", "it is damaged")."""
     mv = whose[0][1]
     owner = " and ".join(mv.ref for _, mv in whose)
     try:
@@ -267,7 +298,7 @@ def _training_rows(yard: Yard, whose: Sequence[tuple[str, ModelVersion]], allow:
     except (NotFoundError, ArtifactIntegrityError, ValueError) as exc:
         cause = "it is missing" if isinstance(exc, NotFoundError) else "it is damaged"
         if allow is not None:
-            return f"its training-row fingerprints cannot be read: {cause}"
+            return cause
         raise EvaluationError(
             f"The fingerprints of the training rows of {owner} (model_versions.training_rows_sha256 "
             f"{str(mv.training_rows_sha256)[:12]}) cannot be read ({cause}), so the evaluation cannot tell "

@@ -6,7 +6,8 @@ interval (``level`` 0.95 by default). Money is in the cost model's unit. NaN bec
 Top level:
 
 - ``schema_version`` ("1"), ``id`` ("ev_…"), ``use_case``, ``created_at`` (ISO 8601, UTC)
-- ``verdict``: "PROMOTE", "HOLD" or "BLOCK"; ``reasons``: one line per gate or guard
+- ``verdict``: "PROMOTE", "HOLD" or "BLOCK"; ``reasons``: one line per gate or guard (and per
+  check the evaluation adds: "training rows")
 - ``data``: ``ref`` (file path or frame hash), ``rows``, ``positives``, ``time_column``
 - ``method``: ``resampling`` (which bootstrap, and why), ``replicates``, ``level``, ``seed``,
   ``threshold_selection`` (how the threshold is chosen without optimism), ``decision_rule``
@@ -40,9 +41,10 @@ Top level:
   on: ``role``, ``version``, ``status`` ("compared" or "not made"), ``note`` (one line), and when
   compared ``found``, ``compared``, ``chance``, ``fingerprinted``, ``training_rows``, ``later``
 - ``training_rows_allowed``: null, or when the data was evaluated although it holds rows a version
-  learnt from (``allow_training_rows``): ``why`` (the user's words) and ``found`` (a list of
-  ``roles``, ``versions`` and ``what``, one per finding that would have refused it); the gate
-  "training rows" then says what that does to the verdict
+  learnt from (``allow_training_rows``): ``why`` (the user's words, whitespace collapsed) and
+  ``found`` (a list of ``roles``, ``versions``, ``kind`` ("found", or "unchecked" when the
+  fingerprints could not be read) and ``what``, one per finding that would have refused it); the
+  gate "training rows" then says what that does to the verdict
 """
 
 from __future__ import annotations
