@@ -70,6 +70,42 @@ def test_forcing_needs_a_why_and_is_audited(two_versions: Yard) -> None:
     assert last.reason == "urgent [forced without a passing evaluation: v1 breaks on the new tariff codes]"
 
 
+def test_a_forced_promotion_still_needs_a_reason_and_each_text_is_checked_as_itself(two_versions: Yard) -> None:
+    """--force --why skipped the reason every other stage change needs, and a bad why was blamed on
+    the reason (or on the two joined)."""
+    yard = two_versions
+    with pytest.raises(UsageError, match=r'^A stage change needs a reason \(--reason "\.\.\."\)'):
+        yard.promote("churn", 2, reason="", force=True, why="trial")
+    with pytest.raises(UsageError, match=r"^The why \(--why\) holds the control character '\\x1b' at position 2"):
+        yard.promote("churn", 2, reason="urgent", force=True, why="ok\x1b[2J")
+    with pytest.raises(
+        UsageError,
+        match=r"^The reason \(1,990 characters\) and the why \(50\) make an audit entry of 2,080 characters; "
+        r"keep them to 1,960 together",
+    ):
+        yard.promote("churn", 2, reason="r" * 1990, force=True, why="w" * 50)
+    assert yard.model("churn", "production").version == 1 and len(yard.history("churn")) == 3
+
+
+def test_a_version_that_cannot_move_is_told_so_before_any_evaluation(two_versions: Yard) -> None:
+    """Promoting a retired version, or the production one, used to ask for an evaluation first; the
+    advice (evaluate, or --force) could never work."""
+    yard = two_versions
+    with pytest.raises(UsageError, match=r"^churn/v1 is already in stage production; nothing to change"):
+        yard.promote("churn", 1, reason="again")
+    yard.transition("churn", 2, "retired", reason="superseded")
+    for force in (False, True):
+        with pytest.raises(UsageError, match=r"^churn/v2 is retired, which is final") as caught:
+            yard.promote("churn", 2, reason="bring it back", force=force, why="urgent")
+        assert "evaluat" not in str(caught.value)
+
+
+def test_the_audit_trail_names_who_registered_not_who_made_the_model(two_versions: Yard, make_model) -> None:
+    mv = two_versions.register("churn", make_model(0.25), author="alice@research")
+    assert mv.author == "alice@research"
+    assert two_versions.history("churn", mv.version)[-1].actor == "tester"
+
+
 def test_open_yard_refuses_a_root_that_is_not_a_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from modelyard import open_yard
 

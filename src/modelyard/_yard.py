@@ -193,18 +193,17 @@ class Yard:
         version (none is needed for the first one), or with ``force=True`` and a ``why``, which the
         audit trail records. ``yard.registry`` moves versions without this policy.
         """
-        from modelyard.registry import parse_stage
+        from modelyard.registry import check_move, parse_stage
+        from modelyard.registry._registry import REASON_MAX, check_reason
 
         use_case = _use_case_name(use_case)
         target = parse_stage(stage)
+        reason = check_reason(reason)  # every change needs one, forced or not
         if target == Stage.PRODUCTION:
+            mv = self.registry.version(use_case, ref)
+            check_move(mv.ref, mv.stage, target)  # before the evaluation: a retired version is final either way
             if force:
-                if not isinstance(why, str) or not why.strip():
-                    raise UsageError(
-                        'Forcing a promotion needs a reason for skipping the evaluation: why="..." '
-                        '(on the command line, --why "...")'
-                    )
-                reason = f"{reason} [forced without a passing evaluation: {why.strip()}]"
+                reason = _forced_reason(reason, why, REASON_MAX)
             elif self.registry.versions(use_case, Stage.PRODUCTION):
                 from modelyard.evaluate import require_passing_evaluation
 
@@ -276,6 +275,25 @@ class Yard:
         number = self.model(name, challenger).version if challenger is not None else None
         with self.store.reading() as conn:
             return Store.list_evaluations(conn, name, number)
+
+
+def _forced_reason(reason: str, why: str | None, most: int) -> str:
+    """The audit reason of a forced promotion: the reason, and why the evaluation was skipped."""
+    from modelyard.registry._registry import check_audit_text
+
+    if not isinstance(why, str) or not why.strip():
+        raise UsageError(
+            'Forcing a promotion needs a reason for skipping the evaluation: why="..." '
+            '(on the command line, --why "...")'
+        )
+    why = check_audit_text("why (--why)", why.strip(), most)
+    text = f"{reason} [forced without a passing evaluation: {why}]"
+    if len(text) > most:
+        raise UsageError(
+            f"The reason ({len(reason):,} characters) and the why ({len(why):,}) make an audit entry of "
+            f"{len(text):,} characters; keep them to {most - len(text) + len(reason) + len(why):,} together"
+        )
+    return text
 
 
 def _use_case_name(value: object) -> str:

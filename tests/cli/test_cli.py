@@ -123,6 +123,8 @@ def test_stage_moves_and_their_errors(cli_env: Path, tmp_path: Path, make_model)
     [
         (["promote", "churn", "1"], "needs a reason"),
         (["models", "show", "nosuch", "1"], "No use case 'nosuch' in the registry"),
+        (["models", "list", "nosuch"], "No use case 'nosuch' in this project (known: churn)"),
+        (["models", "list", "nosuch", "--json"], "No use case 'nosuch' in this project (known: churn)"),
         (["register", "churn", "missing.skops"], "Model file missing.skops does not exist"),
         (["register", "nosuch", "modelyard.demo.features:churn_features"], "nosuch"),
         (["register", "churn", "model.bin"], "has suffix '.bin', which modelyard cannot read"),
@@ -356,3 +358,20 @@ def test_a_function_in_the_project_folder_registers_and_checks_by_its_import_pat
     assert json.loads(out)["flavor"] == "python_function"
     code, _, err = run("register", "churn", "house_rules:no_such_function")
     assert code == 2 and "Cannot import 'house_rules:no_such_function'" in err and "in the project folder" in err
+
+
+def test_a_narrow_terminal_keeps_stages_and_dates_whole(cli_env: Path, tmp_path: Path, make_model) -> None:
+    """At 60-80 columns the tables used to break 'produc / tion' and cut dates to '2026-1…': now the
+    least needed columns go first, and the audit trail drops its borders."""
+    for c in (1.0, 0.5):
+        assert run("register", "churn", str(_model_file(tmp_path, make_model(c), f"m{c}.skops")))[0] == 0
+    assert run("promote", "churn", "1", "--reason", "the first production model of churn")[0] == 0
+    for width in ("60", "80"):
+        listed = runner.invoke(app, ["models", "list"], env={"COLUMNS": width}).stdout
+        assert " production " in listed and " candidate " in listed and "sha256" not in listed
+        assert all(len(line) <= int(width) for line in listed.splitlines())
+        history = runner.invoke(app, ["history", "churn"], env={"COLUMNS": width}).stdout
+        assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}  v1 candidate → production", history), history
+        assert all(len(line) <= int(width) for line in history.splitlines())
+    wide = run("models", "list")[1]
+    assert "sha256" in wide and "created (UTC)" in wide

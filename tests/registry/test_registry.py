@@ -128,6 +128,33 @@ def test_audit_text_is_plain_and_bounded(yard: Yard, make_model, kwargs: dict[st
     assert yard.history("churn")[-1].reason == "a reason\nover two lines\twith a tab"
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"description": "d\x1b[2J"}, r"^The description holds the control character '\\x1b' at position 1"),
+        ({"description": "d" * 2001}, r"^The description is 2,001 characters long; keep it to 2,000"),
+        ({"tags": {"k": "v\x1b"}}, r"^The value of tag 'k' holds the control character '\\x1b' at position 1"),
+        ({"tags": {"k\x07": "v"}}, r"^The tag name holds the control character '\\x07' at position 1"),
+        ({"tags": {" ": "v"}}, r"^A tag needs a name; got an empty one for the value 'v'"),
+        ({"tags": ["k=v"]}, r"^The 'tags' parameter must be a mapping of names to values"),
+        ({"research_item": "RI-1\x1b]0;t\x07"}, r"^The research_item holds the control character '\\x1b'"),
+        ({"research_item": 7}, r"^The 'research_item' parameter must be text \(str\)"),
+    ],
+)
+def test_a_version_s_own_text_is_plain_and_bounded_too(yard: Yard, make_model, kwargs: dict, message: str) -> None:
+    """Description, tags and research reference are printed by 'models show' as the audit text is."""
+    with pytest.raises(UsageError, match=message):
+        yard.register("churn", make_model(1.0), **kwargs)
+    assert yard.models("churn") == []
+
+
+def test_a_board_id_is_stored_in_its_one_spelling_and_other_references_as_written(yard: Yard, make_model) -> None:
+    """'ri-7' used to be stored as typed, so an item RI-7 added later never found its version."""
+    refs = {"ri-7": "RI-7", " RI-07 ": "RI-7", "RI7": "RI-7", "JIRA-123": "JIRA-123", "RI-\u0663": "RI-\u0663"}
+    for c, (given, stored) in zip((1.0, 0.5, 0.25, 0.125, 0.0625), refs.items(), strict=True):
+        assert yard.register("churn", make_model(c), research_item=given).research_item == stored
+
+
 def test_a_version_in_unicode_digits_is_not_a_version(yard: Yard, make_model) -> None:
     yard.register("churn", make_model(1.0))
     for text in ("²", "١", "v²"):

@@ -230,12 +230,26 @@ def models_list(
     """Registered versions with stage, flavor, lineage."""
     with open_cli_yard() as yard:
         versions = yard.models(use_case, stage)
+        if use_case is not None and not versions:
+            _refuse_unknown_use_case(yard, use_case)
     if as_json:
         print_json([v.to_dict() for v in versions])
     elif not versions:
-        console.print("No model versions yet: register one with 'modelyard register USECASE MODEL'.")
+        which = f" of {use_case}" if use_case else ""
+        where = f" in stage {stage}" if stage else ""
+        console.print(f"No model versions{which}{where} yet: register one with 'modelyard register USECASE MODEL'.")
     else:
         console.print(versions_table(versions))
+
+
+def _refuse_unknown_use_case(yard: Any, name: str) -> None:
+    """A typo in a use case's name is an error, not an empty list."""
+    from modelyard._exceptions import NotFoundError
+
+    known = [summary.name for summary in yard.use_cases()]
+    if name not in known:
+        hint = f"known: {', '.join(known)}" if known else "none yet: add a spec under usecases/"
+        raise NotFoundError(f"No use case {name!r} in this project ({hint})")
 
 
 @models_app.command("show")

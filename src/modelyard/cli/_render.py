@@ -76,32 +76,59 @@ def use_cases_table(summaries: Iterable[UseCaseSummary]) -> Table:
     return table
 
 
-def versions_table(versions: Iterable[ModelVersion], title: str = "Model versions") -> Table:
+_VERSION_COLUMNS = (
+    "use case",
+    "version",
+    "stage",
+    "flavor",
+    "threshold",
+    "author",
+    "research",
+    "created (UTC)",
+    "sha256",
+)
+_DROPPED_FIRST = ("sha256", "created (UTC)", "research", "threshold", "use case")
+"""The columns a narrow terminal loses, in this order, before a value is broken mid-word
+(``models show`` has them all)."""
+
+
+def versions_table(versions: Iterable[ModelVersion], title: str = "Model versions", width: int | None = None) -> Table:
+    """One row per version; columns that would not fit ``width`` (the console's) are left out."""
+    versions = list(versions)
+    width = width or console.width
+    columns = list(_VERSION_COLUMNS)
+    table = _versions_table(versions, title, columns)
+    for name in _DROPPED_FIRST:
+        if _natural_width(table) <= width:
+            break
+        columns.remove(name)
+        table = _versions_table(versions, title, columns)
+    return table
+
+
+def _natural_width(table: Table) -> int:
+    from rich.measure import Measurement
+
+    return Measurement.get(console, console.options.update(width=10_000), table).maximum
+
+
+def _versions_table(versions: list[ModelVersion], title: str, columns: list[str]) -> Table:
     table = Table(title=escape(title), title_justify="left")
-    for col in (
-        "use case",
-        "version",
-        "stage",
-        "flavor",
-        "threshold",
-        "author",
-        "research",
-        "created (UTC)",
-        "sha256",
-    ):
+    for col in columns:
         table.add_column(col, justify="right" if col in {"version", "threshold"} else "left", overflow="fold")
     for v in versions:
-        table.add_row(
-            plain(v.use_case),
-            f"v{v.version}",
-            stage_text(v.stage),
-            plain(f"{v.flavor} ({v.format})"),
-            f"{v.threshold:.3f}",
-            plain(v.author),
-            plain(v.research_item or "—"),
-            v.created_at.strftime("%Y-%m-%d %H:%M"),
-            v.artifact_sha256[:12],
-        )
+        cells = {
+            "use case": plain(v.use_case),
+            "version": f"v{v.version}",
+            "stage": stage_text(v.stage),
+            "flavor": plain(f"{v.flavor} ({v.format})"),
+            "threshold": f"{v.threshold:.3f}",
+            "author": plain(v.author),
+            "research": plain(v.research_item or "—"),
+            "created (UTC)": v.created_at.strftime("%Y-%m-%d %H:%M"),
+            "sha256": v.artifact_sha256[:12],
+        }
+        table.add_row(*(cells[col] for col in columns))
     return table
 
 
@@ -138,7 +165,10 @@ def version_details(v: ModelVersion, location: str | None = None) -> Table:
     return table
 
 
-def stage_changes_table(changes: Iterable[StageChange], title: str) -> Table:
+def stage_changes_table(changes: Iterable[StageChange], title: str, width: int | None = None) -> Table:
+    """The audit trail, one row per change. Narrower than it needs (``width``, the console's by
+    default), it drops the borders and shows each move as one cell, so dates and stages stay whole."""
+    changes = list(changes)
     table = Table(title=escape(title), title_justify="left")
     for col in ("when (UTC)", "version", "from", "to", "who", "why"):
         table.add_column(col)
@@ -151,4 +181,14 @@ def stage_changes_table(changes: Iterable[StageChange], title: str) -> Table:
             plain(c.actor),
             plain(c.reason),
         )
-    return table
+    if _natural_width(table) <= (width or console.width):
+        return table
+    compact = Table(title=escape(title), title_justify="left", box=None, padding=(0, 1), show_edge=False)
+    compact.add_column("when (UTC)", no_wrap=True)
+    compact.add_column("change", no_wrap=True)
+    compact.add_column("who, why", ratio=1, overflow="fold")
+    for c in changes:
+        start = f"{stage_text(c.from_stage)} → " if c.from_stage is not None else ""
+        move = f"v{c.version} {start}{stage_text(c.to_stage)}"
+        compact.add_row(c.at.strftime("%Y-%m-%d %H:%M"), move, Text.assemble((c.actor, "bold"), ": ", c.reason))
+    return compact

@@ -238,7 +238,7 @@ def _prepare(folder: Path, force: bool) -> None:
 def _summary(console: Console, yard: Yard, x_recent: pd.DataFrame, y_recent: np.ndarray) -> None:
     from modelyard.cli._render import stage_changes_table, versions_table
 
-    console.print(versions_table(yard.models(USE_CASE), title="Registered versions of churn"))
+    console.print(versions_table(yard.models(USE_CASE), title="Registered versions of churn", width=console.width))
     scores = Table(title="First look: newest 20% of customers by sign-up", title_justify="left")
     for col in ("version", "stage", "ROC AUC", "rows"):
         scores.add_column(col, justify="right" if col != "stage" else "left")
@@ -247,7 +247,7 @@ def _summary(console: Console, yard: Yard, x_recent: pd.DataFrame, y_recent: np.
         auc = roc_auc_score(y_recent, loaded.score(x_recent))
         scores.add_row(f"v{mv.version}", mv.stage.value, f"{auc:.3f}", f"{len(x_recent):,}")
     console.print(scores)
-    console.print(stage_changes_table(yard.history(USE_CASE), title="Audit trail"))
+    console.print(stage_changes_table(yard.history(USE_CASE), title="Audit trail", width=console.width))
 
 
 _NEXT_STEPS = [

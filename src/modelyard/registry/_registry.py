@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -104,6 +105,9 @@ class Registry:
         the git commit of ``code_folder`` (the current directory by default), the model's params.
         """
         _check_threshold(threshold)
+        tags = _checked_tags(tags)  # text is checked before any work, so a typo costs nothing
+        research_item = research_reference(research_item)
+        description = _optional_text("description", description, REASON_MAX)
         saved = save_model(model, flavor=flavor, serialization=serialization, trust=trust)
         sample = training_data.head(_SIGNATURE_SAMPLE_ROWS) if training_data is not None else None
         signature = _signature(model, sample, use_case)
@@ -116,7 +120,7 @@ class Registry:
             saved,
             signature=signature,
             params=jsonable(dict(params)) if params is not None else model_params(model),
-            tags={str(k): str(v) for k, v in (tags or {}).items()},
+            tags=tags,
             training_data_hash=training_data_hash,
             training_rows=training_rows,
             snapshot_id=snapshot_id,
@@ -142,6 +146,7 @@ class Registry:
         *,
         signature: dict[str, Any],
         author: str,
+        actor: str | None = None,
         threshold: float = 0.5,
         params: dict[str, Any] | None = None,
         tags: dict[str, str] | None = None,
@@ -149,8 +154,10 @@ class Registry:
         **lineage: Any,
     ) -> ModelVersion:
         """Register an already-serialised model. The artifact (and the fingerprints of the training
-        rows, when given) are stored before any row is written."""
+        rows, when given) are stored before any row is written. ``author`` is who made the model;
+        the audit trail names ``actor`` (the registry's user by default) as who registered it."""
         _check_threshold(threshold)
+        who = check_audit_text("actor", actor or self.actor, ACTOR_MAX)
         name = use_case.name
         spec_text, spec_sha256 = spec_fingerprint(use_case)
         with self.store.reading() as conn:
@@ -196,7 +203,7 @@ class Registry:
                     "version": version,
                     "from_stage": None,
                     "to_stage": Stage.CANDIDATE.value,
-                    "actor": author,
+                    "actor": who,
                     "reason": "registered",
                     "at": now,
                 },
@@ -263,7 +270,7 @@ class Registry:
         ``expected_production``: refuse the move unless this is still the production version once the
         use case is locked (the champion an evaluation justifying the move was run against)."""
         target = parse_stage(stage)
-        reason = _check_reason(reason)
+        reason = check_reason(reason)
         who = check_audit_text("actor", actor or self.actor, ACTOR_MAX)
 
         def write(conn: Connection) -> list[StageChange]:
@@ -308,7 +315,7 @@ class Registry:
 
         The current one becomes archived, or retired (final) with ``retire=True``.
         """
-        reason = _check_reason(reason)
+        reason = check_reason(reason)
         who = check_audit_text("actor", actor or self.actor, ACTOR_MAX)
 
         def write(conn: Connection) -> list[StageChange]:
@@ -470,12 +477,52 @@ ACTOR_MAX = 200
 """Characters of an author's or actor's name."""
 
 
-def _check_reason(reason: str) -> str:
+def check_reason(reason: str) -> str:
+    """``reason`` stripped, for the audit trail: text, not empty, no control characters, at most
+    :data:`REASON_MAX` characters; else a :class:`UsageError` saying so."""
     if not isinstance(reason, str):
         raise UsageError(f"The 'reason' parameter must be text (str). Got {reason!r} instead.")
     if not reason.strip():
         raise UsageError('A stage change needs a reason (--reason "..."); the audit trail records it')
     return check_audit_text("reason", reason.strip(), REASON_MAX)
+
+
+TAG_KEY_MAX = 200
+"""Characters of a tag's name; its value may hold :data:`REASON_MAX`."""
+
+_ITEM_REFERENCE = re.compile(r"\s*RI-?(\d+)\s*", re.IGNORECASE | re.ASCII)
+
+
+def research_reference(value: str | None) -> str | None:
+    """A version's ``research_item``: a board id in its one spelling (``ri-7`` → ``RI-7``, so the
+    board finds it), or any other reference (a tracker key, a paper) as written, checked as text."""
+    text = _optional_text("research_item", value, ACTOR_MAX)
+    if text is None:
+        return None
+    match = _ITEM_REFERENCE.fullmatch(text)
+    return f"RI-{int(match.group(1))}" if match else text
+
+
+def _optional_text(name: str, value: str | None, most: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"The {name!r} parameter must be text (str). Got {value!r} instead.")
+    return check_audit_text(name, value.strip(), most) or None
+
+
+def _checked_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise UsageError(f"The 'tags' parameter must be a mapping of name to value. Got {tags!r} instead.")
+    out: dict[str, str] = {}
+    for key, value in tags.items():
+        name = check_audit_text("tag name", str(key), TAG_KEY_MAX)
+        if not name.strip():
+            raise UsageError(f"A tag needs a name; got an empty one for the value {value!r}")
+        out[name] = check_audit_text(f"value of tag {name!r}", str(value), REASON_MAX)
+    return out
 
 
 def check_audit_text(name: str, value: str, most: int) -> str:
