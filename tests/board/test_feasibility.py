@@ -17,7 +17,7 @@ from scipy.stats import norm
 
 from modelyard import UsageError
 from modelyard.board import MIN_ROWS, Target, study_feasibility
-from modelyard.board._feasibility import fit_power_law
+from modelyard.board._feasibility import ceiling_identified, fit_power_law
 from modelyard.board._render import feasibility_table
 
 
@@ -61,6 +61,42 @@ def test_the_curve_predicts_what_more_data_buys_when_data_is_scarce() -> None:
         for s in (10, 11, 12)
     ]
     assert five.low - 0.01 <= float(np.mean(truths)) <= five.high + 0.01
+
+
+def test_a_curve_that_has_not_flattened_reports_its_ceiling_as_unknown(tmp_path: Path) -> None:
+    """30 features, 400 rows: the fit puts c on 0 (an AUC of 1.0 with unlimited data, where the best
+    attainable is 0.856); the data do not say where the curve ends, so the study says it does not know."""
+    x, y = two_gaussians(400, 30, 1.5, 3)
+    result = study_feasibility(x, y, Target("roc_auc", ">=", 0.8), models=("logistic",), seed=3)
+    assert result.curves[0].params[2] == 0.0  # the fitted ceiling parameter sits on its bound
+    ceiling = result.prediction("ceiling")
+    assert (ceiling.estimate, ceiling.low, ceiling.high, ceiling.probability) == (None, None, None, None)
+    assert ceiling.note == "unknown: the learning curve of logistic has not flattened yet"
+    assert result.to_dict()["predictions"][-1] == {
+        "label": "ceiling",
+        "rows": None,
+        "estimate": None,
+        "low": None,
+        "high": None,
+        "probability": None,
+        "model": "logistic",
+        "note": "unknown: the learning curve of logistic has not flattened yet",
+    }
+    assert all(p.estimate is not None for p in result.predictions[:3])  # the sizes measured around stay
+    console = Console(record=True, width=200)
+    console.print(feasibility_table(result))
+    (row,) = [line for line in console.export_text().splitlines() if "ceiling" in line]
+    cells = [cell.strip() for cell in row.strip("│ ").split("│")]
+    assert cells == ["ceiling", "∞", "unknown", "—", "—", "the learning curve of logistic has not flattened yet"]
+    assert result.plot(tmp_path / "curve.svg").stat().st_size > 1_000
+
+
+@pytest.mark.parametrize(
+    ("params", "known"),
+    [((0.1, 0.5, 0.2), True), ((0.1, 0.5, 0.0), False), ((0.1, 0.01, 0.2), False), ((0.0, 3.0, 0.25), True)],
+)
+def test_a_ceiling_is_known_only_off_the_bounds_of_the_fit(params: tuple[float, float, float], known: bool) -> None:
+    assert ceiling_identified(params) is known
 
 
 @settings(max_examples=40, deadline=None)
@@ -122,7 +158,9 @@ def test_on_churn_both_baselines_give_curves_a_plot_and_a_stored_study(sqlite_bo
     assert {c.model for c in result.curves} == {"logistic", "boosting"}
     today = result.prediction("today")
     assert 0.6 < today.estimate < 0.9 and today.low <= today.estimate <= today.high
-    assert 0.0 <= today.probability <= 1.0
+    assert today.probability is not None and 0.0 <= today.probability <= 1.0
+    ceiling = result.prediction("ceiling")  # both curves flatten on these rows: the ceiling is a number
+    assert ceiling.note is None and ceiling.low <= ceiling.estimate <= ceiling.high  # type: ignore[operator]
     assert (tmp_path / "curve.png").stat().st_size > 10_000
     (study,) = [u for u in board.updates(item.id) if u.kind == "feasibility"]
     assert study.data["target"] == "roc_auc >= 0.8" and study.text == result.headline

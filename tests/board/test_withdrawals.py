@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from modelyard.board import Board, ItemStage
 from modelyard.board._automation import ROLLED_BACK
 
@@ -77,7 +79,8 @@ def test_a_rollback_that_retires_and_a_replaced_version_that_is_retired_later(bo
     )
     assert board.item(ri1.id).stage == ItemStage.SHIPPED  # v1 is in production again
 
-    # a replaced version withdrawn later for cause takes its item's shipment back too
+    # a replaced version withdrawn later for cause takes its item's shipment back too: it served, and
+    # retiring it says what it delivered should not have been (a version that never served does not)
     yard.register("churn", make_model(2.0))
     yard.promote("churn", 3, reason="retrained", force=True, why="trial", actor="bob")
     assert board.item(ri1.id).stage == ItemStage.SHIPPED  # v1 served until v3 replaced it
@@ -113,3 +116,50 @@ def test_an_item_with_another_model_in_production_stays_shipped(board: Board, ma
         "RI-1 stays shipped with churn_b2b/v1 (in production)",
     )
     assert [u.kind for u in board.updates(item.id)].count("stage") == 2  # productionizing, shipped; no more
+
+
+def test_retiring_a_candidate_of_a_shipped_item_moves_nothing(board: Board, make_model) -> None:  # type: ignore[no-untyped-def]
+    yard = board.yard
+    item = board.add_item("shipped, then a second try", owner="a@t", use_case="churn")
+    board.move(item.id, "shipped", reason="shipped by a rules engine, no model")
+    yard.register("churn", make_model(1.0), research_item=item.id)
+    yard.transition("churn", 1, "retired", reason="not better than the rules", actor="eve")
+    assert board.item(item.id).stage == ItemStage.SHIPPED
+    assert board.updates(item.id)[-1].text == (
+        "churn/v1 was retired by eve (not better than the rules); it was candidate before"
+    )
+
+
+@pytest.mark.parametrize("gone", ["retired", "archived"])
+def test_linking_a_retired_or_archived_version_does_not_move_the_item(board: Board, make_model, gone: str) -> None:  # type: ignore[no-untyped-def]
+    yard = board.yard
+    yard.register("churn", make_model(1.0))
+    if gone == "retired":
+        yard.transition("churn", 1, "retired", reason="not good enough", actor="eve")
+    else:  # archived: replaced in production by v2
+        yard.promote("churn", 1, reason="first", actor="bob")
+        yard.register("churn", make_model(0.5))
+        yard.promote("churn", 2, reason="better", force=True, why="trial", actor="bob")
+    assert yard.model("churn", 1).stage.value == gone
+    item = board.add_item("second look", owner="carol@research", stage="exploring")
+    linked = board.link(item.id, "churn", 1)
+    assert linked.stage == ItemStage.EXPLORING and [link.ref for link in linked.links] == ["churn/v1"]
+    last = board.updates(item.id)[-1]
+    assert (last.kind, last.author, last.text) == (
+        "link",
+        "tester",
+        f"linked churn/v1: linked by tester; churn/v1 is {gone}, so RI-1 does not move",
+    )
+    assert [u.kind for u in board.updates(item.id)] == ["created", "link"]
+
+
+def test_an_item_added_after_its_version_was_retired_adopts_it_without_moving(board: Board, make_model) -> None:  # type: ignore[no-untyped-def]
+    yard = board.yard
+    yard.register("churn", make_model(1.0), research_item="RI-1")
+    yard.transition("churn", 1, "retired", reason="not good enough", actor="eve")
+    item = board.add_item("came later", owner="carol@research")
+    assert item.stage == ItemStage.IDEA and [link.ref for link in item.links] == ["churn/v1"]
+    assert board.updates(item.id)[-1].text == (
+        "linked churn/v1: churn/v1 was registered with research item RI-1 before the item existed; "
+        "churn/v1 is retired, so RI-1 does not move"
+    )

@@ -6,8 +6,9 @@
 
 Items move idea → exploring → productionizing → shipped (or dropped). Registering a version with
 ``research_item="RI-1"`` moves RI-1 to productionizing and promoting it to production ships it;
-rolling it back out of production or retiring it sends RI-1 back to productionizing unless another
-of its versions is still in production (:class:`BoardListener`). Each automatic move is recorded
+rolling it back out of production or retiring it after it served sends RI-1 back to productionizing
+unless another of its versions is still in production (:class:`BoardListener`); retiring a version
+that never served (a candidate, shadow or canary) moves nothing. Each automatic move is recorded
 with its cause.
 """
 

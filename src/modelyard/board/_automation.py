@@ -7,7 +7,12 @@ in one place, and every move records its cause.
 
 An item stays shipped while one of its versions is *delivered*: in production now, or archived
 because a newer version replaced it (it served until superseded). A version rolled back out of
-production, or retired (withdrawn for cause), is not delivered.
+production, or retired after it served (withdrawn for cause: from production, or archived once
+replaced), is not delivered. Retiring a version that never served (a candidate, shadow or canary)
+is recorded on the item and moves nothing: it delivered nothing.
+
+A version linked or adopted while retired or archived is recorded too, and moves nothing either: it
+is no candidate and will not reach production.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from modelyard.board._records import ItemStage, ResearchItem
 from modelyard.store import Stage, Store
 
 __all__ = ["ROLLED_BACK", "delivered", "follow_departure", "follow_version", "move_item"]
+
+_GONE = (Stage.RETIRED, Stage.ARCHIVED)
 
 #: How ``Registry.rollback`` begins the reason of the version it takes out of production; a
 #: replaced version's reason begins "replaced by v<n>: " instead. (tests/board pin this through a
@@ -59,19 +66,27 @@ def follow_version(
     item: ResearchItem,
     use_case: str,
     version: int,
-    in_production: bool,
+    stage: Stage,
     *,
     cause: str,
     author: str,
     now: datetime,
 ) -> None:
-    """Link a version to an item and move the item as the version's stage says."""
+    """Link a version to an item and move the item as the version's ``stage`` says: production ships
+    it, a candidate (candidate, shadow, canary) makes it productionizing, a retired or archived version
+    moves nothing (the link's update says so)."""
     ref = f"{use_case}/v{version}"
+    gone = stage in _GONE
     if repo.add_link(conn, item.id, use_case, version, now):
-        repo.add_update(conn, item.id, kind="link", text=f"linked {ref}: {cause}", author=author, at=now)
+        text = f"linked {ref}: {cause}"
+        if gone:
+            text += f"; {ref} is {stage.value}, so {item.id} does not move"
+        repo.add_update(conn, item.id, kind="link", text=text, author=author, at=now)
+    if gone:
+        return
     current = repo.get_item(conn, item.id)
     assert current is not None  # the caller found it in this transaction
-    if in_production and current.is_open:
+    if stage == Stage.PRODUCTION and current.is_open:
         move_item(
             conn,
             current,
@@ -124,8 +139,9 @@ def follow_departure(
 ) -> None:
     """Record on the item that its version left production or was retired (``event`` says how and why).
 
-    When the version was withdrawn (rolled back or retired) and the item is shipped with no other
-    delivered version, the item goes back to productionizing; otherwise the event is a dated update.
+    When the version was withdrawn (rolled back, or retired after it served) and the item is shipped
+    with no other delivered version, the item goes back to productionizing; otherwise the event is a
+    dated update.
     """
     current = repo.get_item(conn, item.id)
     assert current is not None  # the caller found it in this transaction

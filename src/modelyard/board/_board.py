@@ -15,17 +15,22 @@ from modelyard._exceptions import NotFoundError, UsageError
 from modelyard.board import _repository as repo
 from modelyard.board._automation import follow_version, move_item
 from modelyard.board._inputs import (
+    check_text,
+    check_weeks,
     normalize_item_id,
     parse_date,
     parse_quarter,
     parse_risk,
+    parse_since,
     parse_target,
     quarter_of,
 )
 from modelyard.board._records import ItemStage, ResearchItem, Risk, Target, Update
-from modelyard.board._settings import BoardSettings
+from modelyard.board._settings import SPRINT_DAYS_MAX, BoardSettings
 from modelyard.board._stages import check_item_move, parse_item_stage
 from modelyard.board._views import Kanban, Portfolio, Radar, build_kanban, build_portfolio, build_radar
+from modelyard.registry._registry import REASON_MAX
+from modelyard.spec import UseCase
 from modelyard.store import Stage, Store, utcnow
 
 if TYPE_CHECKING:
@@ -38,10 +43,10 @@ __all__ = ["Board"]
 _RETRIES = 5
 
 
-def _text(value: str, field: str, example: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"A research item needs a {field}; got {value!r}. Give one, e.g. {example}")
-    return value.strip()
+#: Characters of an item's title.
+TITLE_MAX = 200
+#: Characters of an owner's, a team's or an author's name: what the board's columns hold (VARCHAR(128)).
+NAME_MAX = 128
 
 
 def _team_of(owner: str) -> str:
@@ -70,8 +75,26 @@ class Board:
     def store(self) -> Store:
         return self.yard.store
 
-    def _actor(self, who: str | None) -> str:
-        return who or self.yard.settings.author
+    def _actor(self, who: str | None, name: str = "actor") -> str:
+        """Who makes a change: ``who`` when given, else the settings' author (the logged-in user)."""
+        return check_text(name, who or self.yard.settings.author, NAME_MAX)
+
+    def _use_case_name(self, use_case: str | UseCase) -> str:
+        """The name of a use case the yard knows (a spec file or registered versions). A yard that
+        knows none yet (a project started from the board) takes any name: there is nothing to
+        misspell."""
+        if isinstance(use_case, UseCase):
+            name = use_case.name
+        else:
+            name = check_text("use case", use_case, NAME_MAX, required="--use-case churn")
+        known = sorted(u.name for u in self.yard.use_cases())
+        if known and name not in known:
+            listing = f"it knows {', '.join(known)}"
+            raise NotFoundError(
+                f"No use case {name!r} in this yard ({listing}); name one of them with --use-case, "
+                f"or write usecases/{name}.yaml first"
+            )
+        return name
 
     # -- items -----------------------------------------------------------------------------
 
@@ -83,7 +106,7 @@ class Board:
         owner: str | None = None,
         team: str | None = None,
         risk: Risk | str = Risk.SAFE,
-        use_case: str | None = None,
+        use_case: str | UseCase | None = None,
         target: Target | str | None = None,
         expected_drop: date | str | None = None,
         quarter: str | None = None,
@@ -94,9 +117,13 @@ class Board:
         Versions registered earlier with this id as their ``research_item`` are linked at once, and
         move the item as they would have (productionizing, or shipped when one is in production).
         """
-        title = _text(title, "title", "'Gradient boosting on usage signals'")
-        owner = _text(owner or self.yard.settings.author, "owner", "--owner carol@research")
-        team = team.strip() if team and team.strip() else _team_of(owner)
+        title = check_text("title", title, TITLE_MAX, required="'Gradient boosting on usage signals'")
+        hypothesis = check_text("hypothesis", hypothesis if hypothesis is not None else "", REASON_MAX)
+        author = self._actor(None, "author")
+        owner = check_text("owner", owner or author, NAME_MAX, required="--owner carol@research")
+        team_name = check_text("team", team, NAME_MAX) if team is not None else ""
+        team = team_name or _team_of(owner)
+        use_case_name = self._use_case_name(use_case) if use_case is not None else None
         parsed_risk = parse_risk(risk)
         parsed_target = parse_target(target) if target is not None else None
         drop = parse_date(expected_drop) if expected_drop is not None else None
@@ -109,7 +136,17 @@ class Board:
         for attempt in range(_RETRIES):
             try:
                 return self._insert_item(
-                    title, hypothesis, use_case, owner, team, parsed_risk, parsed_target, drop, parsed_quarter, first
+                    title,
+                    hypothesis,
+                    use_case_name,
+                    owner,
+                    team,
+                    parsed_risk,
+                    parsed_target,
+                    drop,
+                    parsed_quarter,
+                    first,
+                    author,
                 )
             except sa.exc.IntegrityError:  # another writer took the same number first (PostgreSQL)
                 if attempt == _RETRIES - 1:
@@ -129,6 +166,7 @@ class Board:
         drop: date | None,
         parsed_quarter: str | None,
         first: ItemStage,
+        author: str,
     ) -> ResearchItem:
         with self.store.writing() as conn:
             now = utcnow()
@@ -140,7 +178,7 @@ class Board:
                     "id": item_id,
                     "number": number,
                     "title": title,
-                    "hypothesis": (hypothesis or "").strip(),
+                    "hypothesis": hypothesis,
                     "use_case": use_case,
                     "owner": owner,
                     "team": team,
@@ -156,14 +194,14 @@ class Board:
                 },
             )
             repo.add_update(
-                conn, item_id, kind="created", text=f"added as {first.value}", author=owner, at=now, to_stage=first
+                conn, item_id, kind="created", text=f"added as {first.value}", author=author, at=now, to_stage=first
             )
-            self._adopt_earlier_versions(conn, item_id, now)
+            self._adopt_earlier_versions(conn, item_id, now, author)
             found = repo.get_item(conn, item_id)
         assert found is not None
         return found
 
-    def _adopt_earlier_versions(self, conn: Connection, item_id: str, now: Any) -> None:
+    def _adopt_earlier_versions(self, conn: Connection, item_id: str, now: Any, author: str) -> None:
         for use_case, version, stage in repo.versions_naming(conn, item_id):
             item = repo.get_item(conn, item_id)
             assert item is not None
@@ -172,9 +210,9 @@ class Board:
                 item,
                 use_case,
                 version,
-                stage == Stage.PRODUCTION.value,
+                Stage(stage),
                 cause=f"{use_case}/v{version} was registered with research item {item_id} before the item existed",
-                author=self.yard.settings.author,
+                author=author,
                 now=now,
             )
 
@@ -199,10 +237,13 @@ class Board:
             and (team is None or i.team == team)
         ]
 
-    def updates(self, item_id: str | None = None, *, since: date | None = None) -> list[Update]:
-        """Dated updates, oldest first: of one item, or of the whole board."""
+    def updates(
+        self, item_id: str | None = None, *, since: str | timedelta | date | datetime | None = None
+    ) -> list[Update]:
+        """Dated updates, oldest first: of one item, or of the whole board; ``since`` (a date or date-time,
+        naive ones in UTC, or a span back from today such as ``14d``) keeps those made from then on."""
         key = normalize_item_id(item_id) if item_id is not None else None
-        start = datetime.combine(since, clock(), tzinfo=UTC) if since is not None else None
+        start = _start_of(since)
         with self.store.reading() as conn:
             if key is not None:
                 self._get(conn, key, item_id or key)
@@ -224,11 +265,13 @@ class Board:
         target = parse_item_stage(stage)
         if not isinstance(reason, str) or not reason.strip():
             raise UsageError('A stage move needs a reason (--reason "..."); the item\'s history records it')
+        why = check_text("reason", reason, REASON_MAX)
+        who = self._actor(actor)
         with self.store.writing() as conn:
             repo.lock_item(conn, key)
             item = self._get(conn, key, item_id)
             check_item_move(item.id, item.stage, target)
-            move_item(conn, item, target, cause=reason.strip(), author=self._actor(actor), now=utcnow())
+            move_item(conn, item, target, cause=why, author=who, now=utcnow())
             moved = repo.get_item(conn, key)
         assert moved is not None
         return moved
@@ -238,28 +281,35 @@ class Board:
         key = normalize_item_id(item_id)
         if not isinstance(text, str) or not text.strip():
             raise UsageError("A note needs some text; write what changed, e.g. 'AUC 0.81 on the March data'")
+        what = check_text("note", text, REASON_MAX)
+        who = self._actor(author, "author")
         with self.store.writing() as conn:
             self._get(conn, key, item_id)
-            repo.add_update(conn, key, kind="note", text=text.strip(), author=self._actor(author), at=utcnow())
+            repo.add_update(conn, key, kind="note", text=what, author=who, at=utcnow())
             return repo.list_updates(conn, key)[-1]
 
-    def link(self, item_id: str, use_case: str, version: int | str, *, actor: str | None = None) -> ResearchItem:
-        """Link a registered version to an item by hand; the item moves as if it had been registered with it."""
+    def link(
+        self, item_id: str, use_case: str | UseCase, version: int | str, *, actor: str | None = None
+    ) -> ResearchItem:
+        """Link a registered version to an item by hand; the item moves as if it had been registered with it
+        (a retired or archived version is linked, and the item stays where it is)."""
         key = normalize_item_id(item_id)
         who = self._actor(actor)
+        name = use_case.name if isinstance(use_case, UseCase) else check_text("use case", use_case, NAME_MAX)
+        number = _version_number(version)
         with self.store.writing() as conn:
             item = self._get(conn, key, item_id)
-            mv = Store.get_version(conn, use_case, _version_number(version))
+            mv = Store.get_version(conn, name, number)
             if mv is None:
                 raise NotFoundError(
-                    f"{use_case} has no version {version}; see 'modelyard models list {use_case}' for its versions"
+                    f"{name} has no version {version}; see 'modelyard models list {name}' for its versions"
                 )
             follow_version(
                 conn,
                 item,
                 mv.use_case,
                 mv.version,
-                mv.stage == Stage.PRODUCTION,
+                mv.stage,
                 cause=f"linked by {who}",
                 author=who,
                 now=utcnow(),
@@ -287,13 +337,13 @@ class Board:
         today: date | None = None,
     ) -> Radar:
         """Open items expected in the next ``weeks`` weeks, by sprint, each with its integration effort."""
-        if not isinstance(weeks, int) or weeks < 1:
-            raise UsageError(
-                f"The 'weeks' parameter must be a whole number of weeks, 1 or more. Got {weeks!r} instead."
-            )
+        check_weeks(weeks)
         length = sprint_length_days if sprint_length_days is not None else self.settings.sprint_length_days
-        if not isinstance(length, int) or length < 1:
-            raise UsageError(f"The sprint length must be a whole number of days, 1 or more. Got {length!r} instead.")
+        if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= SPRINT_DAYS_MAX:
+            raise UsageError(
+                f"The sprint length in days (--sprint-length) must be a whole number from 1 to {SPRINT_DAYS_MAX}. "
+                f"Got {length!r} instead."
+            )
         start = parse_date(sprint_start, "sprint start date") if sprint_start else self.settings.sprint_start
         day = today or date.today()
         with self.store.reading() as conn:
@@ -307,6 +357,7 @@ class Board:
         """The research update: what changed since ``since`` (``14d``, ``2w`` or a date), as Markdown and HTML."""
         from modelyard.board._report import build_report
 
+        check_weeks(weeks)
         return build_report(self, since, today=today or date.today(), weeks=weeks)
 
     def feasibility(
@@ -347,6 +398,17 @@ class Board:
                     data=result.to_dict(),
                 )
         return result
+
+
+def _start_of(since: str | timedelta | date | datetime | None) -> datetime | None:
+    """The moment ``since`` names: a date-time as given (naive: UTC), a date's midnight (UTC), or a span."""
+    if since is None:
+        return None
+    if isinstance(since, datetime):
+        return since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+    if not isinstance(since, date):
+        since = parse_since(since, date.today())
+    return datetime.combine(since, clock(), tzinfo=UTC)
 
 
 def _version_number(value: int | str) -> int:

@@ -21,6 +21,11 @@ by the Student-t factor of :func:`widening` because a bootstrap over five folds 
 (measured: 90% intervals covered the known best AUC of synthetic tasks 68 times in 90 without it).
 The probability of reaching the target at a data size is the share of bootstrap curves (of the
 better baseline at that size) that reach it.
+
+Ceiling. ``c`` is only known when the curve has started to flatten over the measured sizes. When the
+fit puts ``c`` on its lower bound (no error left with unlimited data: an AUC of 1.0) or ``b`` on its
+lowest value (a curve so straight in log n that ``a`` and ``c`` trade off freely), the data do not
+say where the curve ends, and the ceiling is reported as unknown rather than as the bound.
 """
 
 from __future__ import annotations
@@ -86,15 +91,19 @@ FEASIBILITY_METRICS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], float], 
 
 @dataclass(frozen=True)
 class Prediction:
-    """The metric expected at one data size, with its interval and the chance it meets the target."""
+    """The metric expected at one data size, with its interval and the chance it meets the target.
+
+    The ceiling's numbers are None when a learning curve has not flattened yet (``note`` says which).
+    """
 
     label: str
     rows: float  # math.inf for the ceiling
-    estimate: float
-    low: float
-    high: float
-    probability: float
+    estimate: float | None
+    low: float | None
+    high: float | None
+    probability: float | None
     model: str
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "rows": None if math.isinf(self.rows) else int(self.rows)}
@@ -201,6 +210,13 @@ def _power(n: Any, a: Any, b: Any, c: Any, n0: float) -> Any:
 
 
 _B_GRID = np.geomspace(0.01, 3.0, 200)
+
+
+def ceiling_identified(params: Sequence[float]) -> bool:
+    """Whether a fitted ``(a, b, c)`` says where the curve ends: ``c`` off its lower bound 0 and ``b``
+    off the lowest exponent of the grid (see the module's "Ceiling")."""
+    _, b, c = params
+    return bool(c > 1e-9 and b > _B_GRID[0] * (1 + 1e-9))
 
 
 def _solve_ac(f: np.ndarray, e: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -504,6 +520,14 @@ def _predict(
     out = []
     tail = (1 - level) / 2
     for label, n in (("today", float(rows)), ("2x", 2.0 * rows), ("5x", 5.0 * rows), ("ceiling", math.inf)):
+        if math.isinf(n):
+            open_ended = [c.model for c in curves if not ceiling_identified(c.params)]
+            if open_ended:  # the best ceiling is at least as unknown as any baseline's
+                names = " and ".join(open_ended)
+                has = "has" if len(open_ended) == 1 else "have"
+                note = f"unknown: the learning curve of {names} {has} not flattened yet"
+                out.append(Prediction(label, n, None, None, None, None, ", ".join(open_ended), note))
+                continue
         best: Prediction | None = None
         for curve in curves:
 

@@ -34,7 +34,9 @@ def _items_of(conn: Connection, use_case: str, version: int) -> list[ResearchIte
 
 
 def _departure(change: StageChange, batch: list[StageChange]) -> tuple[bool, str]:
-    """Was the version withdrawn (rolled back or retired), and the event in words, with the audit reason."""
+    """Was the version withdrawn (rolled back, or retired after it served: from production or archived),
+    and the event in words, with the audit reason. Retiring a version that never served (a candidate,
+    shadow or canary) withdraws nothing: it delivered nothing."""
     ref = f"{change.use_case}/v{change.version}"
     if change.from_stage == Stage.PRODUCTION and change.reason.startswith(ROLLED_BACK):
         why = change.reason.removeprefix(ROLLED_BACK)
@@ -45,16 +47,18 @@ def _departure(change: StageChange, batch: list[StageChange]) -> tuple[bool, str
     if change.from_stage == Stage.PRODUCTION:
         return change.to_stage == Stage.RETIRED, f"{ref} left production ({change.reason}; by {change.actor})"
     was = change.from_stage.value if change.from_stage else "new"
-    return True, f"{ref} was retired by {change.actor} ({change.reason}); it was {was} before"
+    served = change.from_stage == Stage.ARCHIVED  # archived only ever after production
+    return served, f"{ref} was retired by {change.actor} ({change.reason}); it was {was} before"
 
 
 class BoardListener:
     """Moves research items when their models are registered, shipped or withdrawn (a ``RegistryListener``).
 
     Registered: the item moves to productionizing. Promoted to production: shipped. Rolled back out
-    of production or retired: a shipped item with no other model in production goes back to
-    productionizing (see :mod:`modelyard.board._automation`); either way the item's history records
-    the event with the audit reason.
+    of production, or retired after it served: a shipped item with no other model in production goes
+    back to productionizing; retiring a version that never served moves nothing (see
+    :mod:`modelyard.board._automation`). Either way the item's history records the event with the
+    audit reason.
 
     It runs inside the registry's transaction: the board moves if and only if the registration or
     stage change commits. A version naming an item the board does not have (yet) is left alone:
@@ -71,7 +75,7 @@ class BoardListener:
             item,
             version.use_case,
             version.version,
-            version.stage == Stage.PRODUCTION,
+            version.stage,
             cause=f"{version.ref} registered by {version.author}",
             author=version.author,
             now=version.created_at,
@@ -86,7 +90,7 @@ class BoardListener:
                         item,
                         change.use_case,
                         change.version,
-                        True,
+                        Stage.PRODUCTION,
                         cause=f"promoted by {change.actor}: {change.reason}",
                         author=change.actor,
                         now=change.at,

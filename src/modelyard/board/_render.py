@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from modelyard.board._records import ItemStage, ResearchItem, Risk
+from modelyard.board._records import ItemStage, ResearchItem, Risk, Update
 from modelyard.board._views import Kanban, Portfolio, Radar
 
 if TYPE_CHECKING:  # scipy and scikit-learn, imported only when a study runs
@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # scipy and scikit-learn, imported only when a study runs
 __all__ = [
     "feasibility_table",
     "item_details",
+    "item_html",
     "kanban_html",
     "kanban_table",
     "portfolio_table",
@@ -62,14 +63,9 @@ def kanban_table(kanban: Kanban, today: date | None = None) -> Table:
     return table
 
 
-def item_details(item: ResearchItem, updates: list) -> Group:  # type: ignore[type-arg]
-    facts = Table(
-        show_header=False, box=None, padding=(0, 2), title=escape(f"{item.id} {item.title}"), title_justify="left"
-    )
-    facts.add_column(style="bold")
-    facts.add_column()
-    for key, value in (
-        ("stage", f"[{STAGE_STYLE[item.stage]}]{item.stage.value}[/]"),
+def _facts(item: ResearchItem) -> list[tuple[str, str]]:
+    return [
+        ("stage", item.stage.value),
         ("hypothesis", item.hypothesis or "—"),
         ("use case", item.use_case or "—"),
         ("owner", f"{item.owner} (team {item.team})"),
@@ -78,15 +74,51 @@ def item_details(item: ResearchItem, updates: list) -> Group:  # type: ignore[ty
         ("expected drop", item.expected_drop.isoformat() if item.expected_drop else "—"),
         ("quarter", item.quarter or "—"),
         ("models", ", ".join(link.ref for link in item.links) or "—"),
-    ):
-        facts.add_row(key, value if key == "stage" else Text(value))
+    ]
+
+
+_HISTORY_COLUMNS = ("when (UTC)", "kind", "move", "who", "what")
+
+
+def _history(updates: list[Update]) -> list[tuple[str, str, str, str, str]]:
+    return [
+        (
+            u.at.strftime("%Y-%m-%d %H:%M"),
+            u.kind,
+            f"{u.from_stage.value if u.from_stage else '·'} → {u.to_stage.value}" if u.to_stage else "",
+            u.author,
+            u.text,
+        )
+        for u in updates
+    ]
+
+
+def item_details(item: ResearchItem, updates: list[Update]) -> Group:
+    """One item's facts and its dated updates, for the terminal."""
+    facts = Table(
+        show_header=False, box=None, padding=(0, 2), title=escape(f"{item.id} {item.title}"), title_justify="left"
+    )
+    facts.add_column(style="bold")
+    facts.add_column()
+    for key, value in _facts(item):
+        facts.add_row(key, Text(value, style=STAGE_STYLE[item.stage]) if key == "stage" else Text(value))
     history = Table(title="Updates", title_justify="left")
-    for col in ("when (UTC)", "kind", "move", "who", "what"):
+    for col in _HISTORY_COLUMNS:
         history.add_column(col, overflow="fold")
-    for u in updates:
-        move = f"{u.from_stage.value if u.from_stage else '·'} → {u.to_stage.value}" if u.to_stage else ""
-        history.add_row(u.at.strftime("%Y-%m-%d %H:%M"), Text(u.kind), move, Text(u.author), Text(u.text))
+    for row in _history(updates):
+        history.add_row(*(Text(cell) for cell in row))
     return Group(facts, history)
+
+
+def item_html(item: ResearchItem, updates: list[Update]) -> str:
+    """A self-contained HTML page of one item: its facts and its dated updates."""
+    facts = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in _facts(item))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in _HISTORY_COLUMNS)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in _history(updates)
+    )
+    body = f"<table>{facts}</table>\n<h2>Updates</h2>\n<table><tr>{head}</tr>{rows}</table>"
+    return page(f"{item.id} {item.title}", body)
 
 
 def portfolio_table(portfolio: Portfolio) -> Table:
@@ -141,6 +173,10 @@ def feasibility_table(result: FeasibilityResult) -> Table:
         table.add_column(escape(col), justify="left" if col in ("data", "best baseline") else "right")
     for p in result.predictions:
         rows = "∞" if p.label == "ceiling" else f"{int(p.rows):,}"
+        if p.estimate is None or p.low is None or p.high is None or p.probability is None:
+            why = (p.note or "").removeprefix("unknown: ") or p.model
+            table.add_row(p.label, rows, "unknown", "—", "—", Text(why))
+            continue
         table.add_row(
             p.label,
             rows,

@@ -8,7 +8,10 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["BoardSettings"]
+__all__ = ["SPRINT_DAYS_MAX", "BoardSettings"]
+
+#: The longest sprint, in days, a setting or ``--sprint-length`` may give.
+SPRINT_DAYS_MAX = 90
 
 
 class BoardSettings(BaseSettings):
@@ -20,7 +23,9 @@ class BoardSettings(BaseSettings):
     risky_max: float = Field(
         default=0.4, ge=0, le=1, description="Largest share of risky items an owner or team keeps."
     )
-    sprint_length_days: int = Field(default=14, ge=1, le=90, description="Length of an engineering sprint in days.")
+    sprint_length_days: int = Field(
+        default=14, ge=1, le=SPRINT_DAYS_MAX, description="Length of an engineering sprint in days."
+    )
     sprint_start: date = Field(
         default=date(2026, 1, 5), description="First day of any sprint (a Monday); sprints are counted from it."
     )

@@ -121,23 +121,36 @@ def board_link(
     from modelyard.board import Board
 
     with open_cli_yard() as yard:
-        item = Board(yard).link(item_id, use_case, check_version(version))
+        board = Board(yard)
+        before = board.item(item_id).stage
+        item = board.link(item_id, use_case, check_version(version))
+        stage = yard.model(use_case, check_version(version)).stage.value
     if as_json:
         print_json(item.to_dict())
     else:
-        console.print(f"[green]linked[/] {escape(use_case)}/{escape(version)} to {item.id} (now {item.stage.value})")
+        why = (
+            f"; {escape(use_case)}/{escape(version)} is {stage}, so it does not move the item"
+            if (stage in ("retired", "archived") and item.stage == before)
+            else ""
+        )
+        console.print(
+            f"[green]linked[/] {escape(use_case)}/{escape(version)} to {item.id} (now {item.stage.value}{why})",
+            soft_wrap=True,
+        )
 
 
 @board_app.command("show")
 @friendly
 def board_show(
     item_id: Annotated[str | None, typer.Argument(metavar="[ITEM]", help="One item; the whole Kanban without.")] = None,
-    html: Annotated[Path | None, typer.Option("--html", help="Also write the Kanban as an HTML page here.")] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the Kanban (or the item) as an HTML page here.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """The Kanban, or one item with its models and updates."""
     from modelyard.board import Board, kanban_html, kanban_table
-    from modelyard.board._render import item_details
+    from modelyard.board._render import item_details, item_html
 
     if html is not None:
         check_output(html, "--html", example="board.html")
@@ -146,10 +159,14 @@ def board_show(
         if item_id is not None:
             item = board.item(item_id)
             updates = board.updates(item.id)
+            if html is not None:
+                write_output(html, "--html", item_html(item, updates))
             if as_json:
                 print_json({**item.to_dict(), "updates": [u.to_dict() for u in updates]})
             else:
                 console.print(item_details(item, updates))
+                if html is not None:
+                    console.print(f"wrote {escape(str(html))}")
             return
         kanban = board.kanban()
     if html is not None:
