@@ -400,3 +400,17 @@ def test_a_broken_spec_is_listed_not_fatal(yard: Yard) -> None:
     assert summaries["churn"].task == "binary_classification"
     assert summaries["fraud"].task is None
     assert "invalid spec" in (summaries["fraud"].description or "")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"author": "a" * 129}, r"^The author is 129 characters long; keep it to 128"),
+        ({"research_item": "r" * 65}, r"^The research_item is 65 characters long; keep it to 64"),
+    ],
+)
+def test_names_fit_their_columns_in_postgresql_too(yard: Yard, make_model, kwargs: dict, message: str) -> None:
+    """A 200-character author passed the old limit and then failed in PostgreSQL's VARCHAR(128)."""
+    with pytest.raises(UsageError, match=message):
+        yard.register("churn", make_model(1.0), **kwargs)
+    yard.register("churn", make_model(1.0), author="a" * 128, research_item="r" * 64)

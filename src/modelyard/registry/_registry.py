@@ -473,8 +473,11 @@ _ROLLBACK = "rollback: "
 REASON_MAX = 2_000
 """Characters a stage change's reason may hold (the audit trail shows it in every history)."""
 
-ACTOR_MAX = 200
-"""Characters of an author's or actor's name."""
+ACTOR_MAX = 128
+"""Characters of an author's or actor's name (model_versions.author, stage_changes.actor)."""
+
+RESEARCH_ITEM_MAX = 64
+"""Characters of a version's research reference (model_versions.research_item)."""
 
 
 def check_reason(reason: str) -> str:
@@ -496,7 +499,7 @@ _ITEM_REFERENCE = re.compile(r"\s*RI-?(\d+)\s*", re.IGNORECASE | re.ASCII)
 def research_reference(value: str | None) -> str | None:
     """A version's ``research_item``: a board id in its one spelling (``ri-7`` → ``RI-7``, so the
     board finds it), or any other reference (a tracker key, a paper) as written, checked as text."""
-    text = _optional_text("research_item", value, ACTOR_MAX)
+    text = _optional_text("research_item", value, RESEARCH_ITEM_MAX)
     if text is None:
         return None
     match = _ITEM_REFERENCE.fullmatch(text)
