@@ -298,3 +298,205 @@ def test_a_notebook_reaches_snapshots_checks_and_evaluations_from_the_yard(
     assert list(frame.columns) == ["check", "status", "found", "measured", "budget", "fix"] and len(frame) > 5
     assert repr(result).startswith("<CheckResult churn/v1 of churn: ")
     assert yard.evaluations("churn") == []
+
+
+def _spec(yard: Yard, old: str, new: str) -> None:
+    """Edit one line of the churn spec."""
+    path = yard.settings.resolved_usecases() / "churn.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def _feature_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, body: str) -> str:
+    """A module ``name`` with a function ``features`` that ends with ``return <body>`` on the demo's features."""
+    folder = tmp_path / "feature_modules"
+    folder.mkdir(exist_ok=True)
+    source = (
+        "from modelyard.demo.features import churn_features\n\n\n"
+        f"def features(raw):\n    out = churn_features(raw)\n    return {body}\n"
+    )
+    (folder / f"{name}.py").write_text(source, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(folder))
+    return f"{name}:features"
+
+
+DEMO_FEATURES = 'features: "modelyard.demo.features:churn_features"'
+
+
+def test_feature_rows_in_another_order_keep_their_keys(
+    yard: Yard, data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Feature code that reverses its rows (index kept) gives the snapshot of the demo's feature code:
+    its rows are put back in the input's order before the key, time and label are copied."""
+    expected = build_snapshot(yard, "churn", start=datetime(2024, 1, 1))
+    reversed_code = _feature_module(tmp_path, monkeypatch, "feat_reversed_rows", "out.iloc[::-1]")
+    _spec(yard, DEMO_FEATURES, f'features: "{reversed_code}"')
+    snap = build_snapshot(yard, "churn", start=datetime(2024, 1, 1))
+    assert snap.id == expected.id
+    frame = read_snapshot(yard, snap).set_index("customer_id")
+    raw = pd.concat([pd.read_parquet(p) for p in sorted((data_root / "data" / "churn").glob("2024-*.parquet"))])
+    raw = raw.set_index("customer_id").loc[frame.index]
+    assert (frame["tenure"] == raw["tenure"]).all() and (frame["churned"] == raw["churned"]).all()
+
+
+def test_feature_rows_under_a_new_index_are_refused(
+    yard: Yard, data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = _feature_module(
+        tmp_path,
+        monkeypatch,
+        "feat_sorted_rows",
+        "out.sort_values('tenure').reset_index(drop=True).set_axis(out.index + 5)",
+    )
+    _spec(yard, DEMO_FEATURES, f'features: "{code}"')
+    with pytest.raises(DataError) as caught:
+        build_snapshot(yard, "churn", start=datetime(2024, 12, 1))
+    assert caught.value.message.startswith(
+        f"The feature code {code} returned rows with another index than its input in partition "
+        "data/churn/2024-12.parquet (e.g. "
+    )
+    assert caught.value.message.endswith(
+        "keep the input's index (no reset_index or new index), so each row stays with its key"
+    )
+    assert list_snapshots(yard) == [] and not any(p.name.startswith(".tmp") for p in _leftovers(yard))
+
+
+def test_a_feature_column_of_mixed_types_names_the_partition_and_column(
+    yard: Yard, data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = _feature_module(
+        tmp_path, monkeypatch, "feat_mixed_tenure", "out.assign(tenure=['x', *out['tenure'].iloc[1:]])"
+    )
+    _spec(yard, DEMO_FEATURES, f'features: "{code}"')
+    with pytest.raises(DataError) as caught:
+        build_snapshot(yard, "churn", start=datetime(2024, 12, 1))
+    assert caught.value.message == (
+        "Partition data/churn/2024-12.parquet: column 'tenure' (object) from the feature code "
+        f"{code} holds values of mixed types that cannot be stored (Expected bytes, got a 'int' object); "
+        "give the column one type in the feature code (e.g. pd.to_numeric(..., errors='coerce')) "
+        "or fix the rows upstream"
+    )
+    assert list_snapshots(yard) == [] and not any(p.name.startswith(".tmp") for p in _leftovers(yard))
+
+
+def test_a_range_needs_the_spec_time_column(yard: Yard, data_root: Path) -> None:
+    _spec(yard, "  time: signup_date ", "  # no data.time ")
+    message = (
+        "--from/--to (start/end) need data.time in the spec of churn, the column that dates each row; "
+        "add data.time to the spec, or leave --from/--to out to snapshot every row"
+    )
+    for bounds in ({"start": datetime(2024, 1, 1)}, {"end": "2024-06-01"}):
+        with pytest.raises(UsageError) as caught:
+            build_snapshot(yard, "churn", **bounds)
+        assert caught.value.message == message
+    assert list_snapshots(yard) == []
+    snap = build_snapshot(yard, "churn")
+    assert snap.time_column is None and snap.range_start is None and snap.range_end is None
+
+
+def test_a_rebuild_repairs_a_deleted_or_damaged_data_file(yard: Yard, data_root: Path) -> None:
+    snap = build_snapshot(yard, "churn", start=datetime(2024, 6, 1))
+    path = Path(snap.path)
+    good = path.read_bytes()
+    for damage in (path.unlink, lambda: path.write_bytes(good[: len(good) // 2])):
+        damage()
+        again = build_snapshot(yard, "churn", start=datetime(2024, 6, 1))
+        assert again.id == snap.id and path.read_bytes() == good
+        assert len(read_snapshot(yard, again)) == snap.row_count
+    assert sorted(p.name for p in _leftovers(yard)) == [snap.id]
+
+
+def test_a_damaged_data_file_reads_as_a_data_error(yard: Yard, data_root: Path) -> None:
+    snap = build_snapshot(yard, "churn", start=datetime(2024, 6, 1), end="2024-12-01T06:00")
+    Path(snap.path).write_bytes(b"not parquet at all")
+    with pytest.raises(DataError) as caught:
+        read_snapshot(yard, snap)
+    assert caught.value.message.startswith(f"Snapshot {snap.short_id}'s data file {snap.path} cannot be read (")
+    assert caught.value.message.endswith(
+        "); rebuild the snapshot: modelyard snapshot churn --from 2024-06-01 --to 2024-12-01T06:00:00+00:00"
+    )
+
+
+def test_a_moved_yard_finds_its_snapshots_and_a_rebuild_records_the_new_place(
+    yard: Yard, data_root: Path, store_url: str, tmp_path: Path
+) -> None:
+    import shutil
+
+    import sqlalchemy as sa
+
+    from modelyard import Settings
+    from modelyard.store._schema_snapshots import snapshots
+
+    snap = build_snapshot(yard, "churn", start=datetime(2024, 6, 1))
+    moved = tmp_path / "moved" / "project"
+    shutil.move(data_root, moved)
+    assert not Path(snap.path).exists()
+    here = moved / ".modelyard" / "snapshots" / snap.id / "data.parquet"
+    with Yard(Settings(root=moved, database_url=store_url, author="tester")) as there:
+        assert get_snapshot(there, snap.short_id).path == str(here)
+        assert [s.path for s in list_snapshots(there)] == [str(here)]
+        assert len(read_snapshot(there, snap.id)) == snap.row_count
+        with there.store.reading() as conn:
+            assert conn.execute(sa.select(snapshots.c.path)).scalar_one() == snap.path  # still the old place
+        assert build_snapshot(there, "churn", start=datetime(2024, 6, 1)).path == str(here)
+        with there.store.reading() as conn:
+            assert conn.execute(sa.select(snapshots.c.path)).scalar_one() == str(here)
+
+
+def test_the_python_api_refuses_wrong_arguments_by_name(yard: Yard, data_root: Path) -> None:
+    by_text = build_snapshot(yard, "churn", start=datetime(2024, 2, 1), source="data/churn/2024-0[1-3].parquet")
+    whole = build_snapshot(yard, "churn", start=datetime(2024, 2, 1), end=datetime(2024, 4, 1))
+    assert by_text.id == whole.id and by_text.source == "data/churn/2024-0[1-3].parquet"
+    with pytest.raises(DataError, match=r"^source 'data/none/\*\.parquet' matches no files under "):
+        build_snapshot(yard, "churn", source="data/none/*.parquet")
+    with pytest.raises(UsageError) as caught:
+        build_snapshot(yard, "churn", source=42)  # type: ignore[arg-type]
+    assert caught.value.message == (
+        "The 'source' parameter must be a Source (modelyard.data.open_source) or a source string such as "
+        "'data/churn/*.parquet'. Got 42 instead."
+    )
+    with pytest.raises(UsageError) as caught:
+        build_snapshot(yard, "churn", start=pd.NaT)
+    assert caught.value.message == (
+        "The 'start' parameter must be a datetime, a date or an ISO 8601 string such as '2024-07-01'. "
+        "Got NaT instead; pass None for an open range."
+    )
+    for ref in (whole.id[:5] + "%", "2c5a7_", "zzzzzz"):
+        with pytest.raises(UsageError) as caught:
+            get_snapshot(yard, ref)
+        assert caught.value.message == (
+            f"Snapshot id {ref!r} is not a snapshot id: ids are hex digits (0-9, a-f); "
+            "copy one from 'modelyard snapshot list'"
+        )
+
+
+def test_split_by_time_refuses_missing_times_numbers_and_numeric_cuts(yard: Yard, data_root: Path) -> None:
+    frame = read_snapshot(yard, build_snapshot(yard, "churn", start=datetime(2024, 6, 1)))
+    holed = frame.assign(signup_date=frame["signup_date"].where(frame.index % 100 != 7))
+    with pytest.raises(DataError) as caught:
+        split_by_time(holed, "signup_date", at="2024-09-01")
+    missing = int(holed["signup_date"].isna().sum())
+    assert missing > 0 and caught.value.message == (
+        f"Column 'signup_date' has no time on {missing:,} of {len(frame):,} rows (null or NaT), which belong to "
+        "neither part; drop or fill them first, e.g. frame.dropna(subset=['signup_date'])"
+    )
+    for column, dtype in (("tenure", "int64"), ("monthly_charges", "float64")):
+        with pytest.raises(DataError) as caught:
+            split_by_time(frame, column)
+        assert caught.value.message == (
+            f"Column {column!r} holds numbers ({dtype}), not times; name the time column to split on, or convert "
+            "it first (e.g. pd.to_datetime(frame[col], unit='s') for seconds since 1970)"
+        )
+    with pytest.raises(DataError, match=r"^Column 'x' holds numbers \(object\), not times"):
+        split_by_time(frame.assign(x=pd.Series(range(len(frame)), dtype=object)), "x")
+    for at in (5, 1.5e18, True, np.int64(5), pd.NaT):
+        with pytest.raises(UsageError) as caught:
+            split_by_time(frame, "signup_date", at=at)  # type: ignore[arg-type]
+        assert caught.value.message == (
+            f"The 'at' parameter must be a datetime or an ISO 8601 string such as '2024-07-01'. Got {at!r} instead."
+        )
+    as_text = frame.assign(signup_date=frame["signup_date"].dt.strftime("%Y-%m-%d"))  # text that parses is fine
+    assert [len(p) for p in split_by_time(as_text, "signup_date", at="2024-09-01")] == [
+        len(p) for p in split_by_time(frame, "signup_date", at="2024-09-01")
+    ]

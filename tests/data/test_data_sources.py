@@ -288,3 +288,36 @@ def test_a_parquet_dataset_folder_is_read_whole_and_nested_files_get_a_recursive
     )
     nested = list(open_source("events/**/*.parquet", tmp_path).partitions(None, TimeRange()))
     assert len(nested) == 2 and sum(len(p.frame) for p in nested) == 3
+
+
+# 8. A date column (as CSV files give) and a timestamp column select the same rows for the same bounds.
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "ids"),
+    [
+        (datetime(2024, 1, 10, 12), None, [3, 4, 5, 6]),
+        (datetime(2024, 1, 10), datetime(2024, 1, 12, 0, 1), [2, 3, 4]),
+        (None, datetime(2024, 1, 11, 23, 59, tzinfo=UTC), [0, 1, 2, 3]),
+        # 2024-01-09 23:00 and 2024-01-11 20:00 in UTC
+        (
+            datetime(2024, 1, 10, 1, tzinfo=timezone(timedelta(hours=2))),
+            datetime(2024, 1, 12, 1, tzinfo=PLUS_5),
+            [2, 3],
+        ),
+    ],
+)
+def test_a_date_column_selects_the_rows_a_timestamp_column_does(
+    tmp_path: Path, start: datetime | None, end: datetime | None, ids: list[int]
+) -> None:
+    """A row dated D is at D 00:00 UTC: a bound with a time of day in UTC takes the next day."""
+    import pyarrow.csv as pacsv
+
+    days = pd.date_range("2024-01-08", "2024-01-14", freq="D")
+    frame = pd.DataFrame({"id": range(len(days)), "day": days})
+    frame.to_parquet(tmp_path / "stamps.parquet", index=False)
+    frame.to_csv(tmp_path / "dates.csv", index=False)
+    assert str(pacsv.read_csv(tmp_path / "dates.csv").schema.field("day").type) == "date32[day]"
+    for name in ("stamps.parquet", "dates.csv"):
+        partitions = FileSource(name, tmp_path).partitions("day", TimeRange(start, end))
+        assert _rows(p.frame for p in partitions)["id"].tolist() == ids, name

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -138,6 +139,76 @@ def test_an_empty_parquet_file_is_refused_not_skipped(spark_yard: Yard, tmp_path
     ):
         score_with_spark(spark_yard, "churn", 1, "data/churn_zero/*.parquet", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def spark_spec(spark_yard: Yard) -> Iterator[Callable[[str, str], None]]:
+    """Edit a line of the module's spec for one test; the spec is put back after it."""
+    path = spark_yard.settings.resolved_usecases() / "churn.yaml"
+    text = path.read_text(encoding="utf-8")
+
+    def edit(old: str, new: str) -> None:
+        assert old in text
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+    yield edit
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("source", ["data/churn/*.parquet", "spark:parquet:data/churn/*.parquet"])
+def test_the_spec_source_is_scored_as_the_local_engine_scores_it(
+    spark_yard: Yard, spark_spec: Callable[[str, str], None], tmp_path: Path, source: str
+) -> None:
+    spark_spec('source: "data/churn/*.parquet"', f'source: "{source}"')
+    local = score_batch(spark_yard, "churn", 1, "data/churn/*.parquet", tmp_path / "local.parquet")
+    spark = score_with_spark(spark_yard, "churn", 1, "source", tmp_path / "spark")
+    a = pd.read_parquet(local.out).sort_values("customer_id").reset_index(drop=True)
+    b = pd.read_parquet(spark.out).sort_values("customer_id").reset_index(drop=True)
+    assert spark.rows == local.rows == len(b) and (a["customer_id"] == b["customer_id"]).all()
+    np.testing.assert_allclose(b["score"], a["score"], rtol=0, atol=1e-12)
+
+
+def test_a_database_source_is_refused_by_name(
+    spark_yard: Yard, spark_spec: Callable[[str, str], None], tmp_path: Path
+) -> None:
+    spark_spec('source: "data/churn/*.parquet"', 'source: "sqlite:////data/sales.db?table=customers"')
+    with pytest.raises(UsageError) as caught:
+        score_with_spark(spark_yard, "churn", 1, "source", tmp_path / "out")
+    assert caught.value.message == (
+        "--engine spark cannot read --data source (data.source 'sqlite:////data/sales.db?table=customers'): it is "
+        "a database table, which Spark reads only as a Spark table; score it with --engine local, or name a Spark "
+        "table or path in data.source (spark:TABLE, spark:parquet:PATH)"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_spark_refuses_the_outputs_the_local_engine_refuses(
+    spark_yard: Yard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused before Spark starts, and nothing is made."""
+    root = spark_yard.settings.root
+    home = spark_yard.settings.resolved_home().resolve()
+    specs = spark_yard.settings.resolved_usecases().resolve()
+    part = root / "data" / "churn" / "2024-12.parquet"
+    refused = {
+        home / "spark-scores": f"--out {home / 'spark-scores'} is inside the yard's own folder {home} "
+        "(snapshots, artifacts, the registry); write the scores elsewhere",
+        specs / "scores.yaml": f"--out {specs / 'scores.yaml'} is a use-case spec in {specs}; write the scores "
+        "elsewhere, e.g. scores-scores.parquet",
+    }
+    for out, message in refused.items():
+        with pytest.raises(UsageError) as caught:
+            score_with_spark(spark_yard, "churn", 1, "data/churn/2024-1*.parquet", out)
+        assert caught.value.message == message
+        assert not out.exists()
+    with pytest.raises(UsageError, match=r"2024-12\.parquet already exists; Spark writes a folder"):
+        score_with_spark(spark_yard, "churn", 1, "data/churn/2024-1*.parquet", part)
+    monkeypatch.setenv("HOME", str(home))  # a quoted ~ is expanded before the checks
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as caught:
+        score_with_spark(spark_yard, "churn", 1, "data/churn/*.parquet", "~/spark-scores")
+    assert caught.value.message.startswith(f"--out {home / 'spark-scores'} is inside the yard's own folder {home} ")
+    assert list(tmp_path.iterdir()) == [] and not (home / "spark-scores").exists()
 
 
 @pytest.mark.slow

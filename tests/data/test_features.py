@@ -51,3 +51,43 @@ def test_feature_code_that_returns_a_column_twice_is_refused(tmp_path: Path, mon
     with pytest.raises(DataError, match=r"returned column\(s\) \['x'\] more than once; return each column once"):
         check_unique_columns(out, code)
     check_unique_columns(out.iloc[:, :2], code)
+
+
+def test_rows_returned_in_another_order_are_put_back_in_the_input_order() -> None:
+    from modelyard.data import FeatureCode
+
+    raw = pd.DataFrame({"key": ["a", "b", "c"], "x": [1, 2, 3]})
+    code = FeatureCode("m:reversed", lambda frame: frame.assign(double=frame["x"] * 2).iloc[::-1], "0")
+    out = code.apply(raw)
+    assert out.index.tolist() == [0, 1, 2] and out["key"].tolist() == ["a", "b", "c"]
+    assert out["double"].tolist() == [2, 4, 6]
+    labelled = raw.set_axis(["p", "q", "r"])  # labels other than 0..n-1, kept in the input's order too
+    assert code.apply(labelled)["key"].tolist() == ["a", "b", "c"]
+
+
+def test_a_fresh_index_on_a_fresh_range_index_is_the_input_order() -> None:
+    """What a request's rows give the server: a RangeIndex in, a new frame with a RangeIndex out."""
+    from modelyard.data import FeatureCode
+
+    code = FeatureCode("m:fresh", lambda frame: pd.DataFrame({"double": (frame["x"] * 2).to_numpy()}), "0")
+    assert code.apply(pd.DataFrame({"x": [1, 2, 3]}))["double"].tolist() == [2, 4, 6]
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "which"),
+    [
+        ("m:sorted", lambda frame: frame.sort_values("x").reset_index(drop=True), "(e.g. 0, not one of the input's)"),
+        ("m:shifted", lambda frame: frame.set_axis(frame.index + 1000), "(e.g. 1010, not one of the input's)"),
+        ("m:repeated", lambda frame: frame.set_axis([10, 10, 11]), "(labels repeated)"),
+    ],
+)
+def test_rows_under_other_index_labels_are_refused(name: str, function, which: str) -> None:  # type: ignore[no-untyped-def]
+    from modelyard.data import FeatureCode
+
+    raw = pd.DataFrame({"x": [3, 1, 2]}, index=[10, 11, 12])
+    with pytest.raises(DataError) as caught:
+        FeatureCode(name, function, "0").apply(raw, partition="partition p.parquet")
+    assert caught.value.message == (
+        f"The feature code {name} returned rows with another index than its input in partition p.parquet {which}; "
+        "keep the input's index (no reset_index or new index), so each row stays with its key"
+    )

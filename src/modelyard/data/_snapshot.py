@@ -10,13 +10,15 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from modelyard._exceptions import DataError, NotFoundError, UsageError
@@ -38,6 +40,7 @@ __all__ = [
     "list_snapshots",
     "read_snapshot",
     "split_by_time",
+    "unreadable_snapshot",
 ]
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -81,6 +84,11 @@ def _aware(value: datetime | date | str | None, name: str) -> datetime | None:
     ISO 8601 string as either (what a notebook user types)."""
     if value is None:
         return None
+    if value is pd.NaT:  # a datetime subclass with no value
+        raise UsageError(
+            f"The {name!r} parameter must be a datetime, a date or an ISO 8601 string such as "
+            f"'2024-07-01'. Got NaT instead; pass None for an open range."
+        )
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.strip())
@@ -115,13 +123,16 @@ def build_snapshot(
     *,
     start: datetime | date | str | None = None,
     end: datetime | date | str | None = None,
-    source: Source | None = None,
+    source: Source | str | None = None,
     progress: ProgressCallback | None = None,
 ) -> Snapshot:
     """Extract ``use_case``'s rows in ``[start, end)``, run the feature code, write Parquet, record it.
 
-    ``start`` and ``end`` are datetimes, dates or ISO 8601 strings; without a time zone, UTC.
-    The same extraction gives the same id (the sha256 of the content) and is stored once.
+    ``start`` and ``end`` are datetimes, dates or ISO 8601 strings; without a time zone, UTC. They
+    need the spec's ``data.time``. ``source``: a :class:`Source`, or a string as ``data.source``
+    takes it (default: the spec's ``data.source``).
+    The same extraction gives the same id (the sha256 of the content) and is stored once; when the
+    stored copy's data file is missing or damaged, the new build replaces it.
     Nothing is left behind when anything fails.
     """
     _check_yard(yard)
@@ -129,7 +140,12 @@ def build_snapshot(
         raise UsageError(f"The 'use_case' parameter must be a use-case name (str). Got {use_case!r} instead.")
     spec = yard.use_case(use_case)
     time_range = TimeRange(_aware(start, "start"), _aware(end, "end"))
-    src = source or open_source(spec.data.source, yard.settings.root)
+    if spec.data.time is None and (time_range.start is not None or time_range.end is not None):
+        raise UsageError(
+            f"--from/--to (start/end) need data.time in the spec of {spec.name}, the column that dates "
+            "each row; add data.time to the spec, or leave --from/--to out to snapshot every row"
+        )
+    src = _source(yard, spec, source)
     code = load_feature_code(spec.data.features)
     kept = _kept_columns(spec)
     folder = yard.settings.resolved_home() / "snapshots"
@@ -177,15 +193,51 @@ def build_snapshot(
             created_at=utcnow(),
         )
         (tmp / "snapshot.json").write_text(json.dumps(snap.to_dict(), indent=2))
-        if final.exists():
-            shutil.rmtree(tmp)
-        else:
+        if not final.exists():
             os.replace(tmp, final)
+        elif not _intact(final / "data.parquet", rows):  # deleted or damaged since: repaired
+            _replace_folder(tmp, final)
     finally:
         sink.abort()
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return _record(yard, snap, spec)
+
+
+def _source(yard: Yard, spec: UseCase, source: object) -> Source:
+    if source is None:
+        return open_source(spec.data.source, yard.settings.root)
+    if isinstance(source, str):
+        return open_source(source, yard.settings.root, named=f"source {source!r}")
+    if not callable(getattr(source, "partitions", None)):
+        raise UsageError(
+            "The 'source' parameter must be a Source (modelyard.data.open_source) or a source string such "
+            f"as 'data/churn/*.parquet'. Got {source!r} instead."
+        )
+    return source  # type: ignore[return-value]
+
+
+def _intact(path: Path, rows: int) -> bool:
+    """Whether ``path`` is a Parquet file whose footer reads and counts ``rows`` rows."""
+    try:
+        return bool(pq.ParquetFile(path).metadata.num_rows == rows)
+    except (OSError, pa.ArrowException):
+        return False
+
+
+def _replace_folder(new: Path, final: Path) -> None:
+    """Put the folder ``new`` in the place of ``final``; the old one is removed. Another build
+    repairing the same snapshot at once may win: its copy holds the same content."""
+    old = final.with_name(f".tmp-{uuid.uuid4().hex}")  # swept as abandoned should this be killed
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(final, old)
+    try:
+        os.replace(new, final)
+    except OSError:
+        if not final.exists():
+            raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 ABANDONED_AFTER_SECONDS = 24 * 3600
@@ -222,11 +274,34 @@ def _partition_table(spec: UseCase, code: Any, name: str, raw: pd.DataFrame, kep
     extra = [c for c in kept if c in raw.columns]
     out = features.copy(deep=False)
     for col in extra:
-        out[col] = raw[col].array  # by position, whatever index the feature code returned
+        out[col] = raw[col].array  # by position: FeatureCode.apply gives the rows in the input's order
     # Straight to Arrow, picking the columns there (selecting them in pandas copies); one thread,
     # as the other core is writing and hashing the previous partition.
-    table = pa.Table.from_pandas(out, columns=[*spec.input_names, *extra], preserve_index=False, nthreads=1)
+    columns = [*spec.input_names, *extra]
+    try:
+        table = pa.Table.from_pandas(out, columns=columns, preserve_index=False, nthreads=1)
+    except (pa.ArrowTypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise _unstorable(out, columns, name, code, exc) from exc
     return _normalise(table)
+
+
+def _unstorable(out: pd.DataFrame, columns: list[str], name: str, code: Any, exc: Exception) -> DataError:
+    """Name the column of ``out`` that Arrow cannot store (values of mixed types, as an object column
+    of numbers with one string), and the fix."""
+    column, reason = None, str(exc)
+    for col in columns:
+        try:
+            pa.array(out[col], from_pandas=True)
+        except (pa.ArrowTypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+            column, reason = col, str(err)
+            break
+    what = f"column {column!r}" if column is not None else "a column"
+    kind = f" ({out[column].dtype})" if column is not None else ""
+    return DataError(
+        f"Partition {name}: {what}{kind} from the feature code {code.path} holds values of mixed types "
+        f"that cannot be stored ({reason}); give the column one type in the feature code "
+        "(e.g. pd.to_numeric(..., errors='coerce')) or fix the rows upstream"
+    )
 
 
 def _normalise(table: pa.Table) -> pa.Table:
@@ -275,7 +350,9 @@ def _record(yard: Yard, snap: Snapshot, spec: UseCase) -> Snapshot:
     with yard.store.writing() as conn:
         existing = conn.execute(sa.select(snapshots).where(snapshots.c.id == snap.id)).first()
         if existing is not None:
-            return Snapshot(**existing._mapping)
+            if existing.path != snap.path:  # the yard was moved: point the record at the file built now
+                conn.execute(snapshots.update().where(snapshots.c.id == snap.id).values(path=snap.path))
+            return replace(Snapshot(**existing._mapping), path=snap.path)
         text, sha256 = spec_fingerprint(spec)
         Store.save_use_case(conn, spec.name, sha256, text, snap.created_at)
         conn.execute(snapshots.insert().values(**asdict(snap)))
@@ -288,7 +365,16 @@ def list_snapshots(yard: Yard, use_case: str | None = None) -> list[Snapshot]:
     if use_case is not None:
         stmt = stmt.where(snapshots.c.use_case == use_case)
     with yard.store.reading() as conn:
-        return [Snapshot(**row._mapping) for row in conn.execute(stmt)]
+        return [_located(yard, Snapshot(**row._mapping)) for row in conn.execute(stmt)]
+
+
+def _located(yard: Yard, snap: Snapshot) -> Snapshot:
+    """``snap`` with its data file where it is now: a record keeps the absolute path it was built at,
+    so when the yard's folder was moved, the file is looked for under the current yard's home."""
+    if Path(snap.path).exists():
+        return snap
+    here = yard.settings.resolved_home() / "snapshots" / snap.id / "data.parquet"
+    return replace(snap, path=str(here)) if here.exists() else snap
 
 
 def is_snapshot_ref(value: object) -> bool:
@@ -316,6 +402,11 @@ def get_snapshot(yard: Yard, ref: str | Snapshot) -> Snapshot:
     if not isinstance(ref, str):
         raise UsageError(f"The 'ref' parameter must be a snapshot id (str) or a Snapshot. Got {ref!r} instead.")
     ref = ref.strip().lower()
+    if any(c not in "0123456789abcdef" for c in ref):
+        raise UsageError(
+            f"Snapshot id {ref!r} is not a snapshot id: ids are hex digits (0-9, a-f); "
+            "copy one from 'modelyard snapshot list'"
+        )
     if len(ref) < 6:
         raise UsageError(f"Snapshot id {ref!r} is too short; give at least 6 characters of it")
     with yard.store.reading() as conn:
@@ -324,7 +415,7 @@ def get_snapshot(yard: Yard, ref: str | Snapshot) -> Snapshot:
         raise NotFoundError(f"No snapshot {ref!r}; list them with 'modelyard snapshot list'")
     if len(rows) > 1:
         raise UsageError(f"Snapshot id {ref!r} is ambiguous ({len(rows)} match); give more characters")
-    return Snapshot(**rows[0]._mapping)
+    return _located(yard, Snapshot(**rows[0]._mapping))
 
 
 def read_snapshot(yard: Yard, ref: str | Snapshot) -> pd.DataFrame:
@@ -332,7 +423,27 @@ def read_snapshot(yard: Yard, ref: str | Snapshot) -> pd.DataFrame:
     snap = get_snapshot(yard, ref)
     if not Path(snap.path).exists():
         raise NotFoundError(f"Snapshot {snap.short_id}'s data file {snap.path} is missing; rebuild the snapshot")
-    return pd.read_parquet(snap.path)
+    try:
+        return pd.read_parquet(snap.path)
+    except (OSError, pa.ArrowException) as exc:
+        raise unreadable_snapshot(snap, exc) from None
+
+
+def unreadable_snapshot(snap: Snapshot, exc: Exception) -> DataError:
+    """The error for a snapshot whose data file exists but does not read (truncated, overwritten)."""
+    bounds = "".join(
+        f" {option} {_shown_bound(bound)}"
+        for option, bound in (("--from", snap.range_start), ("--to", snap.range_end))
+        if bound is not None
+    )
+    return DataError(
+        f"Snapshot {snap.short_id}'s data file {snap.path} cannot be read ({exc}); rebuild the snapshot: "
+        f"modelyard snapshot {snap.use_case}{bounds}"
+    )
+
+
+def _shown_bound(bound: datetime) -> str:
+    return bound.date().isoformat() if bound.time() == datetime.min.time() else bound.isoformat()
 
 
 def split_by_time(
@@ -346,6 +457,13 @@ def split_by_time(
         raise UsageError(f"The 'frame' parameter must be a pandas DataFrame. Got {type(frame).__name__} instead{hint}.")
     if not isinstance(time_column, str) or time_column not in frame.columns:
         raise DataError(f"No time column {time_column!r} to split on; columns are {list(frame.columns)[:20]}")
+    column = frame[time_column]
+    numbers = ("integer", "floating", "mixed-integer-float", "decimal", "boolean")
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.infer_dtype(column, skipna=True) in numbers:
+        raise DataError(
+            f"Column {time_column!r} holds numbers ({column.dtype}), not times; name the time column to split "
+            "on, or convert it first (e.g. pd.to_datetime(frame[col], unit='s') for seconds since 1970)"
+        )
     try:
         with warnings.catch_warnings():  # text that is not times: the error below says so, once
             warnings.simplefilter("ignore", UserWarning)
@@ -356,14 +474,23 @@ def split_by_time(
         ) from None
     if len(times) == 0:
         raise DataError("The frame has no rows to split")
+    missing = int(times.isna().sum())
+    if missing:
+        raise DataError(
+            f"Column {time_column!r} has no time on {missing:,} of {len(times):,} rows (null or NaT), which "
+            f"belong to neither part; drop or fill them first, e.g. frame.dropna(subset=[{time_column!r}])"
+        )
     if at is None:
         if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.0 < fraction < 1.0:
             raise UsageError(f"The 'fraction' parameter must be in (0, 1). Got {fraction!r} instead.")
         cut = times.sort_values().iloc[int(len(times) * fraction)]
     else:
+        number = isinstance(at, int | float | np.number) and not isinstance(at, np.datetime64)
         try:
-            cut = pd.Timestamp(at)
+            cut = None if number else pd.Timestamp(at)
         except (ValueError, TypeError):
+            cut = None
+        if cut is None or cut is pd.NaT:
             raise UsageError(
                 f"The 'at' parameter must be a datetime or an ISO 8601 string such as '2024-07-01'. Got {at!r} instead."
             ) from None

@@ -18,7 +18,7 @@ import io
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -37,6 +37,7 @@ __all__ = [
     "Source",
     "SqlSource",
     "TimeRange",
+    "day_bound",
     "open_source",
     "partition_name",
     "stored_type",
@@ -96,6 +97,13 @@ class Source(Protocol):
     def count_partitions(self) -> int: ...
 
 
+def day_bound(bound: datetime) -> date:
+    """A bound on a date column: a row dated D is at D 00:00 UTC, so a bound with a time of day (in
+    UTC) is the next day, for a start (D >= bound) as for an end (D < bound)."""
+    utc = _utc(bound)
+    return utc.date() + timedelta(days=1) if utc.time() != time(0) else utc.date()
+
+
 def _bound_scalar(bound: datetime, type_: pa.DataType, column: str, partition: str) -> pa.Scalar:
     stamp = pd.Timestamp(bound)
     if pa.types.is_timestamp(type_):
@@ -105,7 +113,7 @@ def _bound_scalar(bound: datetime, type_: pa.DataType, column: str, partition: s
             stamp = stamp.tz_localize("UTC")
         return pa.scalar(stamp.to_pydatetime(), type=type_)
     if pa.types.is_date(type_):
-        return pa.scalar(stamp.date(), type=type_)
+        return pa.scalar(day_bound(bound), type=type_)
     if pa.types.is_null(type_):
         raise DataError(
             f"The time column {column!r} (data.time) is empty on every row of partition {partition}; "

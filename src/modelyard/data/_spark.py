@@ -24,8 +24,15 @@ import pandas as pd
 
 from modelyard._exceptions import DataError, MissingExtraError, UsageError
 from modelyard.data._features import FeatureCode, check_unique_columns
-from modelyard.data._score import ScoreSummary, writable_output
-from modelyard.data._snapshot import get_snapshot, is_snapshot_ref
+from modelyard.data._score import (
+    ScoreSummary,
+    check_scores_output,
+    data_ref,
+    output_path,
+    source_files,
+    writable_output,
+)
+from modelyard.data._snapshot import Snapshot, get_snapshot, is_snapshot_ref
 from modelyard.data._spark_source import SparkSource, file_name, spark_reason
 
 if TYPE_CHECKING:
@@ -148,31 +155,35 @@ def _features(
 
 
 def score_with_spark(
-    yard: Yard, use_case: str, version: int | str, data: str, out: str | Path, *, master: str = "local[2]"
+    yard: Yard,
+    use_case: str,
+    version: int | str,
+    data: str | Path | Snapshot,
+    out: str | Path,
+    *,
+    master: str = "local[2]",
 ) -> ScoreSummary:
-    """Score ``data`` (a snapshot id or a Parquet/CSV glob of raw rows) on Spark into the folder ``out``."""
+    """Score ``data`` (a snapshot or its id, a Parquet/CSV glob of raw rows, or ``"source"`` for the
+    spec's ``data.source`` when Spark reads it: files or a Spark table) on Spark into the folder ``out``,
+    which must not exist yet (and is refused where local scoring refuses its file)."""
+    data = data_ref(data)
+    out = output_path(out)
     spec = yard.use_case(use_case)
     mv = yard.model(use_case, version)
     yard.load(use_case, mv.version)  # checksum and trust are verified here, once, on the driver
     payload = (mv.artifact_sha256, mv.flavor, mv.format, yard.artifacts.get(mv.artifact_sha256), mv.flavor_metadata)
-    if is_snapshot_ref(data):
-        path, raw = get_snapshot(yard, data).path, False
-    else:
-        path = data if Path(data).is_absolute() else str(yard.settings.root / data)
-        raw = True
-    if not path.lower().endswith((".parquet", ".csv")):
-        raise UsageError(f"--engine spark reads a snapshot id or a .parquet/.csv glob; got {data!r}")
-    out = Path(out)
+    source, raw, read = _spark_input(yard, spec.data.source, data)
     if out.exists():
         raise UsageError(f"{out} already exists; Spark writes a folder of part files, so name a new one")
+    check_scores_output(yard, spec, out, read)
     writable_output(out, folder=True)
 
     spark = spark_session(master)
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
-    kind = "csv" if path.lower().endswith(".csv") else "parquet"  # read, and checked for drift, as a source is
-    frame = SparkSource(f"spark:{kind}:{path}", yard.settings.root, named=f"--data {data!r}").read(spark)
+    named = f"data.source {spec.data.source!r}" if data == "source" else f"--data {str(data)!r}"
+    frame = SparkSource(source, yard.settings.root, named=named).read(spark)  # checked for drift as a source is
 
     keep = [c for c in (spec.data.entity_key, spec.data.time, spec.data.label) if c and c in frame.columns]
     inputs = list(spec.input_names)
@@ -222,3 +233,29 @@ def score_with_spark(
         shutil.rmtree(tmp, ignore_errors=True)
     written = pd.read_parquet(out, columns=["decision"])
     return ScoreSummary(use_case, number, len(written), str(out), int(written["decision"].sum()))
+
+
+def _spark_input(yard: Yard, spec_source: str, data: str | Path) -> tuple[str, bool, list[Path]]:
+    """What Spark reads for ``data``, as a ``spark:`` source string; whether those are raw rows (for
+    the feature code) or a snapshot's model inputs; and the local files read (which --out may not be)."""
+    if not isinstance(data, Path) and data != "source" and is_snapshot_ref(data):
+        path = get_snapshot(yard, data).path
+        return f"spark:parquet:{path}", False, [Path(path)]
+    given = spec_source if data == "source" else str(data)
+    shown = f"source (data.source {given!r})" if data == "source" else repr(given)
+    lowered = given.lower()
+    if lowered.startswith("spark:"):
+        return given, True, source_files(given, yard.settings.root)
+    scheme = lowered.partition("://")[0] if "://" in lowered else lowered.partition(":")[0]
+    if scheme.split("+")[0] in ("postgresql", "postgres", "sqlite", "mysql", "mssql", "oracle"):
+        raise UsageError(
+            f"--engine spark cannot read --data {shown}: it is a database table, which Spark reads only as a "
+            "Spark table; score it with --engine local, or name a Spark table or path in data.source "
+            "(spark:TABLE, spark:parquet:PATH)"
+        )
+    url = "://" in given  # s3a://, hdfs://: passed to Spark as they are
+    path = given if url or Path(given).is_absolute() else str(yard.settings.root / given)
+    if not path.lower().endswith((".parquet", ".csv")):
+        raise UsageError(f"--engine spark reads a snapshot id, 'source' or a .parquet/.csv glob; got {shown}")
+    kind = "csv" if path.lower().endswith(".csv") else "parquet"
+    return f"spark:{kind}:{path}", True, [] if url else source_files(path, yard.settings.root)

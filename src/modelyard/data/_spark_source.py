@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelyard._exceptions import DataError, UsageError
-from modelyard.data._sources import Partition, TimeRange, partition_name, stored_type
+from modelyard.data._sources import Partition, TimeRange, day_bound, partition_name, stored_type
 
 __all__ = ["SparkSource", "file_name", "spark_reason"]
 
@@ -229,7 +229,7 @@ class SparkSource:
             elif isinstance(kind, T.TimestampNTZType):  # wall times are taken to be UTC, as for files
                 value = F.lit(utc.replace(tzinfo=None).isoformat(" ")).cast("timestamp_ntz")
             elif isinstance(kind, T.DateType):
-                value = F.lit(utc.date().isoformat()).cast("date")
+                value = F.lit(day_bound(bound).isoformat()).cast("date")
             else:
                 raise DataError(
                     f"The time column {column!r} of {self.named} is {kind.simpleString()}, "
