@@ -31,3 +31,17 @@ def promote_in_process(root: str, url: str, version: int, barrier: Any, results:
 def tenure_percent(frame: pd.DataFrame) -> np.ndarray:
     """The same rule answering in percent, as some research code does: needs a {scale: 0.01} adapter."""
     return 100.0 * tenure_score(frame)
+
+
+def reversed_churn_features(raw: pd.DataFrame) -> pd.DataFrame:
+    """The demo's feature code with its rows returned last first (index kept), as a sort would."""
+    from modelyard.demo.features import churn_features
+
+    return churn_features(raw).iloc[::-1]
+
+
+def fresh_index_churn_features(raw: pd.DataFrame) -> pd.DataFrame:
+    """The demo's feature code on a fresh 0..n-1 index, as code building a frame from arrays does."""
+    from modelyard.demo.features import churn_features
+
+    return churn_features(raw).reset_index(drop=True)

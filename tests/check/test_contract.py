@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from modelyard.check import Status
 from modelyard.check._contract import closest_name, data_checks, model_input_checks
@@ -86,3 +89,31 @@ def test_out_of_range_nulls_and_categories_count_and_show_a_row(spec, features: 
     assert "'contract': 1 row(s) have values not in categories ('Three year'), e.g. row 9" in row.message
     assert row.measured == f"4 of {len(frame):,} rows rejected"
     assert valid.sum() == len(frame) - 4
+
+
+@pytest.mark.parametrize(
+    ("features", "refused"),
+    [
+        ("support_code:reversed_churn_features", None),
+        ("support_code:fresh_index_churn_features", None),
+        ("support_code:shifted", "returned rows with another index than its input in the data (e.g. 1000, not one"),
+    ],
+)
+def test_the_sample_s_inputs_stay_with_their_rows(spec, raw_recent, features, refused, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The check pairs inputs with the sample's rows by position (examples name rows and keys)."""
+    import support_code
+    from modelyard.check._data import FeatureCodeError, build_inputs
+    from modelyard.demo.features import churn_features
+
+    monkeypatch.setattr(
+        support_code, "shifted", lambda raw: churn_features(raw).set_axis(raw.index + 1000), raising=False
+    )
+    sample = raw_recent.sample(frac=1.0, random_state=5)
+    use_case = spec.model_copy(update={"data": spec.data.model_copy(update={"features": features})})
+    if refused is not None:
+        with pytest.raises(FeatureCodeError, match=re.escape(refused)):
+            build_inputs(use_case, sample)
+        return
+    out = build_inputs(use_case, sample)
+    names = list(spec.input_names)
+    assert out.index.equals(sample.index) and out[names].equals(churn_features(sample)[names])

@@ -304,3 +304,21 @@ def test_the_baseline_learns_from_the_challengers_training_snapshot(yard_root, s
         result = evaluate(yard, "churn", 1, against=None, data=recent, replicates=200, store=False)
     label = result.result["reference"]["label"]
     assert f"training snapshot {snapshot.short_id}, {len(train):,} rows, evaluation rows excluded" in label
+
+
+@pytest.mark.parametrize(
+    "features", ["support_code:reversed_churn_features", "support_code:fresh_index_churn_features"]
+)
+def test_feature_code_returning_rows_in_another_order_or_index_prices_the_same(
+    evaluated_yard, recent_raw: pd.DataFrame, features: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Scores are paired with labels by position: feature code that returned its rows reversed used to
+    price every customer with another's label; one building a fresh index did so on a sampled frame."""
+    yard = evaluated_yard
+    data = recent_raw.sample(frac=1.0, random_state=3)  # labelled rows in a shuffled order
+    expected = evaluate(yard, "churn", 2, data=data, replicates=200, store=False)
+    spec = yard.settings.root / "usecases" / "churn.yaml"
+    spec.write_text(spec.read_text().replace('"modelyard.demo.features:churn_features"', f'"{features}"'))
+    again = evaluate(yard, "churn", 2, data=data, replicates=200, store=False)
+    assert again.result["models"] == expected.result["models"]
+    assert again.result["comparison"] == expected.result["comparison"]

@@ -595,6 +595,11 @@ def load_use_case_data(
         )
     raw = raw[raw[label].notna()].reset_index(drop=True)
     features = _features_function(spec)
-    x = features(raw) if features is not None else raw[[f.name for f in spec.inputs if f.name in raw.columns]]
+    if features is not None:  # labels are paired by position: the feature code's rows must be in order
+        from modelyard.data._features import in_input_order
+
+        x = in_input_order(features(raw), raw, str(spec.data.features), f"the data {path}")
+    else:
+        x = raw[[f.name for f in spec.inputs if f.name in raw.columns]]
     y = (raw[label] == spec.positive_label).to_numpy().astype(int)
     return x, y, (raw[time] if time else None)

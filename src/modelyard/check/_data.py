@@ -83,8 +83,9 @@ def build_inputs(use_case: Any, raw: pd.DataFrame) -> pd.DataFrame:
         func = load_feature_code(ref).function
     except ModelyardError as exc:
         raise FeatureCodeError(exc.message) from exc
+    plain = raw.reset_index(drop=True)  # as snapshots and the server call it: rows 0..n-1
     try:
-        out = func(raw)
+        out = func(plain)
     except KeyError as exc:
         raise FeatureCodeError(
             f"the feature code {ref} failed on the data: it needs column {exc.args[0]!r}, which the data "
@@ -97,7 +98,12 @@ def build_inputs(use_case: Any, raw: pd.DataFrame) -> pd.DataFrame:
         ) from exc
     if not isinstance(out, pd.DataFrame):
         raise FeatureCodeError(f"the feature code {ref} must return a DataFrame. Got {type(out).__name__} instead.")
-    return out
+    from modelyard.data._features import in_input_order
+
+    try:
+        return in_input_order(out, plain, ref, "the data").set_axis(raw.index)
+    except ModelyardError as exc:
+        raise FeatureCodeError(exc.message) from exc
 
 
 def _columns(frame: pd.DataFrame, limit: int = 12) -> str:

@@ -13,7 +13,7 @@ import pandas as pd
 from modelyard._exceptions import DataError, NotFoundError, UsageError
 from modelyard._importing import import_failure
 
-__all__ = ["FeatureCode", "check_unique_columns", "load_feature_code"]
+__all__ = ["FeatureCode", "check_unique_columns", "in_input_order", "load_feature_code"]
 
 
 @dataclass(frozen=True)
@@ -47,23 +47,26 @@ class FeatureCode:
                 f"The feature code {self.path} returned {len(out)} rows for {len(raw)} in {partition}; "
                 "it must return one row per input row (filter rows before, not inside, the feature code)"
             )
-        if not out.index.equals(raw.index):  # O(1) for two RangeIndexes, as on a request's rows
-            out = self._aligned(out, raw, partition)
-        return out
+        return in_input_order(out, raw, self.path, partition)
 
-    def _aligned(self, out: pd.DataFrame, raw: pd.DataFrame, partition: str) -> pd.DataFrame:
-        """``out`` in the order of ``raw``'s rows when it holds the same index labels in another
-        order (callers copy the key, time and label by position); a :class:`DataError` when its
-        labels are others, as no row could then be matched to its key."""
-        positions = out.index.get_indexer(raw.index) if out.index.is_unique and raw.index.is_unique else None
-        if positions is not None and (positions >= 0).all():
-            return out.take(positions)
-        stray = next((label for label in out.index if label not in raw.index), None)
-        which = f" (e.g. {stray!r}, not one of the input's)" if stray is not None else " (labels repeated)"
-        raise DataError(
-            f"The feature code {self.path} returned rows with another index than its input in {partition}"
-            f"{which}; keep the input's index (no reset_index or new index), so each row stays with its key"
-        )
+
+def in_input_order(out: pd.DataFrame, raw: pd.DataFrame, path: str, where: str = "the data") -> pd.DataFrame:
+    """The feature code's output ``out`` with its rows in the order of ``raw``'s, which callers pair
+    by position with the key, time and label: as it is when its index is ``raw``'s (O(1) for two
+    RangeIndexes, as on a request's rows); put back in order when it holds the same labels in
+    another order; a :class:`DataError` naming the feature code ``path`` when its labels are others,
+    as no row could then be matched to its key."""
+    if out.index.equals(raw.index):
+        return out
+    positions = out.index.get_indexer(raw.index) if out.index.is_unique and raw.index.is_unique else None
+    if positions is not None and (positions >= 0).all():
+        return out.take(positions)
+    stray = next((label for label in out.index if label not in raw.index), None)
+    which = f" (e.g. {stray!r}, not one of the input's)" if stray is not None else " (labels repeated)"
+    raise DataError(
+        f"The feature code {path} returned rows with another index than its input in {where}"
+        f"{which}; keep the input's index (no reset_index or new index), so each row stays with its key"
+    )
 
 
 def check_unique_columns(out: pd.DataFrame, code: FeatureCode) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from modelyard.data._features import in_input_order
 from modelyard.evaluate._errors import EvaluationError
 from modelyard.spec import UseCase, parse_expression
 
@@ -159,14 +160,16 @@ def _inputs(use_case: UseCase, raw: pd.DataFrame) -> pd.DataFrame:
     features = _feature_function(use_case)
     problem = None
     if features is not None:
+        plain = raw.reset_index(drop=True)  # as snapshots and the server call it: rows 0..n-1
         try:
-            out = features(raw)
+            out = features(plain)
         except Exception as exc:  # the user's feature code: any failure means 'not raw rows it accepts'
             problem = f"the feature code {use_case.data.features} failed on it ({type(exc).__name__}: {exc})"
         else:
-            missing = [n for n in names if n not in out.columns]
-            if not missing:
-                return out[names]
+            missing = [n for n in names if n not in out.columns] if isinstance(out, pd.DataFrame) else names
+            if not missing:  # scores are paired with labels by position: the rows must be in order
+                ordered = in_input_order(out, plain, str(use_case.data.features), "the evaluation data")
+                return ordered[names].set_axis(raw.index)
             problem = f"the feature code's output lacks inputs {missing[:5]}"
     missing = [n for n in names if n not in raw.columns]
     if missing:
