@@ -72,9 +72,13 @@ def sweep_stale(kind: str) -> int:
 
 
 def remove_own(kind: str) -> None:
-    """Remove the ``kind`` folders this process made (for an exit that runs no ``finally`` block)."""
+    """Remove the ``kind`` folders this process made (for an exit that runs no ``finally`` block):
+    those it holds, and any with its pid that another thread made but has not held yet."""
     prefix = f"modelyard-{kind}-"
     for folder in [f for f in _held if f.name.startswith(prefix)]:
+        remove(folder)
+    mine = f"{prefix}{os.getpid()}-"
+    for folder in [f for f in _folders(kind) if f.name.startswith(mine)]:
         remove(folder)
 
 

@@ -131,7 +131,12 @@ def test_at_the_time_limit_the_memory_stage_s_process_and_files_go_too(
     assert "was stopped in the memory stage" in row["message"], row["message"]
     left = [p.pid for p in psutil.process_iter(["cmdline"]) if any(mark in arg for arg in p.info["cmdline"] or [])]
     assert left == []
-    assert not [f for f in Path(tempfile.gettempdir()).iterdir() if f.name.startswith(mark)]
+    stray = {
+        f.name: sorted(c.name for c in f.iterdir())
+        for f in Path(tempfile.gettempdir()).iterdir()
+        if f.name.startswith(mark)
+    }
+    assert not stray, (stray, row["message"])
 
 
 def test_a_timeout_that_is_not_a_number_of_seconds_is_refused(app) -> None:  # type: ignore[no-untyped-def]

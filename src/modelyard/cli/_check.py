@@ -128,6 +128,8 @@ def _stop_on_timeout(
             sys.stdout.flush()
             sys.stderr.flush()
         finally:  # whatever failed above, the stuck process must end
+            with contextlib.suppress(Exception):  # again: woken by its child's death, the check may have
+                _end_children()  # gone on and made another child or folder while the report was written
             os._exit(1)
 
     return stop
