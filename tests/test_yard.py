@@ -104,6 +104,8 @@ def test_the_audit_trail_names_who_registered_not_who_made_the_model(two_version
     mv = two_versions.register("churn", make_model(0.25), author="alice@research")
     assert mv.author == "alice@research"
     assert two_versions.history("churn", mv.version)[-1].actor == "tester"
+    on_behalf = two_versions.register("churn", make_model(0.125), author="alice@research", actor="alice@research")
+    assert two_versions.history("churn", on_behalf.version)[-1].actor == "alice@research"
 
 
 def test_open_yard_refuses_a_root_that_is_not_a_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -130,6 +130,7 @@ def run_demo(
             description="Logistic regression on tenure, monthly charges and contract",
             tags={"team": "retention", "kind": "baseline"},
             author="alice@retention",
+            actor="alice@retention",  # the demo plays each person: she registers her own model
             code_folder=folder,
         )
         progress.advance(steps)
@@ -154,6 +155,7 @@ def run_demo(
             description="Gradient-boosted trees on every input (research item RI-1)",
             tags={"team": "research", "kind": "challenger"},
             author="carol@research",
+            actor="carol@research",  # the demo plays each person: she registers her own model
             code_folder=folder,
         )
         progress.advance(steps)

@@ -98,11 +98,14 @@ class Registry:
         description: str | None = None,
         threshold: float = 0.5,
         code_folder: Path | None = None,
+        actor: str | None = None,
     ) -> ModelVersion:
         """Store ``model`` as the next version of ``use_case``, stage ``candidate``.
 
         Lineage is gathered for you: the training data's hash (when ``training_data`` is given),
         the git commit of ``code_folder`` (the current directory by default), the model's params.
+        ``author`` made the model; the audit trail names ``actor`` (the registry's user by default)
+        as who registered it.
         """
         _check_threshold(threshold)
         tags = _checked_tags(tags)  # text is checked before any work, so a typo costs nothing
@@ -130,6 +133,7 @@ class Registry:
             research_item=research_item,
             description=description,
             threshold=threshold,
+            actor=actor,
         )
 
     def training_rows(self, mv: ModelVersion) -> TrainingRows | None:
