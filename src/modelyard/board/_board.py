@@ -29,7 +29,7 @@ from modelyard.board._records import ItemStage, ResearchItem, Risk, Target, Upda
 from modelyard.board._settings import SPRINT_DAYS_MAX, BoardSettings
 from modelyard.board._stages import check_item_move, parse_item_stage
 from modelyard.board._views import Kanban, Portfolio, Radar, build_kanban, build_portfolio, build_radar
-from modelyard.registry._registry import REASON_MAX
+from modelyard.registry._registry import ACTOR_MAX, REASON_MAX
 from modelyard.spec import UseCase
 from modelyard.store import Stage, Store, utcnow
 
@@ -46,7 +46,7 @@ _RETRIES = 5
 #: Characters of an item's title.
 TITLE_MAX = 200
 #: Characters of an owner's, a team's or an author's name: what the board's columns hold (VARCHAR(128)).
-NAME_MAX = 128
+NAME_MAX = ACTOR_MAX
 
 
 def _team_of(owner: str) -> str:
